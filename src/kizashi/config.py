@@ -1,0 +1,84 @@
+"""Settings from ``KIZASHI_*`` environment variables and an optional ``kizashi.toml``."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "kizashi"
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Defaults work on a laptop with no other services."""
+
+    model_config = SettingsConfigDict(env_prefix="KIZASHI_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    database_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_body_bytes: int = 10 * 1024 * 1024
+    secret_key: str | None = None
+    admin_user: str = "admin"
+    admin_password: str | None = None
+    session_max_age: int = 12 * 3600
+    #: Secure cookies need HTTPS; off by default because the laptop default is plain HTTP.
+    cookie_secure: bool = False
+    #: MISP taxonomy namespaces enabled on a new store.
+    default_taxonomies: list[str] = Field(
+        default_factory=lambda: ["tlp", "pap", "admiralty-scale"]
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = os.environ.get("KIZASHI_CONFIG", "kizashi.toml")
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml),
+        )
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'kizashi.db'}"
+
+    @cached_property
+    def resolved_secret_key(self) -> str:
+        """The session-signing key: set explicitly, or created once in the data directory."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key)
+        return key
+
+    def ensure_data_dir(self) -> Path:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return self.data_dir

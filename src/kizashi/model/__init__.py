@@ -1,0 +1,1 @@
+"""Domain types: pure, no I/O, no database, no clock reads."""

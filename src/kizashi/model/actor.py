@@ -1,0 +1,53 @@
+"""Who is asking: roles and the actor every service call carries."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+
+from kizashi.model.errors import forbidden
+
+#: Namespace for Kizashi's own deterministic ids (user identities, the system identity).
+KIZASHI_NAMESPACE = uuid.UUID("6f0b7e3a-2c1d-5e0f-9a8b-4b697a617368")
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    ANALYST = "analyst"
+    READER = "reader"
+
+
+def identity_for(username: str) -> str:
+    return f"identity--{uuid.uuid5(KIZASHI_NAMESPACE, 'user:' + username)}"
+
+
+SYSTEM_IDENTITY = f"identity--{uuid.uuid5(KIZASHI_NAMESPACE, 'system')}"
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_pk: int | None
+    username: str
+    role: Role
+    identity_ref: str
+
+    @property
+    def can_write(self) -> bool:
+        return self.role in (Role.ADMIN, Role.ANALYST)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    def require_write(self) -> None:
+        if not self.can_write:
+            raise forbidden("Readers cannot change anything; ask an admin for the analyst role.")
+
+    def require_admin(self) -> None:
+        if not self.is_admin:
+            raise forbidden("Only an admin can do this.")
+
+
+#: The actor for work on the store without a login: the CLI run by the machine's owner.
+SYSTEM = Actor(None, "system", Role.ADMIN, SYSTEM_IDENTITY)

@@ -1,0 +1,71 @@
+"""Tag names: free tags and MISP-style machine tags.
+
+A machine tag is ``namespace:predicate`` or ``namespace:predicate="value"``
+(``tlp:amber``, ``admiralty-scale:source-reliability="b"``). Anything else that
+is printable is a free tag (``ransomware``, ``ランサムウェア``).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from kizashi.model.errors import Problem, invalid
+
+MAX_TAG_LENGTH = 255
+
+_MACHINE = re.compile(
+    r'^(?P<ns>[A-Za-z0-9][A-Za-z0-9_.\-]*):(?P<pred>[^\s="]+)(?:="(?P<value>[^"]*)")?$'
+)
+_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+@dataclass(frozen=True)
+class TagName:
+    name: str
+    namespace: str | None = None
+    predicate: str | None = None
+    value: str | None = None
+
+    @property
+    def is_machine(self) -> bool:
+        return self.namespace is not None
+
+
+def parse_tag(raw: str) -> TagName:
+    """Validate and canonicalise one tag name.
+
+    Namespaces are case-insensitive (``TLP:AMBER`` is ``tlp:amber``); free tags are
+    kept as typed after NFC normalisation, so Japanese round-trips exactly.
+    """
+    name = unicodedata.normalize("NFC", raw).strip()
+    if not name:
+        raise invalid("A tag name cannot be empty.", [Problem("tag", "empty")])
+    if len(name) > MAX_TAG_LENGTH:
+        raise invalid(
+            f"A tag name is at most {MAX_TAG_LENGTH} characters.",
+            [Problem("tag", f"{len(name)} characters")],
+        )
+    if any(unicodedata.category(c) in ("Cc", "Cf") for c in name):
+        raise invalid("A tag name cannot contain control characters.", [Problem("tag", repr(name))])
+    m = _MACHINE.match(name)
+    if not m:
+        return TagName(name)
+    ns = m["ns"].lower()
+    pred = m["pred"]
+    value = m["value"]
+    if ns == "tlp":
+        pred = pred.lower()
+    canonical = f"{ns}:{pred}" + (f'="{value}"' if value is not None else "")
+    return TagName(canonical, ns, pred, value)
+
+
+def check_colour(colour: str | None) -> str | None:
+    if colour is None or colour == "":
+        return None
+    if not _COLOUR.match(colour):
+        raise invalid(
+            "A colour is written #rrggbb.", [Problem("colour", f"{colour!r} is not #rrggbb")]
+        )
+    return colour.lower()

@@ -1,0 +1,49 @@
+"""The services wired together over one store: what every interface holds."""
+
+from __future__ import annotations
+
+from kizashi.model.actor import SYSTEM, SYSTEM_IDENTITY
+from kizashi.services.common import Clock, Context, utcnow
+from kizashi.services.objects import ObjectService
+from kizashi.services.relationships import RelationshipService
+from kizashi.services.tags import TagService
+from kizashi.services.users import UserService
+from kizashi.store import objects as object_repo
+from kizashi.store import taxonomies as taxonomy_repo
+from kizashi.store.engine import Store
+
+
+class Kizashi:
+    def __init__(self, store: Store, *, clock: Clock = utcnow) -> None:
+        self.store = store
+        self.ctx = Context(store, clock)
+        self.tags = TagService(self.ctx)
+        self.objects = ObjectService(self.ctx, self.tags)
+        self.relationships = RelationshipService(self.ctx, self.objects)
+        self.users = UserService(self.ctx)
+
+    @classmethod
+    def open(cls, url: str, *, default_taxonomies: list[str] | None = None, clock: Clock = utcnow) -> Kizashi:
+        """Open (and migrate) the store, then make sure first-run data is there."""
+        app = cls(Store.open(url), clock=clock)
+        app.bootstrap(default_taxonomies or ["tlp", "pap", "admiralty-scale"])
+        return app
+
+    def bootstrap(self, default_taxonomies: list[str]) -> None:
+        """Idempotent first-run set-up: Kizashi's own identity, default taxonomies."""
+        with self.store.read() as conn:
+            has_identity = object_repo.get(conn, SYSTEM_IDENTITY) is not None
+            known = taxonomy_repo.states(conn)
+        if not has_identity:
+            self.objects.create(
+                SYSTEM,
+                {"type": "identity", "id": SYSTEM_IDENTITY, "name": "Kizashi", "identity_class": "system"},
+            )
+        fresh = [ns for ns in default_taxonomies if ns not in known]
+        if fresh:
+            with self.store.begin() as conn:
+                for ns in fresh:
+                    taxonomy_repo.set_enabled(conn, ns, True, self.ctx.stamp())
+
+    def close(self) -> None:
+        self.store.dispose()

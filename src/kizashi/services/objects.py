@@ -1,0 +1,521 @@
+"""STIX objects: create (one or in bulk), read, list, edit with history, revoke, restore."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from kizashi.model import stix as stix_model
+from kizashi.model import tlp as tlp_model
+from kizashi.model.actor import Actor
+from kizashi.model.errors import KizashiError, Problem, conflict, forbidden, invalid, not_found
+from kizashi.model.tagquery import map_tags, parse_tag_query, tags_in
+from kizashi.model.tags import TagName, parse_tag
+from kizashi.services.common import Context
+from kizashi.services.tags import TagService
+from kizashi.store import objects as repo
+from kizashi.store import tags as tag_repo
+from kizashi.store.objects import ObjectFilter
+from kizashi.store.rows import ObjectRow
+
+MAX_PAGE = 500
+#: Properties an edit may not change: they are the object's identity.
+_FIXED = ("id", "type", "created", "spec_version")
+
+
+@dataclass(frozen=True)
+class ObjectView:
+    id: str
+    type: str
+    name: str
+    tlp: str | None
+    revoked: bool
+    version: int
+    created: str | None
+    modified: str | None
+    updated_at: str
+    stix: dict[str, Any]
+    tags: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.type,
+            "name": self.name,
+            "tlp": self.tlp,
+            "revoked": self.revoked,
+            "version": self.version,
+            "created": self.created,
+            "modified": self.modified,
+            "updated_at": self.updated_at,
+            "tags": self.tags,
+            "stix": self.stix,
+        }
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[ObjectView]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class VersionView:
+    version: int
+    action: str
+    modified: str | None
+    changed_by: str | None
+    changed_at: str
+    stix: dict[str, Any]
+
+
+@dataclass
+class BulkResult:
+    created: int = 0
+    existing: int = 0
+    ids: list[str] = field(default_factory=list)
+
+
+def stix_out(row: ObjectRow, tags: Sequence[str]) -> dict[str, Any]:
+    """The object as STIX, with Kizashi's tags as ``labels`` and TLP as a marking."""
+    data: dict[str, Any] = json.loads(row.data)
+    labels = [t for t in tags if not t.startswith("tlp:")]
+    if labels and not stix_model.is_observable(row.type):
+        data["labels"] = labels
+    if row.tlp:
+        refs = [r for r in data.get("object_marking_refs", []) if r not in tlp_model.LEVEL_BY_ID]
+        data["object_marking_refs"] = [*refs, tlp_model.MARKING_IDS[row.tlp]]
+    return data
+
+
+def _view(row: ObjectRow, tags: Sequence[str]) -> ObjectView:
+    return ObjectView(
+        id=row.id,
+        type=row.type,
+        name=row.name,
+        tlp=row.tlp,
+        revoked=row.revoked,
+        version=row.version,
+        created=row.created,
+        modified=row.modified,
+        updated_at=row.updated_at,
+        stix=stix_out(row, tags),
+        tags=list(tags),
+    )
+
+
+def _encode_cursor(pk: int) -> str:
+    return base64.urlsafe_b64encode(f"pk:{pk}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, _, value = raw.partition(":")
+        if kind != "pk":
+            raise ValueError(kind)
+        return int(value)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise invalid("The cursor is not one this server gave out.", [Problem("cursor", cursor)]) from exc
+
+
+def _refs(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The ``*_ref``/``*_refs`` an object points along, except authorship and markings."""
+    out: list[tuple[str, str]] = []
+    for key, value in data.items():
+        if key in ("created_by_ref", "object_marking_refs"):
+            continue
+        if key.endswith("_ref") and isinstance(value, str):
+            out.append((key, value))
+        elif key.endswith("_refs") and isinstance(value, list):
+            out.extend((key, v) for v in value if isinstance(v, str))
+    return out
+
+
+def _split_tlp(data: dict[str, Any], explicit: str | None) -> str | None:
+    """Take TLP markings out of the stored JSON: the ``tlp`` column is their home."""
+    refs = data.get("object_marking_refs")
+    level = None
+    if isinstance(refs, list):
+        level = tlp_model.level_of(refs)
+        rest = [r for r in refs if r not in tlp_model.LEVEL_BY_ID]
+        if rest:
+            data["object_marking_refs"] = rest
+        else:
+            data.pop("object_marking_refs", None)
+    if explicit:
+        norm = tlp_model.normalise(explicit)
+        if norm is None:
+            raise invalid(
+                f"{explicit!r} is not a TLP level.", [Problem("tlp", "one of " + ", ".join(tlp_model.LEVELS))]
+            )
+        level = norm
+    return level
+
+
+def _row_values(data: dict[str, Any], tlp: str | None, actor: Actor, stamp: str) -> dict[str, Any]:
+    return {
+        "id": data["id"],
+        "type": data["type"],
+        "name": stix_model.display_name(data),
+        "value": stix_model.observable_value(data),
+        "created": data.get("created"),
+        "modified": data.get("modified"),
+        "published": data.get("published"),
+        "tlp": tlp,
+        "revoked": bool(data.get("revoked", False)),
+        "version": 1,
+        "data": json.dumps(data, ensure_ascii=False, separators=(",", ":")),
+        "created_by": actor.user_pk,
+        "action": "create",
+        "updated_by": actor.user_pk,
+        "updated_at": stamp,
+    }
+
+
+class ObjectService:
+    def __init__(self, ctx: Context, tags: TagService) -> None:
+        self.ctx = ctx
+        self.tags = tags
+
+    # -- reading ----------------------------------------------------------------
+    def get(self, actor: Actor, stix_id: str) -> ObjectView:
+        with self.ctx.store.read() as conn:
+            row = repo.get(conn, stix_id)
+            if row is None or (row.revoked and not actor.is_admin):
+                raise not_found(f"Object {stix_id}")
+            return _view(row, repo.tags_for(conn, [row.pk])[row.pk])
+
+    def get_many(self, stix_ids: Iterable[str]) -> dict[str, ObjectView]:
+        with self.ctx.store.read() as conn:
+            rows = repo.get_many(conn, stix_ids)
+            tags = repo.tags_for(conn, [r.pk for r in rows.values()])
+            return {i: _view(r, tags[r.pk]) for i, r in rows.items()}
+
+    def list(
+        self,
+        actor: Actor,
+        *,
+        types: Sequence[str] = (),
+        tags: str | None = None,
+        all_tags: Sequence[str] = (),
+        text: str | None = None,
+        tlp: Sequence[str] = (),
+        created_from: str | None = None,
+        created_to: str | None = None,
+        include_revoked: bool = False,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page:
+        """Newest first. ``tags`` is a tag filter (``a AND (b OR c) NOT d``); ``all_tags`` ANDs names."""
+        if include_revoked and not actor.is_admin:
+            raise forbidden("Only an admin can list revoked objects.")
+        unknown = [t for t in types if t not in stix_model.ALL_TYPES]
+        if unknown:
+            raise KizashiError(
+                "Unknown object type: " + ", ".join(unknown), "unknown_type", [Problem("type", u) for u in unknown]
+            )
+        parts = []
+        if tags:
+            parts.append(f"({tags})")
+        parts += ['"' + t.replace('"', "") + '"' if " " in t else t for t in all_tags]
+        expr = parse_tag_query(" AND ".join(parts)) if parts else None
+        limit = max(1, min(limit, MAX_PAGE))
+        flt = ObjectFilter(
+            types=types,
+            tag_expr=expr,
+            text=text or None,
+            tlp=[tlp_model.normalise(t) or t for t in tlp],
+            created_from=created_from,
+            created_to=created_to,
+            include_revoked=include_revoked,
+        )
+        with self.ctx.store.read() as conn:
+            tag_pks: dict[str, int] = {}
+            if expr is not None:
+                names = {_canonical(t) for t in tags_in(expr)}
+                tag_pks = tag_repo.pks_by_names(conn, names)
+                expr = map_tags(expr, _canonical)
+                flt.tag_expr = expr
+            before = _decode_cursor(cursor) if cursor else None
+            rows = repo.list_rows(conn, flt, tag_pks=tag_pks, limit=limit + 1, before_pk=before)
+            more = len(rows) > limit
+            rows = rows[:limit]
+            tag_map = repo.tags_for(conn, [r.pk for r in rows])
+            items = [_view(r, tag_map[r.pk]) for r in rows]
+        return Page(items, _encode_cursor(rows[-1].pk) if more and rows else None)
+
+    def history(self, actor: Actor, stix_id: str) -> list[VersionView]:
+        with self.ctx.store.read() as conn:
+            row = repo.get(conn, stix_id)
+            if row is None or (row.revoked and not actor.is_admin):
+                raise not_found(f"Object {stix_id}")
+            current = VersionView(row.version, "current", row.modified, None, row.updated_at, json.loads(row.data))
+            older = [
+                VersionView(v.version, v.action, v.modified, v.changed_by, v.changed_at, json.loads(v.data))
+                for v in repo.history(conn, row.pk)
+            ]
+            return [current, *older]
+
+    # -- writing ----------------------------------------------------------------
+    def _prepare(self, actor: Actor, raw: Mapping[str, Any], tlp: str | None) -> tuple[dict[str, Any], str | None]:
+        raw = dict(raw)
+        if raw.get("type") == "report" and not raw.get("object_refs"):
+            # STIX requires a report to refer to something; until it is linked, it
+            # refers to its author, which keeps an exported bundle valid.
+            raw["object_refs"] = [raw.get("created_by_ref") or actor.identity_ref]
+        data = stix_model.validate(raw, now=self.ctx.clock(), author_ref=actor.identity_ref)
+        level = _split_tlp(data, tlp)
+        return data, level
+
+    def create(
+        self,
+        actor: Actor,
+        raw: Mapping[str, Any],
+        *,
+        tags: Sequence[str] = (),
+        tlp: str | None = None,
+    ) -> tuple[ObjectView, bool]:
+        """Store a new object; an observable that exists already is returned, not doubled.
+
+        Returns the object and whether it was created.
+        """
+        actor.require_write()
+        labels = raw.get("labels") if isinstance(raw, Mapping) else None
+        data, level = self._prepare(actor, raw, tlp)
+        names = [*tags, *(labels if isinstance(labels, list) else [])]
+        with self.ctx.store.begin() as conn:
+            parsed = self.tags.parse(conn, names)
+            if level:
+                parsed = [t for t in parsed if t.namespace != "tlp"] + [parse_tag(f"tlp:{level}")]
+            existing = repo.get(conn, data["id"])
+            if existing is not None:
+                if not stix_model.is_observable(data["type"]):
+                    raise conflict(f"{data['id']} exists already; edit it instead.")
+                if existing.revoked:
+                    raise conflict(f"{data['id']} exists and is revoked; an admin can restore it.")
+                self.tags.attach(conn, actor, [existing.pk], parsed)
+                row = repo.get(conn, data["id"])
+                assert row is not None
+                return _view(row, repo.tags_for(conn, [row.pk])[row.pk]), False
+            self._insert(conn, actor, [(data, level)], parsed)
+            self.ctx.audit(conn, actor, "create", data["id"])
+            row = repo.get(conn, data["id"])
+            assert row is not None
+            return _view(row, repo.tags_for(conn, [row.pk])[row.pk]), True
+
+    def _insert(
+        self,
+        conn: Connection,
+        actor: Actor,
+        items: Sequence[tuple[dict[str, Any], str | None]],
+        tags: Sequence[TagName],
+    ) -> dict[str, int]:
+        stamp = self.ctx.stamp()
+        pks = repo.insert(conn, [_row_values(d, lvl, actor, stamp) for d, lvl in items])
+        repo.add_refs(conn, ((pks[d["id"]], p, t) for d, _ in items for p, t in _refs(d)))
+        repo.add_relationships(
+            conn,
+            [
+                {
+                    "object_pk": pks[d["id"]],
+                    "relationship_type": d["relationship_type"],
+                    "source_ref": d["source_ref"],
+                    "target_ref": d["target_ref"],
+                }
+                for d, _ in items
+                if d["type"] == "relationship"
+            ],
+        )
+        if tags:
+            self.tags.attach(conn, actor, list(pks.values()), tags)
+        levels: dict[str, list[int]] = {}
+        for d, lvl in items:
+            if lvl:
+                levels.setdefault(lvl, []).append(pks[d["id"]])
+        for lvl, opks in levels.items():
+            self.tags.attach(conn, actor, opks, [parse_tag(f"tlp:{lvl}")])
+        return pks
+
+    def create_many(
+        self,
+        actor: Actor,
+        raws: Iterable[Mapping[str, Any]],
+        *,
+        tags: Sequence[str] = (),
+    ) -> BulkResult:
+        """Validate and store many objects in one transaction; all or nothing.
+
+        Every object is validated before anything is written, and the error lists
+        the problems of each bad object by its position.
+        """
+        actor.require_write()
+        prepared: list[tuple[dict[str, Any], str | None]] = []
+        problems: list[Problem] = []
+        for i, raw in enumerate(raws):
+            try:
+                prepared.append(self._prepare_fast(actor, raw))
+            except KizashiError as exc:
+                problems += [Problem(f"[{i}].{p.loc}", p.msg) for p in exc.problems or [Problem("", exc.message)]]
+        if problems:
+            raise invalid(f"{len(problems)} problem(s) in the batch; nothing was stored.", problems[:1000])
+        result = BulkResult()
+        unique: dict[str, tuple[dict[str, Any], str | None]] = {}
+        for d, lvl in prepared:
+            unique.setdefault(d["id"], (d, lvl))
+        with self.ctx.store.begin() as conn:
+            parsed = self.tags.parse(conn, tags)
+            ids = list(unique)
+            have = repo.existing_ids(conn, ids)
+            clash = [i for i in have if not stix_model.is_observable(unique[i][0]["type"])]
+            if clash:
+                raise conflict(f"{len(clash)} object(s) exist already, e.g. {clash[0]}; nothing was stored.")
+            fresh = [unique[i] for i in ids if i not in have]
+            self._insert(conn, actor, fresh, parsed)
+            if have and parsed:
+                old = repo.get_many(conn, have)
+                self.tags.attach(conn, actor, [r.pk for r in old.values()], parsed)
+            self.ctx.audit(conn, actor, "create.bulk", None, f"{len(fresh)} created, {len(have)} existing")
+        result.created = len(fresh)
+        result.existing = len(prepared) - len(fresh)
+        result.ids = ids
+        return result
+
+    def _prepare_fast(self, actor: Actor, raw: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
+        fast = stix_model.simple_observable(raw)
+        if fast is not None:
+            return fast, None
+        return self._prepare(actor, raw, None)
+
+    def update(self, actor: Actor, stix_id: str, changes: Mapping[str, Any]) -> ObjectView:
+        """Apply ``changes`` (property: new value, None removes) as a new version."""
+        actor.require_write()
+        fixed = [k for k in changes if k in _FIXED]
+        if fixed:
+            raise invalid(
+                "These properties identify the object and cannot be edited: " + ", ".join(fixed),
+                [Problem(k, "cannot be changed") for k in fixed],
+            )
+        with self.ctx.store.begin() as conn:
+            row = self._live_row(conn, stix_id)
+            current: dict[str, Any] = json.loads(row.data)
+            merged = {k: v for k, v in {**current, **changes}.items() if v is not None}
+            tag_names = [r.name for r in tag_repo.object_tag_rows(conn, row.pk)]
+            merged.pop("modified", None)
+            if not stix_model.is_observable(row.type):
+                merged["modified"] = stix_model.next_modified(row.modified or row.created or self.ctx.stamp(), self.ctx.clock())
+            if row.tlp and "object_marking_refs" not in changes:
+                merged.setdefault("object_marking_refs", [])
+                merged["object_marking_refs"] = [*merged["object_marking_refs"], tlp_model.MARKING_IDS[row.tlp]]
+            labels = changes.get("labels")
+            data = stix_model.validate(merged, now=self.ctx.clock())
+            if data["id"] != stix_id:
+                raise invalid(
+                    "An observable is identified by its value; create a new one instead of changing it.",
+                    [Problem("value", "changes the object's id")],
+                )
+            level = _split_tlp(data, None)
+            self._new_version(conn, actor, row, data, "update", level)
+            if isinstance(labels, list):
+                parsed = self.tags.parse(conn, labels)
+                keep = [t for t in tag_names if t.startswith("tlp:")]
+                tag_repo.unlink(conn, row.pk, list(tag_repo.pks_by_names(conn, tag_names).values()))
+                self.tags.attach(conn, actor, [row.pk], [*parsed, *(parse_tag(k) for k in keep)])
+            if level != row.tlp:
+                if level:
+                    self.tags.attach(conn, actor, [row.pk], [parse_tag(f"tlp:{level}")])
+                else:
+                    tlp_tags = [t for t in tag_names if t.startswith("tlp:")]
+                    tag_repo.unlink(conn, row.pk, list(tag_repo.pks_by_names(conn, tlp_tags).values()))
+            self.ctx.audit(conn, actor, "update", stix_id, ", ".join(sorted(changes)))
+            fresh = repo.get(conn, stix_id)
+            assert fresh is not None
+            return _view(fresh, repo.tags_for(conn, [fresh.pk])[fresh.pk])
+
+    def revoke(self, actor: Actor, stix_id: str) -> ObjectView:
+        """Delete as STIX does: the object stays, marked revoked, recoverable by an admin."""
+        actor.require_write()
+        with self.ctx.store.begin() as conn:
+            row = self._live_row(conn, stix_id)
+            data: dict[str, Any] = json.loads(row.data)
+            if not stix_model.is_observable(row.type):
+                data["revoked"] = True
+                data["modified"] = stix_model.next_modified(row.modified or self.ctx.stamp(), self.ctx.clock())
+            self._new_version(conn, actor, row, data, "revoke", row.tlp, revoked=True)
+            self.ctx.audit(conn, actor, "revoke", stix_id)
+            fresh = repo.get(conn, stix_id)
+            assert fresh is not None
+            return _view(fresh, repo.tags_for(conn, [fresh.pk])[fresh.pk])
+
+    def restore(self, actor: Actor, stix_id: str) -> ObjectView:
+        actor.require_admin()
+        with self.ctx.store.begin() as conn:
+            row = repo.get(conn, stix_id)
+            if row is None:
+                raise not_found(f"Object {stix_id}")
+            if not row.revoked:
+                raise conflict(f"{stix_id} is not revoked.")
+            data: dict[str, Any] = json.loads(row.data)
+            if not stix_model.is_observable(row.type):
+                data.pop("revoked", None)
+                data["modified"] = stix_model.next_modified(row.modified or self.ctx.stamp(), self.ctx.clock())
+            self._new_version(conn, actor, row, data, "restore", row.tlp, revoked=False)
+            self.ctx.audit(conn, actor, "restore", stix_id)
+            fresh = repo.get(conn, stix_id)
+            assert fresh is not None
+            return _view(fresh, repo.tags_for(conn, [fresh.pk])[fresh.pk])
+
+    def _live_row(self, conn: Connection, stix_id: str) -> ObjectRow:
+        row = repo.get(conn, stix_id)
+        if row is None:
+            raise not_found(f"Object {stix_id}")
+        if row.revoked:
+            raise conflict(f"{stix_id} is revoked; an admin can restore it first.")
+        return row
+
+    def _new_version(
+        self,
+        conn: Connection,
+        actor: Actor,
+        row: ObjectRow,
+        data: dict[str, Any],
+        action: str,
+        tlp: str | None,
+        *,
+        revoked: bool | None = None,
+    ) -> None:
+        stamp = self.ctx.stamp()
+        repo.add_versions(
+            conn,
+            [
+                {
+                    "object_pk": row.pk,
+                    "version": row.version,
+                    "action": row.action,
+                    "modified": row.modified,
+                    "data": row.data,
+                    "changed_by": row.updated_by,
+                    "changed_at": row.updated_at,
+                }
+            ],
+        )
+        values = _row_values(data, tlp, actor, stamp)
+        for key in ("id", "type", "created_by"):
+            values.pop(key)
+        values.update(version=row.version + 1, action=action)
+        if revoked is not None:
+            values["revoked"] = revoked
+        repo.update(conn, row.pk, values)
+        repo.replace_refs(conn, row.pk, _refs(data))
+
+
+def _canonical(name: str) -> str:
+    try:
+        return parse_tag(name).name
+    except KizashiError:
+        return name

@@ -1,0 +1,296 @@
+"""Tags: create on first use, validate against taxonomies, attach, rename, merge."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Connection
+
+from kizashi.model import tlp as tlp_model
+from kizashi.model.actor import Actor
+from kizashi.model.errors import Problem, conflict, invalid, not_found
+from kizashi.model.tags import TagName, check_colour, parse_tag
+from kizashi.services import taxonomies
+from kizashi.services.common import Context
+from kizashi.store import objects as object_repo
+from kizashi.store import tags as tag_repo
+from kizashi.store import taxonomies as taxonomy_repo
+from kizashi.store.rows import TagRow
+
+
+@dataclass(frozen=True)
+class TagView:
+    name: str
+    namespace: str | None
+    colour: str | None
+    description: str | None
+    count: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "namespace": self.namespace,
+            "colour": self.colour,
+            "description": self.description,
+            "count": self.count,
+        }
+
+
+def _view(row: TagRow, count: int | None = None) -> TagView:
+    return TagView(row.name, row.namespace, row.colour, row.description, row.count if count is None else count)
+
+
+class TagService:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    # -- taxonomies -------------------------------------------------------------
+    def enabled_taxonomies(self, conn: Connection) -> set[str]:
+        return {ns for ns, on in taxonomy_repo.states(conn).items() if on}
+
+    def set_taxonomy(self, actor: Actor, namespace: str, enabled: bool) -> None:
+        actor.require_admin()
+        taxonomies.get(namespace)
+        with self.ctx.store.begin() as conn:
+            taxonomy_repo.set_enabled(conn, namespace, enabled, self.ctx.stamp())
+            self.ctx.audit(conn, actor, "taxonomy", namespace, "enabled" if enabled else "disabled")
+
+    def taxonomy_states(self) -> dict[str, bool]:
+        with self.ctx.store.read() as conn:
+            return taxonomy_repo.states(conn)
+
+    # -- names ------------------------------------------------------------------
+    def parse(self, conn: Connection, names: Iterable[str]) -> list[TagName]:
+        enabled = self.enabled_taxonomies(conn)
+        out: dict[str, TagName] = {}
+        problems: list[Problem] = []
+        messages: list[str] = []
+        for raw in names:
+            try:
+                tag = parse_tag(raw)
+                taxonomies.check(tag, enabled)
+            except Exception as exc:
+                messages.append(str(getattr(exc, "message", exc)))
+                problems.extend(getattr(exc, "problems", []) or [Problem("tag", str(exc))])
+                continue
+            out[tag.name] = tag
+        if problems:
+            raise invalid(" ".join(messages), problems)
+        levels = {tlp_model.normalise(t.predicate or "") for t in out.values() if t.namespace == "tlp"}
+        levels.discard(None)
+        if len(levels) > 1:
+            raise invalid("An object has one TLP level; give only one tlp: tag.", [Problem("tags", "several tlp: tags")])
+        return list(out.values())
+
+    def ensure(self, conn: Connection, names: Iterable[TagName]) -> dict[str, int]:
+        """Tag pks by name, creating tags that do not exist yet."""
+        wanted = {t.name: t for t in names}
+        have = tag_repo.pks_by_names(conn, wanted)
+        missing = [t for name, t in wanted.items() if name not in have]
+        if missing:
+            stamp = self.ctx.stamp()
+            tag_repo.insert(
+                conn,
+                [
+                    {
+                        "name": t.name,
+                        "namespace": t.namespace,
+                        "predicate": t.predicate,
+                        "value": t.value,
+                        "colour": _default_colour(t),
+                        "created_at": stamp,
+                    }
+                    for t in missing
+                ],
+            )
+            have = tag_repo.pks_by_names(conn, wanted)
+        return have
+
+    # -- attach -----------------------------------------------------------------
+    def attach(self, conn: Connection, actor: Actor, object_pks: Sequence[int], names: Sequence[TagName]) -> None:
+        """Attach tags in an open transaction; exclusive namespaces (TLP) replace."""
+        if not names or not object_pks:
+            return
+        pks = self.ensure(conn, names)
+        for tag in names:
+            if tag.namespace and _exclusive(tag.namespace):
+                for opk in object_pks:
+                    others = [r.pk for r in tag_repo.object_tag_rows(conn, opk) if r.namespace == tag.namespace and r.name != tag.name]
+                    if others:
+                        tag_repo.unlink(conn, opk, others)
+            if tag.namespace == "tlp":
+                level = tlp_model.normalise(tag.predicate or "")
+                for opk in object_pks:
+                    object_repo.update(conn, opk, {"tlp": level})
+        stamp = self.ctx.stamp()
+        tag_repo.link(
+            conn,
+            [
+                {"tag_pk": pks[t.name], "object_pk": opk, "added_by": actor.user_pk, "added_at": stamp}
+                for opk in object_pks
+                for t in names
+            ],
+        )
+
+    def tag(self, actor: Actor, object_id: str, names: Sequence[str]) -> list[str]:
+        actor.require_write()
+        with self.ctx.store.begin() as conn:
+            row = object_repo.get(conn, object_id)
+            if row is None:
+                raise not_found(f"Object {object_id}")
+            parsed = self.parse(conn, names)
+            self.attach(conn, actor, [row.pk], parsed)
+            self.ctx.audit(conn, actor, "tag", object_id, ", ".join(t.name for t in parsed))
+            return sorted(r.name for r in tag_repo.object_tag_rows(conn, row.pk))
+
+    def untag(self, actor: Actor, object_id: str, names: Sequence[str]) -> list[str]:
+        actor.require_write()
+        with self.ctx.store.begin() as conn:
+            row = object_repo.get(conn, object_id)
+            if row is None:
+                raise not_found(f"Object {object_id}")
+            canonical = [parse_tag(n).name for n in names]
+            pks = list(tag_repo.pks_by_names(conn, canonical).values())
+            if pks:
+                tag_repo.unlink(conn, row.pk, pks)
+            if any(n.startswith("tlp:") for n in canonical):
+                remaining = [r for r in tag_repo.object_tag_rows(conn, row.pk) if r.namespace == "tlp"]
+                level = tlp_model.normalise(remaining[0].predicate or "") if remaining else None
+                object_repo.update(conn, row.pk, {"tlp": level})
+            self.ctx.audit(conn, actor, "untag", object_id, ", ".join(canonical))
+            return sorted(r.name for r in tag_repo.object_tag_rows(conn, row.pk))
+
+    # -- the tags themselves ----------------------------------------------------
+    def list(self, *, prefix: str | None = None, namespace: str | None = None, limit: int = 100) -> list[TagView]:
+        with self.ctx.store.read() as conn:
+            return [_view(r) for r in tag_repo.search(conn, prefix=prefix, namespace=namespace, limit=limit)]
+
+    def suggest(self, prefix: str, limit: int = 20) -> list[str]:
+        """Autocomplete: existing tags first, then values of enabled taxonomies."""
+        with self.ctx.store.read() as conn:
+            names = [r.name for r in tag_repo.search(conn, prefix=prefix, namespace=None, limit=limit)]
+            enabled = self.enabled_taxonomies(conn)
+        low = prefix.lower()
+        for ns in sorted(enabled):
+            tax = taxonomies.catalogue().get(ns)
+            if tax is None:
+                continue
+            for name in tax.tags:
+                if len(names) >= limit:
+                    break
+                if name.lower().startswith(low) and name not in names:
+                    names.append(name)
+        return names[:limit]
+
+    def get(self, name: str) -> TagView:
+        canonical = parse_tag(name).name
+        with self.ctx.store.read() as conn:
+            row = tag_repo.by_names(conn, [canonical]).get(canonical)
+            if row is None:
+                raise not_found(f"Tag {canonical!r}")
+            return _view(row, len(tag_repo.objects_with_tag(conn, row.pk)))
+
+    def neighbours(self, name: str, limit: int = 20) -> list[tuple[str, int]]:
+        canonical = parse_tag(name).name
+        with self.ctx.store.read() as conn:
+            row = tag_repo.by_names(conn, [canonical]).get(canonical)
+            if row is None:
+                raise not_found(f"Tag {canonical!r}")
+            return tag_repo.neighbours(conn, row.pk, limit)
+
+    def create(self, actor: Actor, name: str, *, colour: str | None = None, description: str | None = None) -> TagView:
+        actor.require_write()
+        with self.ctx.store.begin() as conn:
+            [tag] = self.parse(conn, [name])
+            if tag_repo.by_names(conn, [tag.name]):
+                raise conflict(f"The tag {tag.name!r} exists already.")
+            self.ensure(conn, [tag])
+            values = {"colour": check_colour(colour) or _default_colour(tag), "description": description}
+            row = tag_repo.by_names(conn, [tag.name])[tag.name]
+            tag_repo.update(conn, row.pk, values)
+            self.ctx.audit(conn, actor, "tag.create", tag.name)
+            return _view(tag_repo.by_names(conn, [tag.name])[tag.name], 0)
+
+    def update(
+        self,
+        actor: Actor,
+        name: str,
+        *,
+        new_name: str | None = None,
+        colour: str | None = None,
+        description: str | None = None,
+    ) -> TagView:
+        """Change colour or description, or rename (merging into an existing tag of that name)."""
+        actor.require_write()
+        canonical = parse_tag(name).name
+        with self.ctx.store.begin() as conn:
+            row = tag_repo.by_names(conn, [canonical]).get(canonical)
+            if row is None:
+                raise not_found(f"Tag {canonical!r}")
+            values: dict[str, object] = {}
+            if colour is not None:
+                values["colour"] = check_colour(colour)
+            if description is not None:
+                values["description"] = description
+            if values:
+                tag_repo.update(conn, row.pk, values)
+            result = canonical
+            if new_name is not None:
+                [target] = self.parse(conn, [new_name])
+                if target.name != canonical:
+                    self._merge(conn, actor, [row], target)
+                    result = target.name
+            final = tag_repo.by_names(conn, [result])[result]
+            return _view(final, len(tag_repo.objects_with_tag(conn, final.pk)))
+
+    def merge(self, actor: Actor, sources: Sequence[str], target: str) -> TagView:
+        """Fold ``sources`` into ``target``: every tagged object follows."""
+        actor.require_write()
+        with self.ctx.store.begin() as conn:
+            names = [parse_tag(s).name for s in sources]
+            rows = tag_repo.by_names(conn, names)
+            missing = [n for n in names if n not in rows]
+            if missing:
+                raise not_found("Tag " + ", ".join(repr(m) for m in missing))
+            [tgt] = self.parse(conn, [target])
+            self._merge(conn, actor, [rows[n] for n in names if n != tgt.name], tgt)
+            final = tag_repo.by_names(conn, [tgt.name])[tgt.name]
+            return _view(final, len(tag_repo.objects_with_tag(conn, final.pk)))
+
+    def _merge(self, conn: Connection, actor: Actor, rows: Sequence[TagRow], target: TagName) -> None:
+        existing = tag_repo.by_names(conn, [target.name]).get(target.name)
+        if existing is None and len(rows) == 1:
+            # A plain rename: the row keeps its links, colour and description.
+            tag_repo.update(
+                conn,
+                rows[0].pk,
+                {"name": target.name, "namespace": target.namespace, "predicate": target.predicate, "value": target.value},
+            )
+            affected = tag_repo.objects_with_tag(conn, rows[0].pk)
+        else:
+            target_pk = self.ensure(conn, [target])[target.name]
+            affected = []
+            for row in rows:
+                affected += tag_repo.objects_with_tag(conn, row.pk)
+                tag_repo.move_links(conn, row.pk, target_pk)
+                tag_repo.delete(conn, row.pk)
+        if target.namespace == "tlp" or any(r.namespace == "tlp" for r in rows):
+            level = tlp_model.normalise(target.predicate or "") if target.namespace == "tlp" else None
+            for opk in set(affected):
+                object_repo.update(conn, opk, {"tlp": level})
+        self.ctx.audit(conn, actor, "tag.merge", target.name, ", ".join(r.name for r in rows))
+
+
+_TLP_COLOURS = {"clear": "#ffffff", "green": "#33ff00", "amber": "#ffc000", "amber+strict": "#ffc000", "red": "#ff2b2b"}
+
+
+def _default_colour(tag: TagName) -> str | None:
+    if tag.namespace == "tlp":
+        return _TLP_COLOURS.get(tlp_model.normalise(tag.predicate or "") or "")
+    return None
+
+
+def _exclusive(namespace: str) -> bool:
+    tax = taxonomies.catalogue().get(namespace)
+    return bool(tax and tax.exclusive) or namespace == "tlp"

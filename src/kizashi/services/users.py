@@ -1,0 +1,264 @@
+"""Local accounts (argon2), roles, API tokens (shown once, stored hashed)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from kizashi.model.actor import SYSTEM, Actor, Role, identity_for
+from kizashi.model.errors import KizashiError, Problem, conflict, invalid, not_found, unauthenticated
+from kizashi.model.stix import validate
+from kizashi.services.common import Context
+from kizashi.store import objects as object_repo
+from kizashi.store import users as repo
+
+TOKEN_PREFIX = "kz_"
+MIN_PASSWORD = 8
+_USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+_hasher = PasswordHasher()
+# Verifying against this keeps a login for an unknown user as slow as a wrong password.
+_DUMMY_HASH = _hasher.hash("not a real password")
+
+
+@dataclass(frozen=True)
+class UserView:
+    username: str
+    role: str
+    disabled: bool
+    identity_id: str
+    created_at: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "username": self.username,
+            "role": self.role,
+            "disabled": self.disabled,
+            "identity_id": self.identity_id,
+            "created_at": self.created_at,
+        }
+
+
+@dataclass(frozen=True)
+class TokenView:
+    id: int
+    name: str
+    prefix: str
+    created_at: str
+    last_used_at: str | None
+    revoked_at: str | None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "prefix": self.prefix,
+            "created_at": self.created_at,
+            "last_used_at": self.last_used_at,
+            "revoked_at": self.revoked_at,
+        }
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _actor(row: object) -> Actor:
+    return Actor(row.pk, row.username, Role(row.role), row.identity_id)  # type: ignore[attr-defined]
+
+
+class UserService:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def create(self, actor: Actor, username: str, password: str, role: str = "analyst") -> UserView:
+        actor.require_admin()
+        return self._create(actor, username, password, role)
+
+    def _create(self, actor: Actor, username: str, password: str, role: str) -> UserView:
+        problems = []
+        if not _USERNAME.match(username):
+            problems.append(Problem("username", "1-64 letters, digits or . _ @ -"))
+        if len(password) < MIN_PASSWORD:
+            problems.append(Problem("password", f"at least {MIN_PASSWORD} characters"))
+        if role not in {r.value for r in Role}:
+            problems.append(Problem("role", "admin, analyst or reader"))
+        if problems:
+            raise invalid("The account cannot be created.", problems)
+        stamp = self.ctx.stamp()
+        identity = identity_for(username)
+        with self.ctx.store.begin() as conn:
+            if repo.get_by_username(conn, username) is not None:
+                raise conflict(f"The user {username!r} exists already.")
+            pk = repo.insert(
+                conn,
+                {
+                    "username": username,
+                    "password_hash": _hasher.hash(password),
+                    "role": role,
+                    "identity_id": identity,
+                    "created_at": stamp,
+                },
+            )
+            if object_repo.get(conn, identity) is None:
+                data = validate(
+                    {"type": "identity", "id": identity, "name": username, "identity_class": "individual"},
+                    now=self.ctx.clock(),
+                )
+                object_repo.insert(
+                    conn,
+                    [
+                        {
+                            "id": identity,
+                            "type": "identity",
+                            "name": username,
+                            "created": data["created"],
+                            "modified": data["modified"],
+                            "data": json.dumps(data, ensure_ascii=False, separators=(",", ":")),
+                            "created_by": pk,
+                            "updated_by": pk,
+                            "updated_at": stamp,
+                        }
+                    ],
+                )
+            self.ctx.audit(conn, actor, "user.create", username, role)
+            return UserView(username, role, False, identity, stamp)
+
+    def ensure_admin(self, username: str, password: str | None) -> str | None:
+        """Create the first admin if the store has none; return a generated password."""
+        with self.ctx.store.read() as conn:
+            if repo.count_admins(conn) > 0:
+                return None
+        generated = None
+        if not password:
+            generated = password = secrets.token_urlsafe(12)
+        self._create(SYSTEM, username, password, "admin")
+        return generated
+
+    def authenticate(self, username: str, password: str) -> Actor:
+        with self.ctx.store.read() as conn:
+            row = repo.get_by_username(conn, username)
+        stored = row.password_hash if row is not None else _DUMMY_HASH
+        try:
+            _hasher.verify(stored, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            raise unauthenticated("The user name or password is wrong.") from None
+        if row is None or row.disabled:
+            raise unauthenticated("The user name or password is wrong.")
+        if _hasher.check_needs_rehash(row.password_hash):
+            with self.ctx.store.begin() as conn:
+                repo.update(conn, row.pk, {"password_hash": _hasher.hash(password)})
+        return _actor(row)
+
+    def actor_for(self, user_pk: int) -> Actor | None:
+        with self.ctx.store.read() as conn:
+            row = repo.get_by_pk(conn, user_pk)
+        if row is None or row.disabled:
+            return None
+        return _actor(row)
+
+    def get_actor(self, username: str) -> Actor:
+        with self.ctx.store.read() as conn:
+            row = repo.get_by_username(conn, username)
+        if row is None:
+            raise not_found(f"User {username!r}")
+        if row.disabled:
+            raise unauthenticated(f"The user {username!r} is disabled.")
+        return _actor(row)
+
+    def list(self, actor: Actor) -> list[UserView]:
+        actor.require_admin()
+        with self.ctx.store.read() as conn:
+            return [
+                UserView(r.username, r.role, bool(r.disabled), r.identity_id, r.created_at) for r in repo.list_all(conn)
+            ]
+
+    def update(
+        self, actor: Actor, username: str, *, role: str | None = None, disabled: bool | None = None, password: str | None = None
+    ) -> UserView:
+        own_password = actor.username == username and role is None and disabled is None
+        if not own_password:
+            actor.require_admin()
+        with self.ctx.store.begin() as conn:
+            row = repo.get_by_username(conn, username)
+            if row is None:
+                raise not_found(f"User {username!r}")
+            values: dict[str, object] = {}
+            if role is not None:
+                if role not in {r.value for r in Role}:
+                    raise invalid("Unknown role.", [Problem("role", "admin, analyst or reader")])
+                values["role"] = role
+            if disabled is not None:
+                values["disabled"] = disabled
+            if password is not None:
+                if len(password) < MIN_PASSWORD:
+                    raise invalid("The password is too short.", [Problem("password", f"at least {MIN_PASSWORD} characters")])
+                values["password_hash"] = _hasher.hash(password)
+            if values:
+                repo.update(conn, row.pk, values)
+                if row.role == "admin" and repo.count_admins(conn) == 0:
+                    raise conflict("This would leave no active admin.")
+                self.ctx.audit(conn, actor, "user.update", username, ", ".join(k for k in values if k != "password_hash"))
+            fresh = repo.get_by_pk(conn, row.pk)
+            return UserView(fresh.username, fresh.role, bool(fresh.disabled), fresh.identity_id, fresh.created_at)
+
+    # -- API tokens ---------------------------------------------------------------
+    def create_token(self, actor: Actor, name: str) -> tuple[str, TokenView]:
+        """A new personal token; the plain text is returned here and never again."""
+        if actor.user_pk is None:
+            raise invalid("Only a user account can own a token.", [Problem("user", actor.username)])
+        name = name.strip() or "token"
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        stamp = self.ctx.stamp()
+        with self.ctx.store.begin() as conn:
+            pk = repo.insert_token(
+                conn,
+                {
+                    "user_pk": actor.user_pk,
+                    "name": name[:100],
+                    "prefix": token[:10],
+                    "token_hash": _hash_token(token),
+                    "created_at": stamp,
+                },
+            )
+            self.ctx.audit(conn, actor, "token.create", name)
+        return token, TokenView(pk, name, token[:10], stamp, None, None)
+
+    def tokens(self, actor: Actor) -> list[TokenView]:
+        if actor.user_pk is None:
+            return []
+        with self.ctx.store.read() as conn:
+            return [
+                TokenView(r.pk, r.name, r.prefix, r.created_at, r.last_used_at, r.revoked_at)
+                for r in repo.tokens_of(conn, actor.user_pk)
+            ]
+
+    def revoke_token(self, actor: Actor, token_id: int) -> None:
+        with self.ctx.store.begin() as conn:
+            mine = {r.pk for r in repo.tokens_of(conn, actor.user_pk)} if actor.user_pk else set()
+            if token_id not in mine:
+                raise not_found(f"Token {token_id}")
+            repo.update_token(conn, token_id, {"revoked_at": self.ctx.stamp()})
+            self.ctx.audit(conn, actor, "token.revoke", str(token_id))
+
+    def authenticate_token(self, token: str) -> Actor:
+        if not token.startswith(TOKEN_PREFIX):
+            raise unauthenticated("The API token is not valid.")
+        with self.ctx.store.read() as conn:
+            row = repo.token_by_hash(conn, _hash_token(token))
+        if row is None or row.revoked_at is not None or row.disabled:
+            raise unauthenticated("The API token is not valid.")
+        stamp = self.ctx.stamp()
+        if (row.last_used_at or "")[:16] != stamp[:16]:
+            # Once a minute at most, so that reads stay reads.
+            try:
+                with self.ctx.store.begin() as conn:
+                    repo.update_token(conn, row.pk, {"last_used_at": stamp})
+            except KizashiError:
+                pass
+        return Actor(row.user_pk, row.username, Role(row.role), row.identity_id)

@@ -1,0 +1,1 @@
+"""Persistence: tables, migrations, the engine and queries. Imports only ``model``."""

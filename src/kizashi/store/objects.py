@@ -1,0 +1,250 @@
+"""Queries on objects, their versions and the references between them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from kizashi.model import tagquery
+from kizashi.store.rows import ObjectRow, VersionRow
+from kizashi.store.schema import object_refs, object_tags, object_versions, objects, relationships, tags, users
+
+_OBJECT_COLUMNS = (
+    objects.c.pk,
+    objects.c.id,
+    objects.c.type,
+    objects.c.name,
+    objects.c.value,
+    objects.c.created,
+    objects.c.modified,
+    objects.c.published,
+    objects.c.tlp,
+    objects.c.revoked,
+    objects.c.version,
+    objects.c.data,
+    objects.c.action,
+    objects.c.updated_by,
+    objects.c.updated_at,
+)
+
+
+def _row(r: Any) -> ObjectRow:
+    return ObjectRow(*r)
+
+
+@dataclass
+class ObjectFilter:
+    """What a list asks for; every field narrows the result."""
+
+    types: Sequence[str] = ()
+    tag_expr: tagquery.Expr | None = None
+    text: str | None = None
+    tlp: Sequence[str] = ()
+    created_from: str | None = None
+    created_to: str | None = None
+    include_revoked: bool = False
+    ids: Sequence[str] = field(default_factory=tuple)
+
+
+def get(conn: Connection, stix_id: str) -> ObjectRow | None:
+    r = conn.execute(sa.select(*_OBJECT_COLUMNS).where(objects.c.id == stix_id)).first()
+    return _row(r) if r else None
+
+
+def get_many(conn: Connection, ids: Iterable[str]) -> dict[str, ObjectRow]:
+    wanted = list(set(ids))
+    out: dict[str, ObjectRow] = {}
+    for i in range(0, len(wanted), 500):
+        chunk = wanted[i : i + 500]
+        for r in conn.execute(sa.select(*_OBJECT_COLUMNS).where(objects.c.id.in_(chunk))):
+            out[r.id] = _row(r)
+    return out
+
+
+def existing_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for i in range(0, len(ids), 500):
+        chunk = list(ids[i : i + 500])
+        found.update(conn.scalars(sa.select(objects.c.id).where(objects.c.id.in_(chunk))))
+    return found
+
+
+def insert(conn: Connection, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Insert object rows; return their pks by STIX id."""
+    if not rows:
+        return {}
+    conn.execute(objects.insert(), list(rows))
+    ids = [r["id"] for r in rows]
+    pks: dict[str, int] = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        pks.update(
+            (r.id, r.pk) for r in conn.execute(sa.select(objects.c.id, objects.c.pk).where(objects.c.id.in_(chunk)))
+        )
+    return pks
+
+
+def update(conn: Connection, pk: int, values: dict[str, Any]) -> None:
+    conn.execute(objects.update().where(objects.c.pk == pk).values(**values))
+
+
+def add_versions(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(object_versions.insert(), list(rows))
+
+
+def history(conn: Connection, pk: int) -> list[VersionRow]:
+    q = (
+        sa.select(
+            object_versions.c.version,
+            object_versions.c.action,
+            object_versions.c.modified,
+            object_versions.c.data,
+            users.c.username,
+            object_versions.c.changed_at,
+        )
+        .select_from(object_versions.outerjoin(users, users.c.pk == object_versions.c.changed_by))
+        .where(object_versions.c.object_pk == pk)
+        .order_by(object_versions.c.version.desc())
+    )
+    return [VersionRow(*r) for r in conn.execute(q)]
+
+
+def replace_refs(conn: Connection, pk: int, refs: Iterable[tuple[str, str]]) -> None:
+    conn.execute(object_refs.delete().where(object_refs.c.source_pk == pk))
+    add_refs(conn, [(pk, prop, target) for prop, target in refs])
+
+
+def add_refs(conn: Connection, rows: Iterable[tuple[int, str, str]]) -> None:
+    batch = [{"source_pk": s, "property": p, "target_ref": t} for s, p, t in set(rows)]
+    if batch:
+        conn.execute(object_refs.insert(), batch)
+
+
+def add_relationships(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(relationships.insert(), list(rows))
+
+
+def _tag_condition(expr: tagquery.Expr, tag_pks: dict[str, int]) -> sa.ColumnElement[bool]:
+    if isinstance(expr, tagquery.Has):
+        pk = tag_pks.get(expr.tag)
+        if pk is None:
+            return sa.false()
+        ot = object_tags.alias("ot")
+        return (
+            sa.select(sa.literal(1))
+            .where(ot.c.object_pk == objects.c.pk, ot.c.tag_pk == pk)
+            .correlate(objects)
+            .exists()
+        )
+    if isinstance(expr, tagquery.Not):
+        return sa.not_(_tag_condition(expr.expr, tag_pks))
+    parts = [_tag_condition(e, tag_pks) for e in expr.exprs]
+    return sa.and_(*parts) if isinstance(expr, tagquery.All) else sa.or_(*parts)
+
+
+def _driver(expr: tagquery.Expr, tag_pks: dict[str, int]) -> int | None:
+    """A tag every match must carry, to walk its postings instead of every object."""
+    if isinstance(expr, tagquery.Has):
+        return tag_pks.get(expr.tag, -1)
+    if isinstance(expr, tagquery.All):
+        for e in expr.exprs:
+            if isinstance(e, tagquery.Has):
+                return tag_pks.get(e.tag, -1)
+    return None
+
+
+def list_rows(
+    conn: Connection,
+    flt: ObjectFilter,
+    *,
+    tag_pks: dict[str, int],
+    limit: int,
+    before_pk: int | None = None,
+) -> list[ObjectRow]:
+    """Newest first (by pk), ``limit`` rows from ``before_pk`` down."""
+    q = sa.select(*_OBJECT_COLUMNS)
+    conds: list[sa.ColumnElement[bool]] = []
+    if flt.tag_expr is not None:
+        driver = _driver(flt.tag_expr, tag_pks)
+        if driver is not None:
+            q = q.select_from(objects.join(object_tags, object_tags.c.object_pk == objects.c.pk))
+            conds.append(object_tags.c.tag_pk == driver)
+            order = object_tags.c.object_pk.desc()
+            if before_pk is not None:
+                conds.append(object_tags.c.object_pk < before_pk)
+        conds.append(_tag_condition(flt.tag_expr, tag_pks))
+    else:
+        driver = None
+    if driver is None:
+        order = objects.c.pk.desc()
+        if before_pk is not None:
+            conds.append(objects.c.pk < before_pk)
+    if flt.types:
+        conds.append(objects.c.type.in_(list(flt.types)))
+    if not flt.include_revoked:
+        conds.append(objects.c.revoked == sa.false())
+    if flt.tlp:
+        conds.append(objects.c.tlp.in_(list(flt.tlp)))
+    if flt.text:
+        like = "%" + flt.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        conds.append(sa.or_(objects.c.name.ilike(like, escape="\\"), objects.c.value.ilike(like, escape="\\")))
+    if flt.created_from:
+        conds.append(objects.c.created >= flt.created_from)
+    if flt.created_to:
+        conds.append(objects.c.created <= flt.created_to)
+    if flt.ids:
+        conds.append(objects.c.id.in_(list(flt.ids)))
+    q = q.where(*conds).order_by(order).limit(limit)
+    return [_row(r) for r in conn.execute(q)]
+
+
+def tags_for(conn: Connection, pks: Sequence[int]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {pk: [] for pk in pks}
+    for i in range(0, len(pks), 500):
+        chunk = list(pks[i : i + 500])
+        q = (
+            sa.select(object_tags.c.object_pk, tags.c.name)
+            .select_from(object_tags.join(tags, tags.c.pk == object_tags.c.tag_pk))
+            .where(object_tags.c.object_pk.in_(chunk))
+            .order_by(tags.c.name)
+        )
+        for pk, name in conn.execute(q):
+            out[pk].append(name)
+    return out
+
+
+def relationship_edges(conn: Connection, refs: Sequence[str]) -> list[tuple[str, str, str, str]]:
+    """(relationship id, type, source_ref, target_ref) touching any of ``refs``, not revoked."""
+    if not refs:
+        return []
+    out: list[tuple[str, str, str, str]] = []
+    for i in range(0, len(refs), 250):
+        chunk = list(refs[i : i + 250])
+        q = (
+            sa.select(objects.c.id, relationships.c.relationship_type, relationships.c.source_ref, relationships.c.target_ref)
+            .select_from(relationships.join(objects, objects.c.pk == relationships.c.object_pk))
+            .where(
+                sa.or_(relationships.c.source_ref.in_(chunk), relationships.c.target_ref.in_(chunk)),
+                objects.c.revoked == sa.false(),
+            )
+        )
+        out.extend((r[0], r[1], r[2], r[3]) for r in conn.execute(q))
+    return list(dict.fromkeys(out))
+
+
+def referrers(conn: Connection, target: str, limit: int = 200) -> list[tuple[str, str]]:
+    """(source id, property) of objects whose *_refs point at ``target``."""
+    q = (
+        sa.select(objects.c.id, object_refs.c.property)
+        .select_from(object_refs.join(objects, objects.c.pk == object_refs.c.source_pk))
+        .where(object_refs.c.target_ref == target, objects.c.revoked == sa.false())
+        .order_by(objects.c.pk.desc())
+        .limit(limit)
+    )
+    return [(r[0], r[1]) for r in conn.execute(q)]

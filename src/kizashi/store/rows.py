@@ -1,0 +1,46 @@
+"""Row types the repositories return: plain data, no database handles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ObjectRow:
+    pk: int
+    id: str
+    type: str
+    name: str
+    value: str | None
+    created: str | None
+    modified: str | None
+    published: str | None
+    tlp: str | None
+    revoked: bool
+    version: int
+    data: str
+    action: str
+    updated_by: int | None
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class TagRow:
+    pk: int
+    name: str
+    namespace: str | None
+    predicate: str | None
+    value: str | None
+    colour: str | None
+    description: str | None
+    count: int = 0
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    version: int
+    action: str
+    modified: str | None
+    data: str
+    changed_by: str | None
+    changed_at: str

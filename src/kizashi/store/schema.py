@@ -1,0 +1,151 @@
+"""Tables. Alembic migrations under ``migrations/`` create exactly these.
+
+Objects are STIX JSON keyed by STIX id, with an integer surrogate key (``pk``) that
+the link tables use: integer joins keep the tag indexes small and fast. STIX
+timestamps are stored as their fixed-width text (``2024-01-01T00:00:00.000Z``),
+which sorts correctly and round-trips exactly on both SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+TS = sa.String(32)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("pk", sa.Integer, primary_key=True),
+    sa.Column("username", sa.String(64), nullable=False, unique=True),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("identity_id", sa.String(64), nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("pk", sa.Integer, primary_key=True),
+    sa.Column("user_pk", sa.Integer, sa.ForeignKey("users.pk", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("last_used_at", TS),
+    sa.Column("revoked_at", TS),
+)
+
+objects = sa.Table(
+    "objects",
+    metadata,
+    sa.Column("pk", sa.Integer, primary_key=True),
+    sa.Column("id", sa.String(100), nullable=False, unique=True),
+    sa.Column("type", sa.String(64), nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("value", sa.Text),
+    sa.Column("created", TS),
+    sa.Column("modified", TS),
+    sa.Column("published", TS),
+    sa.Column("tlp", sa.String(16)),
+    sa.Column("revoked", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Column("created_by", sa.Integer, sa.ForeignKey("users.pk", ondelete="SET NULL")),
+    # The change that made the current version: create, update, revoke or restore.
+    sa.Column("action", sa.String(16), nullable=False, server_default="create"),
+    sa.Column("updated_by", sa.Integer, sa.ForeignKey("users.pk", ondelete="SET NULL")),
+    sa.Column("updated_at", TS, nullable=False),
+    sa.Index("ix_objects_type_pk", "type", "pk"),
+    sa.Index("ix_objects_value", "value"),
+    sa.Index("ix_objects_modified", "modified"),
+)
+
+# Superseded versions: the current one lives in ``objects``, so a create writes one row.
+object_versions = sa.Table(
+    "object_versions",
+    metadata,
+    sa.Column("pk", sa.Integer, primary_key=True),
+    sa.Column("object_pk", sa.Integer, sa.ForeignKey("objects.pk", ondelete="CASCADE"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("modified", TS),
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Column("changed_by", sa.Integer, sa.ForeignKey("users.pk", ondelete="SET NULL")),
+    sa.Column("changed_at", TS, nullable=False),
+    sa.UniqueConstraint("object_pk", "version"),
+)
+
+tags = sa.Table(
+    "tags",
+    metadata,
+    sa.Column("pk", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(255), nullable=False, unique=True),
+    sa.Column("namespace", sa.String(100)),
+    sa.Column("predicate", sa.String(255)),
+    sa.Column("value", sa.String(255)),
+    sa.Column("colour", sa.String(7)),
+    sa.Column("description", sa.Text),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Index("ix_tags_namespace", "namespace"),
+)
+
+object_tags = sa.Table(
+    "object_tags",
+    metadata,
+    sa.Column("tag_pk", sa.Integer, sa.ForeignKey("tags.pk", ondelete="CASCADE"), primary_key=True),
+    sa.Column("object_pk", sa.Integer, sa.ForeignKey("objects.pk", ondelete="CASCADE"), primary_key=True),
+    sa.Column("added_by", sa.Integer, sa.ForeignKey("users.pk", ondelete="SET NULL")),
+    sa.Column("added_at", TS, nullable=False),
+    sa.Index("ix_object_tags_object_pk", "object_pk"),
+)
+
+relationships = sa.Table(
+    "relationships",
+    metadata,
+    sa.Column("object_pk", sa.Integer, sa.ForeignKey("objects.pk", ondelete="CASCADE"), primary_key=True),
+    sa.Column("relationship_type", sa.String(100), nullable=False),
+    sa.Column("source_ref", sa.String(100), nullable=False),
+    sa.Column("target_ref", sa.String(100), nullable=False),
+    sa.Index("ix_relationships_source_ref", "source_ref"),
+    sa.Index("ix_relationships_target_ref", "target_ref"),
+)
+
+# What an object points at through its own *_ref(s) properties (a report's object_refs…).
+object_refs = sa.Table(
+    "object_refs",
+    metadata,
+    sa.Column("source_pk", sa.Integer, sa.ForeignKey("objects.pk", ondelete="CASCADE"), primary_key=True),
+    sa.Column("property", sa.String(64), primary_key=True),
+    sa.Column("target_ref", sa.String(100), primary_key=True),
+    sa.Index("ix_object_refs_target_ref", "target_ref"),
+)
+
+taxonomies = sa.Table(
+    "taxonomies",
+    metadata,
+    sa.Column("namespace", sa.String(100), primary_key=True),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("changed_at", TS, nullable=False),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("pk", sa.Integer, primary_key=True),
+    sa.Column("at", TS, nullable=False),
+    sa.Column("user_pk", sa.Integer, sa.ForeignKey("users.pk", ondelete="SET NULL")),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("target", sa.String(255)),
+    sa.Column("detail", sa.Text),
+)

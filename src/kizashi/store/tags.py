@@ -1,0 +1,134 @@
+"""Queries on tags and the links between tags and objects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from kizashi.store.rows import TagRow
+from kizashi.store.schema import object_tags, objects, tags
+
+_COLS = (
+    tags.c.pk,
+    tags.c.name,
+    tags.c.namespace,
+    tags.c.predicate,
+    tags.c.value,
+    tags.c.colour,
+    tags.c.description,
+)
+
+
+def by_names(conn: Connection, names: Iterable[str]) -> dict[str, TagRow]:
+    wanted = list(set(names))
+    out: dict[str, TagRow] = {}
+    for i in range(0, len(wanted), 500):
+        for r in conn.execute(sa.select(*_COLS).where(tags.c.name.in_(wanted[i : i + 500]))):
+            out[r.name] = TagRow(*r)
+    return out
+
+
+def pks_by_names(conn: Connection, names: Iterable[str]) -> dict[str, int]:
+    return {name: row.pk for name, row in by_names(conn, names).items()}
+
+
+def insert(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(tags.insert(), list(rows))
+
+
+def update(conn: Connection, pk: int, values: dict[str, Any]) -> None:
+    conn.execute(tags.update().where(tags.c.pk == pk).values(**values))
+
+
+def delete(conn: Connection, pk: int) -> None:
+    conn.execute(tags.delete().where(tags.c.pk == pk))
+
+
+def search(
+    conn: Connection, *, prefix: str | None, namespace: str | None, limit: int, with_counts: bool = True
+) -> list[TagRow]:
+    count = sa.func.count(object_tags.c.object_pk).label("n")
+    q = sa.select(*_COLS, count).select_from(tags.outerjoin(object_tags, object_tags.c.tag_pk == tags.c.pk))
+    if prefix:
+        like = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        q = q.where(sa.or_(tags.c.name.ilike(like + "%", escape="\\"), tags.c.name.ilike("%:" + like + "%", escape="\\")))
+    if namespace:
+        q = q.where(tags.c.namespace == namespace)
+    q = q.group_by(*_COLS).order_by(count.desc(), tags.c.name).limit(limit)
+    return [TagRow(*r) for r in conn.execute(q)]
+
+
+def link(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert (tag_pk, object_pk, added_by, added_at) rows that are not there yet."""
+    if not rows:
+        return
+    pairs = {(r["tag_pk"], r["object_pk"]) for r in rows}
+    obj_pks = list({p[1] for p in pairs})
+    existing: set[tuple[int, int]] = set()
+    for i in range(0, len(obj_pks), 500):
+        q = sa.select(object_tags.c.tag_pk, object_tags.c.object_pk).where(
+            object_tags.c.object_pk.in_(obj_pks[i : i + 500])
+        )
+        existing.update((a, b) for a, b in conn.execute(q))
+    seen: set[tuple[int, int]] = set()
+    fresh = []
+    for r in rows:
+        key = (r["tag_pk"], r["object_pk"])
+        if key in existing or key in seen:
+            continue
+        seen.add(key)
+        fresh.append(r)
+    if fresh:
+        conn.execute(object_tags.insert(), fresh)
+
+
+def unlink(conn: Connection, object_pk: int, tag_pks: Sequence[int]) -> int:
+    res = conn.execute(
+        object_tags.delete().where(object_tags.c.object_pk == object_pk, object_tags.c.tag_pk.in_(list(tag_pks)))
+    )
+    return int(res.rowcount or 0)
+
+
+def object_tag_rows(conn: Connection, object_pk: int) -> list[TagRow]:
+    q = (
+        sa.select(*_COLS)
+        .select_from(object_tags.join(tags, tags.c.pk == object_tags.c.tag_pk))
+        .where(object_tags.c.object_pk == object_pk)
+    )
+    return [TagRow(*r) for r in conn.execute(q)]
+
+
+def move_links(conn: Connection, source_pk: int, target_pk: int) -> int:
+    """Re-point every link of ``source_pk`` to ``target_pk`` (dropping doubles)."""
+    already = sa.select(object_tags.c.object_pk).where(object_tags.c.tag_pk == target_pk)
+    moved = conn.execute(
+        object_tags.update()
+        .where(object_tags.c.tag_pk == source_pk, object_tags.c.object_pk.not_in(already.scalar_subquery()))
+        .values(tag_pk=target_pk)
+    )
+    conn.execute(object_tags.delete().where(object_tags.c.tag_pk == source_pk))
+    return int(moved.rowcount or 0)
+
+
+def objects_with_tag(conn: Connection, tag_pk: int) -> list[int]:
+    return list(conn.scalars(sa.select(object_tags.c.object_pk).where(object_tags.c.tag_pk == tag_pk)))
+
+
+def neighbours(conn: Connection, tag_pk: int, limit: int = 20) -> list[tuple[str, int]]:
+    """Tags that occur on the same objects as ``tag_pk``, with how often."""
+    mine = sa.select(object_tags.c.object_pk).where(object_tags.c.tag_pk == tag_pk)
+    other = object_tags.alias("other")
+    n = sa.func.count().label("n")
+    q = (
+        sa.select(tags.c.name, n)
+        .select_from(other.join(tags, tags.c.pk == other.c.tag_pk).join(objects, objects.c.pk == other.c.object_pk))
+        .where(other.c.object_pk.in_(mine), other.c.tag_pk != tag_pk, objects.c.revoked == sa.false())
+        .group_by(tags.c.name)
+        .order_by(n.desc(), tags.c.name)
+        .limit(limit)
+    )
+    return [(r[0], int(r[1])) for r in conn.execute(q)]

@@ -1,0 +1,123 @@
+"""Fixtures: every store and API test runs on SQLite and on PostgreSQL.
+
+As starlette runs each test under every async backend, ``backend`` is one
+parametrised fixture. PostgreSQL tests skip with a reason when no server answers,
+unless ``KIZASHI_REQUIRE_SERVICES=1`` (set by ``.ci/run``) makes that a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from kizashi.model.actor import SYSTEM, Actor
+from kizashi.services import Kizashi
+from kizashi.store.engine import Store
+from kizashi.store.schema import metadata
+
+PG_ADMIN_URL = os.environ.get("KIZASHI_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+REQUIRE_SERVICES = os.environ.get("KIZASHI_REQUIRE_SERVICES") == "1"
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def need(reason: str) -> None:
+    """Skip for a missing service, or fail where CI says services are mandatory."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"required service missing: {reason}")
+    pytest.skip(reason)
+
+
+def shared_data(*parts: str) -> Path:
+    path = SHARED.joinpath("data", *parts)
+    if not path.exists():
+        need(f"../shared/data/{'/'.join(parts)} is not beside this checkout")
+    return path
+
+
+class FakeClock:
+    """A clock the test moves: versions and timestamps without sleeping."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def tick(self, seconds: float = 1.0) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """One throwaway PostgreSQL database for the session."""
+    try:
+        admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            name = f"kizashi_test_{uuid.uuid4().hex[:10]}"
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except Exception as exc:  # noqa: BLE001 - any failure means "no server here"
+        need(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc.__class__.__name__}")
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    Store.open(url).dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+def _truncate_pg(url: str) -> None:
+    engine = sa.create_engine(url)
+    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'kizashi.db'}"
+    url: str = request.getfixturevalue("pg_database")
+    _truncate_pg(url)
+    return url
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def kz(db_url: str, clock: FakeClock) -> Iterator[Kizashi]:
+    app = Kizashi.open(db_url, clock=clock)
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def admin(kz: Kizashi) -> Actor:
+    kz.users.create(SYSTEM, "alice", "correct horse battery", "admin")
+    return kz.users.get_actor("alice")
+
+
+@pytest.fixture
+def analyst(kz: Kizashi) -> Actor:
+    kz.users.create(SYSTEM, "ana", "analyst password", "analyst")
+    return kz.users.get_actor("ana")
+
+
+@pytest.fixture
+def reader(kz: Kizashi) -> Actor:
+    kz.users.create(SYSTEM, "rei", "reader password", "reader")
+    return kz.users.get_actor("rei")
