@@ -20,24 +20,13 @@ from kizashi.model.actor import SYSTEM, Actor
 from kizashi.services import Kizashi
 from kizashi.store.engine import Store
 from kizashi.store.schema import metadata
+from support import need, shared_data
 
-PG_ADMIN_URL = os.environ.get("KIZASHI_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-REQUIRE_SERVICES = os.environ.get("KIZASHI_REQUIRE_SERVICES") == "1"
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+__all__ = ["need", "shared_data"]
 
-
-def need(reason: str) -> None:
-    """Skip for a missing service, or fail where CI says services are mandatory."""
-    if REQUIRE_SERVICES:
-        pytest.fail(f"required service missing: {reason}")
-    pytest.skip(reason)
-
-
-def shared_data(*parts: str) -> Path:
-    path = SHARED.joinpath("data", *parts)
-    if not path.exists():
-        need(f"../shared/data/{'/'.join(parts)} is not beside this checkout")
-    return path
+PG_ADMIN_URL = os.environ.get(
+    "KIZASHI_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 
 
 class FakeClock:
@@ -61,7 +50,7 @@ def pg_database() -> Iterator[str]:
         with admin.connect() as conn:
             name = f"kizashi_test_{uuid.uuid4().hex[:10]}"
             conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    except Exception as exc:  # noqa: BLE001 - any failure means "no server here"
+    except Exception as exc:
         need(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc.__class__.__name__}")
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
     Store.open(url).dispose()

@@ -38,9 +38,7 @@ class Settings(BaseSettings):
     #: Secure cookies need HTTPS; off by default because the laptop default is plain HTTP.
     cookie_secure: bool = False
     #: MISP taxonomy namespaces enabled on a new store.
-    default_taxonomies: list[str] = Field(
-        default_factory=lambda: ["tlp", "pap", "admiralty-scale"]
-    )
+    default_taxonomies: list[str] = Field(default_factory=lambda: ["tlp", "PAP", "admiralty-scale"])
 
     @classmethod
     def settings_customise_sources(
@@ -48,8 +46,8 @@ class Settings(BaseSettings):
         settings_cls: type[BaseSettings],
         init_settings: PydanticBaseSettingsSource,
         env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,  # noqa: ARG003 - not used: no .env files
+        file_secret_settings: PydanticBaseSettingsSource,  # noqa: ARG003
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml = os.environ.get("KIZASHI_CONFIG", "kizashi.toml")
         return (

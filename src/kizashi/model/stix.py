@@ -96,7 +96,7 @@ def _problems(cls: type, obj: Mapping[str, Any]) -> list[Problem]:
     props: dict[str, Any] = cls._properties  # type: ignore[attr-defined]
     for name, value in obj.items():
         if name not in props:
-            if not (name.startswith("x_") or name.startswith("x-")):
+            if not name.startswith(("x_", "x-")):
                 problems.append(
                     Problem(name, f"not a property of {obj['type']} (custom ones start with x_)")
                 )
@@ -156,7 +156,9 @@ def validate(
     try:
         parsed = stix2.parse(dict(obj), allow_custom=True, version=SPEC_VERSION)
     except (stix2.exceptions.STIXError, ValueError, TypeError) as exc:
-        raise invalid(f"The {stix_type} is not valid STIX 2.1.", [Problem("object", str(exc))]) from exc
+        raise invalid(
+            f"The {stix_type} is not valid STIX 2.1.", [Problem("object", str(exc))]
+        ) from exc
     out: dict[str, Any] = json.loads(parsed.serialize())
     return out
 
@@ -209,7 +211,9 @@ def observable_value(obj: Mapping[str, Any]) -> str | None:
 SCO_NAMESPACE = uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7")
 #: Observables whose only id-contributing property is a string ``value`` and whose
 #: only check in ``stix2`` is that the value is a string.
-_VALUE_OBSERVABLES = frozenset({"ipv4-addr", "ipv6-addr", "domain-name", "url", "email-addr", "mac-addr"})
+_VALUE_OBSERVABLES = frozenset(
+    {"ipv4-addr", "ipv6-addr", "domain-name", "url", "email-addr", "mac-addr"}
+)
 _SIMPLE_KEYS = frozenset({"type", "value", "spec_version"})
 
 
@@ -227,4 +231,9 @@ def simple_observable(raw: Mapping[str, Any]) -> dict[str, Any] | None:
     if raw.keys() - _SIMPLE_KEYS or raw.get("spec_version", SPEC_VERSION) != SPEC_VERSION:
         return None
     name = json.dumps({"value": value}, ensure_ascii=False, separators=(",", ":"))
-    return {"type": t, "spec_version": SPEC_VERSION, "id": f"{t}--{uuid.uuid5(SCO_NAMESPACE, name)}", "value": value}
+    return {
+        "type": t,
+        "spec_version": SPEC_VERSION,
+        "id": f"{t}--{uuid.uuid5(SCO_NAMESPACE, name)}",
+        "value": value,
+    }

@@ -26,16 +26,16 @@ class Not:
 
 
 @dataclass(frozen=True)
-class All:
+class AllOf:
     exprs: tuple[Expr, ...]
 
 
 @dataclass(frozen=True)
-class Any_:
+class AnyOf:
     exprs: tuple[Expr, ...]
 
 
-Expr = Has | Not | All | Any_
+Expr = Has | Not | AllOf | AnyOf
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,9 @@ class _Tok:
 
 
 def _error(msg: str, pos: int) -> Exception:
-    return invalid(f"Tag filter: {msg} at position {pos + 1}.", [Problem("tags", f"{msg} at {pos + 1}")])
+    return invalid(
+        f"Tag filter: {msg} at position {pos + 1}.", [Problem("tags", f"{msg} at {pos + 1}")]
+    )
 
 
 def _tokenise(text: str) -> list[_Tok]:
@@ -114,7 +116,7 @@ class _Parser:
         while (tok := self.peek()) is not None and tok.kind == "OR":
             self.take()
             parts.append(self.and_())
-        return parts[0] if len(parts) == 1 else Any_(tuple(parts))
+        return parts[0] if len(parts) == 1 else AnyOf(tuple(parts))
 
     def and_(self) -> Expr:
         parts = [self.not_()]
@@ -122,7 +124,7 @@ class _Parser:
             if tok.kind == "AND":
                 self.take()
             parts.append(self.not_())
-        return parts[0] if len(parts) == 1 else All(tuple(parts))
+        return parts[0] if len(parts) == 1 else AllOf(tuple(parts))
 
     def not_(self) -> Expr:
         tok = self.peek()
@@ -171,7 +173,7 @@ def evaluate(expr: Expr, tags: set[str]) -> bool:
         return expr.tag in tags
     if isinstance(expr, Not):
         return not evaluate(expr.expr, tags)
-    if isinstance(expr, All):
+    if isinstance(expr, AllOf):
         return all(evaluate(e, tags) for e in expr.exprs)
     return any(evaluate(e, tags) for e in expr.exprs)
 
@@ -183,4 +185,4 @@ def map_tags(expr: Expr, fn: Callable[[str], str]) -> Expr:
     if isinstance(expr, Not):
         return Not(map_tags(expr.expr, fn))
     parts = tuple(map_tags(e, fn) for e in expr.exprs)
-    return All(parts) if isinstance(expr, All) else Any_(parts)
+    return AllOf(parts) if isinstance(expr, AllOf) else AnyOf(parts)

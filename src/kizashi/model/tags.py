@@ -36,8 +36,9 @@ class TagName:
 def parse_tag(raw: str) -> TagName:
     """Validate and canonicalise one tag name.
 
-    Namespaces are case-insensitive (``TLP:AMBER`` is ``tlp:amber``); free tags are
-    kept as typed after NFC normalisation, so Japanese round-trips exactly.
+    ``TLP:AMBER`` becomes ``tlp:amber``; other tags are kept as typed after NFC
+    normalisation (so Japanese round-trips exactly) and a taxonomy's own spelling is
+    applied by the tag service.
     """
     name = unicodedata.normalize("NFC", raw).strip()
     if not name:
@@ -52,11 +53,10 @@ def parse_tag(raw: str) -> TagName:
     m = _MACHINE.match(name)
     if not m:
         return TagName(name)
-    ns = m["ns"].lower()
-    pred = m["pred"]
-    value = m["value"]
-    if ns == "tlp":
-        pred = pred.lower()
+    ns, pred, value = m["ns"], m["pred"], m["value"]
+    if ns.lower() == "tlp":
+        # TLP is everywhere and typed every way (TLP:AMBER, tlp:Amber): one spelling.
+        ns, pred = "tlp", pred.lower()
     canonical = f"{ns}:{pred}" + (f'="{value}"' if value is not None else "")
     return TagName(canonical, ns, pred, value)
 

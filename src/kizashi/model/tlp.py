@@ -54,9 +54,7 @@ def marking_definition(level: str) -> dict[str, Any]:
         "id": MARKING_IDS[level],
         "created": TLP_CREATED,
         "name": f"TLP:{level.upper()}",
-        "extensions": {
-            TLP_EXTENSION: {"extension_type": "property-extension", "tlp_2_0": level}
-        },
+        "extensions": {TLP_EXTENSION: {"extension_type": "property-extension", "tlp_2_0": level}},
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kizashi.model.actor import SYSTEM, SYSTEM_IDENTITY
+from kizashi.services import taxonomies
 from kizashi.services.common import Clock, Context, utcnow
 from kizashi.services.objects import ObjectService
 from kizashi.services.relationships import RelationshipService
@@ -23,10 +24,12 @@ class Kizashi:
         self.users = UserService(self.ctx)
 
     @classmethod
-    def open(cls, url: str, *, default_taxonomies: list[str] | None = None, clock: Clock = utcnow) -> Kizashi:
+    def open(
+        cls, url: str, *, default_taxonomies: list[str] | None = None, clock: Clock = utcnow
+    ) -> Kizashi:
         """Open (and migrate) the store, then make sure first-run data is there."""
         app = cls(Store.open(url), clock=clock)
-        app.bootstrap(default_taxonomies or ["tlp", "pap", "admiralty-scale"])
+        app.bootstrap(default_taxonomies or ["tlp", "PAP", "admiralty-scale"])
         return app
 
     def bootstrap(self, default_taxonomies: list[str]) -> None:
@@ -37,9 +40,15 @@ class Kizashi:
         if not has_identity:
             self.objects.create(
                 SYSTEM,
-                {"type": "identity", "id": SYSTEM_IDENTITY, "name": "Kizashi", "identity_class": "system"},
+                {
+                    "type": "identity",
+                    "id": SYSTEM_IDENTITY,
+                    "name": "Kizashi",
+                    "identity_class": "system",
+                },
             )
-        fresh = [ns for ns in default_taxonomies if ns not in known]
+        spelled = [taxonomies.get(ns).namespace for ns in default_taxonomies]
+        fresh = [ns for ns in spelled if ns not in known]
         if fresh:
             with self.store.begin() as conn:
                 for ns in fresh:

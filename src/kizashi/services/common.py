@@ -28,5 +28,19 @@ class Context:
     def stamp(self) -> str:
         return format_timestamp(self.clock())
 
-    def audit(self, conn: Connection, actor: Actor, action: str, target: str | None, detail: str | None = None) -> None:
-        user_repo.audit(conn, at=self.stamp(), user_pk=actor.user_pk, action=action, target=target, detail=detail)
+    def audit(
+        self,
+        conn: Connection,
+        actor: Actor,
+        action: str,
+        target: str | None,
+        detail: str | None = None,
+    ) -> None:
+        user_repo.audit(
+            conn,
+            at=self.stamp(),
+            user_pk=actor.user_pk,
+            action=action,
+            target=target,
+            detail=detail,
+        )

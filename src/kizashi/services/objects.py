@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import builtins
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -117,11 +118,12 @@ def _decode_cursor(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, _, value = raw.partition(":")
-        if kind != "pk":
-            raise ValueError(kind)
-        return int(value)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise invalid("The cursor is not one this server gave out.", [Problem("cursor", cursor)]) from exc
+        pk = int(value) if kind == "pk" else None
+    except (ValueError, UnicodeDecodeError):
+        pk = None
+    if pk is None:
+        raise invalid("The cursor is not one this server gave out.", [Problem("cursor", cursor)])
+    return pk
 
 
 def _refs(data: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -152,7 +154,8 @@ def _split_tlp(data: dict[str, Any], explicit: str | None) -> str | None:
         norm = tlp_model.normalise(explicit)
         if norm is None:
             raise invalid(
-                f"{explicit!r} is not a TLP level.", [Problem("tlp", "one of " + ", ".join(tlp_model.LEVELS))]
+                f"{explicit!r} is not a TLP level.",
+                [Problem("tlp", "one of " + ", ".join(tlp_model.LEVELS))],
             )
         level = norm
     return level
@@ -212,13 +215,15 @@ class ObjectService:
         limit: int = 50,
         cursor: str | None = None,
     ) -> Page:
-        """Newest first. ``tags`` is a tag filter (``a AND (b OR c) NOT d``); ``all_tags`` ANDs names."""
+        """Newest first. ``tags`` is a filter (``a AND (b OR c) NOT d``); ``all_tags`` ANDs."""
         if include_revoked and not actor.is_admin:
             raise forbidden("Only an admin can list revoked objects.")
         unknown = [t for t in types if t not in stix_model.ALL_TYPES]
         if unknown:
             raise KizashiError(
-                "Unknown object type: " + ", ".join(unknown), "unknown_type", [Problem("type", u) for u in unknown]
+                "Unknown object type: " + ", ".join(unknown),
+                "unknown_type",
+                [Problem("type", u) for u in unknown],
             )
         parts = []
         if tags:
@@ -250,20 +255,26 @@ class ObjectService:
             items = [_view(r, tag_map[r.pk]) for r in rows]
         return Page(items, _encode_cursor(rows[-1].pk) if more and rows else None)
 
-    def history(self, actor: Actor, stix_id: str) -> list[VersionView]:
+    def history(self, actor: Actor, stix_id: str) -> builtins.list[VersionView]:
         with self.ctx.store.read() as conn:
             row = repo.get(conn, stix_id)
             if row is None or (row.revoked and not actor.is_admin):
                 raise not_found(f"Object {stix_id}")
-            current = VersionView(row.version, "current", row.modified, None, row.updated_at, json.loads(row.data))
+            current = VersionView(
+                row.version, "current", row.modified, None, row.updated_at, json.loads(row.data)
+            )
             older = [
-                VersionView(v.version, v.action, v.modified, v.changed_by, v.changed_at, json.loads(v.data))
+                VersionView(
+                    v.version, v.action, v.modified, v.changed_by, v.changed_at, json.loads(v.data)
+                )
                 for v in repo.history(conn, row.pk)
             ]
             return [current, *older]
 
     # -- writing ----------------------------------------------------------------
-    def _prepare(self, actor: Actor, raw: Mapping[str, Any], tlp: str | None) -> tuple[dict[str, Any], str | None]:
+    def _prepare(
+        self, actor: Actor, raw: Mapping[str, Any], tlp: str | None
+    ) -> tuple[dict[str, Any], str | None]:
         raw = dict(raw)
         if raw.get("type") == "report" and not raw.get("object_refs"):
             # STIX requires a report to refer to something; until it is linked, it
@@ -361,9 +372,14 @@ class ObjectService:
             try:
                 prepared.append(self._prepare_fast(actor, raw))
             except KizashiError as exc:
-                problems += [Problem(f"[{i}].{p.loc}", p.msg) for p in exc.problems or [Problem("", exc.message)]]
+                problems += [
+                    Problem(f"[{i}].{p.loc}", p.msg)
+                    for p in exc.problems or [Problem("", exc.message)]
+                ]
         if problems:
-            raise invalid(f"{len(problems)} problem(s) in the batch; nothing was stored.", problems[:1000])
+            raise invalid(
+                f"{len(problems)} problem(s) in the batch; nothing was stored.", problems[:1000]
+            )
         result = BulkResult()
         unique: dict[str, tuple[dict[str, Any], str | None]] = {}
         for d, lvl in prepared:
@@ -374,19 +390,25 @@ class ObjectService:
             have = repo.existing_ids(conn, ids)
             clash = [i for i in have if not stix_model.is_observable(unique[i][0]["type"])]
             if clash:
-                raise conflict(f"{len(clash)} object(s) exist already, e.g. {clash[0]}; nothing was stored.")
+                raise conflict(
+                    f"{len(clash)} object(s) exist already, e.g. {clash[0]}; nothing was stored."
+                )
             fresh = [unique[i] for i in ids if i not in have]
             self._insert(conn, actor, fresh, parsed)
             if have and parsed:
                 old = repo.get_many(conn, have)
                 self.tags.attach(conn, actor, [r.pk for r in old.values()], parsed)
-            self.ctx.audit(conn, actor, "create.bulk", None, f"{len(fresh)} created, {len(have)} existing")
+            self.ctx.audit(
+                conn, actor, "create.bulk", None, f"{len(fresh)} created, {len(have)} existing"
+            )
         result.created = len(fresh)
         result.existing = len(prepared) - len(fresh)
         result.ids = ids
         return result
 
-    def _prepare_fast(self, actor: Actor, raw: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
+    def _prepare_fast(
+        self, actor: Actor, raw: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], str | None]:
         fast = stix_model.simple_observable(raw)
         if fast is not None:
             return fast, None
@@ -408,15 +430,20 @@ class ObjectService:
             tag_names = [r.name for r in tag_repo.object_tag_rows(conn, row.pk)]
             merged.pop("modified", None)
             if not stix_model.is_observable(row.type):
-                merged["modified"] = stix_model.next_modified(row.modified or row.created or self.ctx.stamp(), self.ctx.clock())
+                merged["modified"] = stix_model.next_modified(
+                    row.modified or row.created or self.ctx.stamp(), self.ctx.clock()
+                )
             if row.tlp and "object_marking_refs" not in changes:
                 merged.setdefault("object_marking_refs", [])
-                merged["object_marking_refs"] = [*merged["object_marking_refs"], tlp_model.MARKING_IDS[row.tlp]]
+                merged["object_marking_refs"] = [
+                    *merged["object_marking_refs"],
+                    tlp_model.MARKING_IDS[row.tlp],
+                ]
             labels = changes.get("labels")
             data = stix_model.validate(merged, now=self.ctx.clock())
             if data["id"] != stix_id:
                 raise invalid(
-                    "An observable is identified by its value; create a new one instead of changing it.",
+                    "An observable is identified by its value; create a new one instead.",
                     [Problem("value", "changes the object's id")],
                 )
             level = _split_tlp(data, None)
@@ -431,7 +458,9 @@ class ObjectService:
                     self.tags.attach(conn, actor, [row.pk], [parse_tag(f"tlp:{level}")])
                 else:
                     tlp_tags = [t for t in tag_names if t.startswith("tlp:")]
-                    tag_repo.unlink(conn, row.pk, list(tag_repo.pks_by_names(conn, tlp_tags).values()))
+                    tag_repo.unlink(
+                        conn, row.pk, list(tag_repo.pks_by_names(conn, tlp_tags).values())
+                    )
             self.ctx.audit(conn, actor, "update", stix_id, ", ".join(sorted(changes)))
             fresh = repo.get(conn, stix_id)
             assert fresh is not None
@@ -445,7 +474,9 @@ class ObjectService:
             data: dict[str, Any] = json.loads(row.data)
             if not stix_model.is_observable(row.type):
                 data["revoked"] = True
-                data["modified"] = stix_model.next_modified(row.modified or self.ctx.stamp(), self.ctx.clock())
+                data["modified"] = stix_model.next_modified(
+                    row.modified or self.ctx.stamp(), self.ctx.clock()
+                )
             self._new_version(conn, actor, row, data, "revoke", row.tlp, revoked=True)
             self.ctx.audit(conn, actor, "revoke", stix_id)
             fresh = repo.get(conn, stix_id)
@@ -463,7 +494,9 @@ class ObjectService:
             data: dict[str, Any] = json.loads(row.data)
             if not stix_model.is_observable(row.type):
                 data.pop("revoked", None)
-                data["modified"] = stix_model.next_modified(row.modified or self.ctx.stamp(), self.ctx.clock())
+                data["modified"] = stix_model.next_modified(
+                    row.modified or self.ctx.stamp(), self.ctx.clock()
+                )
             self._new_version(conn, actor, row, data, "restore", row.tlp, revoked=False)
             self.ctx.audit(conn, actor, "restore", stix_id)
             fresh = repo.get(conn, stix_id)

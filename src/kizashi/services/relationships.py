@@ -77,7 +77,8 @@ class Neighbourhood:
         return {
             "root": self.root,
             "nodes": [
-                {"id": v.id, "type": v.type, "name": v.name, "tlp": v.tlp, "tags": v.tags} for v in self.nodes.values()
+                {"id": v.id, "type": v.type, "name": v.name, "tlp": v.tlp, "tags": v.tags}
+                for v in self.nodes.values()
             ],
             "edges": [e.as_dict() for e in self.edges],
             "referrers": [{"id": i, "property": p} for i, p in self.referrers],
@@ -104,7 +105,9 @@ class RelationshipService:
         actor.require_write()
         problems = []
         if not _TYPE.match(relationship_type):
-            problems.append(Problem("relationship_type", "lower-case words joined by '-', e.g. 'uses'"))
+            problems.append(
+                Problem("relationship_type", "lower-case words joined by '-', e.g. 'uses'")
+            )
         with self.ctx.store.read() as conn:
             found = repo.get_many(conn, [source_ref, target_ref])
         for loc, ref in (("source_ref", source_ref), ("target_ref", target_ref)):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -38,7 +39,9 @@ class TagView:
 
 
 def _view(row: TagRow, count: int | None = None) -> TagView:
-    return TagView(row.name, row.namespace, row.colour, row.description, row.count if count is None else count)
+    return TagView(
+        row.name, row.namespace, row.colour, row.description, row.count if count is None else count
+    )
 
 
 class TagService:
@@ -49,12 +52,14 @@ class TagService:
     def enabled_taxonomies(self, conn: Connection) -> set[str]:
         return {ns for ns, on in taxonomy_repo.states(conn).items() if on}
 
-    def set_taxonomy(self, actor: Actor, namespace: str, enabled: bool) -> None:
+    def set_taxonomy(self, actor: Actor, namespace: str, enabled: bool) -> str:
+        """Enable or disable a taxonomy; returns its namespace as the taxonomy spells it."""
         actor.require_admin()
-        taxonomies.get(namespace)
+        namespace = taxonomies.get(namespace).namespace
         with self.ctx.store.begin() as conn:
             taxonomy_repo.set_enabled(conn, namespace, enabled, self.ctx.stamp())
             self.ctx.audit(conn, actor, "taxonomy", namespace, "enabled" if enabled else "disabled")
+        return namespace
 
     def taxonomy_states(self) -> dict[str, bool]:
         with self.ctx.store.read() as conn:
@@ -68,8 +73,7 @@ class TagService:
         messages: list[str] = []
         for raw in names:
             try:
-                tag = parse_tag(raw)
-                taxonomies.check(tag, enabled)
+                tag = taxonomies.check(parse_tag(raw), enabled)
             except Exception as exc:
                 messages.append(str(getattr(exc, "message", exc)))
                 problems.extend(getattr(exc, "problems", []) or [Problem("tag", str(exc))])
@@ -77,10 +81,15 @@ class TagService:
             out[tag.name] = tag
         if problems:
             raise invalid(" ".join(messages), problems)
-        levels = {tlp_model.normalise(t.predicate or "") for t in out.values() if t.namespace == "tlp"}
+        levels = {
+            tlp_model.normalise(t.predicate or "") for t in out.values() if t.namespace == "tlp"
+        }
         levels.discard(None)
         if len(levels) > 1:
-            raise invalid("An object has one TLP level; give only one tlp: tag.", [Problem("tags", "several tlp: tags")])
+            raise invalid(
+                "An object has one TLP level; give only one tlp: tag.",
+                [Problem("tags", "several tlp: tags")],
+            )
         return list(out.values())
 
     def ensure(self, conn: Connection, names: Iterable[TagName]) -> dict[str, int]:
@@ -108,7 +117,9 @@ class TagService:
         return have
 
     # -- attach -----------------------------------------------------------------
-    def attach(self, conn: Connection, actor: Actor, object_pks: Sequence[int], names: Sequence[TagName]) -> None:
+    def attach(
+        self, conn: Connection, actor: Actor, object_pks: Sequence[int], names: Sequence[TagName]
+    ) -> None:
         """Attach tags in an open transaction; exclusive namespaces (TLP) replace."""
         if not names or not object_pks:
             return
@@ -116,7 +127,11 @@ class TagService:
         for tag in names:
             if tag.namespace and _exclusive(tag.namespace):
                 for opk in object_pks:
-                    others = [r.pk for r in tag_repo.object_tag_rows(conn, opk) if r.namespace == tag.namespace and r.name != tag.name]
+                    others = [
+                        r.pk
+                        for r in tag_repo.object_tag_rows(conn, opk)
+                        if r.namespace == tag.namespace and r.name != tag.name
+                    ]
                     if others:
                         tag_repo.unlink(conn, opk, others)
             if tag.namespace == "tlp":
@@ -127,7 +142,12 @@ class TagService:
         tag_repo.link(
             conn,
             [
-                {"tag_pk": pks[t.name], "object_pk": opk, "added_by": actor.user_pk, "added_at": stamp}
+                {
+                    "tag_pk": pks[t.name],
+                    "object_pk": opk,
+                    "added_by": actor.user_pk,
+                    "added_at": stamp,
+                }
                 for opk in object_pks
                 for t in names
             ],
@@ -155,25 +175,34 @@ class TagService:
             if pks:
                 tag_repo.unlink(conn, row.pk, pks)
             if any(n.startswith("tlp:") for n in canonical):
-                remaining = [r for r in tag_repo.object_tag_rows(conn, row.pk) if r.namespace == "tlp"]
+                remaining = [
+                    r for r in tag_repo.object_tag_rows(conn, row.pk) if r.namespace == "tlp"
+                ]
                 level = tlp_model.normalise(remaining[0].predicate or "") if remaining else None
                 object_repo.update(conn, row.pk, {"tlp": level})
             self.ctx.audit(conn, actor, "untag", object_id, ", ".join(canonical))
             return sorted(r.name for r in tag_repo.object_tag_rows(conn, row.pk))
 
     # -- the tags themselves ----------------------------------------------------
-    def list(self, *, prefix: str | None = None, namespace: str | None = None, limit: int = 100) -> list[TagView]:
+    def list(
+        self, *, prefix: str | None = None, namespace: str | None = None, limit: int = 100
+    ) -> list[TagView]:
         with self.ctx.store.read() as conn:
-            return [_view(r) for r in tag_repo.search(conn, prefix=prefix, namespace=namespace, limit=limit)]
+            return [
+                _view(r)
+                for r in tag_repo.search(conn, prefix=prefix, namespace=namespace, limit=limit)
+            ]
 
-    def suggest(self, prefix: str, limit: int = 20) -> list[str]:
+    def suggest(self, prefix: str, limit: int = 20) -> builtins.list[str]:
         """Autocomplete: existing tags first, then values of enabled taxonomies."""
         with self.ctx.store.read() as conn:
-            names = [r.name for r in tag_repo.search(conn, prefix=prefix, namespace=None, limit=limit)]
+            names = [
+                r.name for r in tag_repo.search(conn, prefix=prefix, namespace=None, limit=limit)
+            ]
             enabled = self.enabled_taxonomies(conn)
         low = prefix.lower()
         for ns in sorted(enabled):
-            tax = taxonomies.catalogue().get(ns)
+            tax = taxonomies.find(ns)
             if tax is None:
                 continue
             for name in tax.tags:
@@ -191,7 +220,7 @@ class TagService:
                 raise not_found(f"Tag {canonical!r}")
             return _view(row, len(tag_repo.objects_with_tag(conn, row.pk)))
 
-    def neighbours(self, name: str, limit: int = 20) -> list[tuple[str, int]]:
+    def neighbours(self, name: str, limit: int = 20) -> builtins.list[tuple[str, int]]:
         canonical = parse_tag(name).name
         with self.ctx.store.read() as conn:
             row = tag_repo.by_names(conn, [canonical]).get(canonical)
@@ -199,14 +228,19 @@ class TagService:
                 raise not_found(f"Tag {canonical!r}")
             return tag_repo.neighbours(conn, row.pk, limit)
 
-    def create(self, actor: Actor, name: str, *, colour: str | None = None, description: str | None = None) -> TagView:
+    def create(
+        self, actor: Actor, name: str, *, colour: str | None = None, description: str | None = None
+    ) -> TagView:
         actor.require_write()
         with self.ctx.store.begin() as conn:
             [tag] = self.parse(conn, [name])
             if tag_repo.by_names(conn, [tag.name]):
                 raise conflict(f"The tag {tag.name!r} exists already.")
             self.ensure(conn, [tag])
-            values = {"colour": check_colour(colour) or _default_colour(tag), "description": description}
+            values = {
+                "colour": check_colour(colour) or _default_colour(tag),
+                "description": description,
+            }
             row = tag_repo.by_names(conn, [tag.name])[tag.name]
             tag_repo.update(conn, row.pk, values)
             self.ctx.audit(conn, actor, "tag.create", tag.name)
@@ -258,14 +292,21 @@ class TagService:
             final = tag_repo.by_names(conn, [tgt.name])[tgt.name]
             return _view(final, len(tag_repo.objects_with_tag(conn, final.pk)))
 
-    def _merge(self, conn: Connection, actor: Actor, rows: Sequence[TagRow], target: TagName) -> None:
+    def _merge(
+        self, conn: Connection, actor: Actor, rows: Sequence[TagRow], target: TagName
+    ) -> None:
         existing = tag_repo.by_names(conn, [target.name]).get(target.name)
         if existing is None and len(rows) == 1:
             # A plain rename: the row keeps its links, colour and description.
             tag_repo.update(
                 conn,
                 rows[0].pk,
-                {"name": target.name, "namespace": target.namespace, "predicate": target.predicate, "value": target.value},
+                {
+                    "name": target.name,
+                    "namespace": target.namespace,
+                    "predicate": target.predicate,
+                    "value": target.value,
+                },
             )
             affected = tag_repo.objects_with_tag(conn, rows[0].pk)
         else:
@@ -276,13 +317,21 @@ class TagService:
                 tag_repo.move_links(conn, row.pk, target_pk)
                 tag_repo.delete(conn, row.pk)
         if target.namespace == "tlp" or any(r.namespace == "tlp" for r in rows):
-            level = tlp_model.normalise(target.predicate or "") if target.namespace == "tlp" else None
+            level = (
+                tlp_model.normalise(target.predicate or "") if target.namespace == "tlp" else None
+            )
             for opk in set(affected):
                 object_repo.update(conn, opk, {"tlp": level})
         self.ctx.audit(conn, actor, "tag.merge", target.name, ", ".join(r.name for r in rows))
 
 
-_TLP_COLOURS = {"clear": "#ffffff", "green": "#33ff00", "amber": "#ffc000", "amber+strict": "#ffc000", "red": "#ff2b2b"}
+_TLP_COLOURS = {
+    "clear": "#ffffff",
+    "green": "#33ff00",
+    "amber": "#ffc000",
+    "amber+strict": "#ffc000",
+    "red": "#ff2b2b",
+}
 
 
 def _default_colour(tag: TagName) -> str | None:
@@ -292,5 +341,5 @@ def _default_colour(tag: TagName) -> str | None:
 
 
 def _exclusive(namespace: str) -> bool:
-    tax = taxonomies.catalogue().get(namespace)
+    tax = taxonomies.find(namespace)
     return bool(tax and tax.exclusive) or namespace == "tlp"

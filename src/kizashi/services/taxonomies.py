@@ -36,7 +36,9 @@ def _data_dir() -> Path:
 def _load_one(path: Path) -> Taxonomy:
     raw = json.loads(path.read_text(encoding="utf-8"))
     ns = raw["namespace"]
-    values: dict[str, list[dict[str, str]]] = {v["predicate"]: v.get("entry", []) for v in raw.get("values", [])}
+    values: dict[str, list[dict[str, str]]] = {
+        v["predicate"]: v.get("entry", []) for v in raw.get("values", [])
+    }
     tags: dict[str, str] = {}
     for pred in raw.get("predicates", []):
         p = pred["value"]
@@ -65,31 +67,43 @@ def catalogue() -> dict[str, Taxonomy]:
     return out
 
 
+@cache
+def _by_lower() -> dict[str, Taxonomy]:
+    return {ns.lower(): tax for ns, tax in catalogue().items()}
+
+
+def find(namespace: str) -> Taxonomy | None:
+    """A taxonomy by namespace, in any case (``pap`` finds ``PAP``)."""
+    return _by_lower().get(namespace.lower())
+
+
 def get(namespace: str) -> Taxonomy:
-    tax = catalogue().get(namespace)
+    tax = find(namespace)
     if tax is None:
         raise not_found(f"Taxonomy {namespace!r}")
     return tax
 
 
-def check(tag: TagName, enabled: set[str]) -> None:
-    """Refuse a machine tag that a known taxonomy does not define."""
+def check(tag: TagName, enabled: set[str]) -> TagName:
+    """The tag in its taxonomy's spelling; refuse one a known taxonomy does not define."""
     if tag.namespace is None:
-        return
-    tax = catalogue().get(tag.namespace)
+        return tag
+    tax = find(tag.namespace)
     if tax is None:
-        return
-    if tag.namespace not in enabled:
+        return tag
+    if tax.namespace not in enabled:
         raise invalid(
-            f"The {tag.namespace!r} taxonomy is not enabled; an admin can enable it.",
+            f"The {tax.namespace!r} taxonomy is not enabled; an admin can enable it.",
             [Problem("tag", tag.name)],
         )
-    if tag.name in tax.tags:
-        return
-    close = [t for t in tax.tags if tag.predicate and t.startswith(f"{tag.namespace}:{tag.predicate}")][:10]
+    spelled = {t.lower(): t for t in tax.tags}.get(tag.name.lower())
+    if spelled is not None:
+        return TagName(spelled, tax.namespace, tag.predicate, tag.value)
+    prefix = f"{tax.namespace}:{tag.predicate}".lower()
+    close = [t for t in tax.tags if t.lower().startswith(prefix)][:10]
     choices = close or list(tax.tags)[:10]
     raise invalid(
-        f"{tag.name!r} is not a value of the {tag.namespace!r} taxonomy. Valid values include: "
+        f"{tag.name!r} is not a value of the {tax.namespace!r} taxonomy. Valid values include: "
         + ", ".join(choices),
-        [Problem("tag", f"{tag.name} is not in taxonomy {tag.namespace}")],
+        [Problem("tag", f"{tag.name} is not in taxonomy {tax.namespace}")],
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 import re
@@ -12,13 +13,20 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from kizashi.model.actor import SYSTEM, Actor, Role, identity_for
-from kizashi.model.errors import KizashiError, Problem, conflict, invalid, not_found, unauthenticated
+from kizashi.model.errors import (
+    KizashiError,
+    Problem,
+    conflict,
+    invalid,
+    not_found,
+    unauthenticated,
+)
 from kizashi.model.stix import validate
 from kizashi.services.common import Context
 from kizashi.store import objects as object_repo
 from kizashi.store import users as repo
 
-TOKEN_PREFIX = "kz_"
+TOKEN_PREFIX = "kz_"  # noqa: S105 - a prefix, not a secret
 MIN_PASSWORD = 8
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 _hasher = PasswordHasher()
@@ -107,7 +115,12 @@ class UserService:
             )
             if object_repo.get(conn, identity) is None:
                 data = validate(
-                    {"type": "identity", "id": identity, "name": username, "identity_class": "individual"},
+                    {
+                        "type": "identity",
+                        "id": identity,
+                        "name": username,
+                        "identity_class": "individual",
+                    },
                     now=self.ctx.clock(),
                 )
                 object_repo.insert(
@@ -175,11 +188,18 @@ class UserService:
         actor.require_admin()
         with self.ctx.store.read() as conn:
             return [
-                UserView(r.username, r.role, bool(r.disabled), r.identity_id, r.created_at) for r in repo.list_all(conn)
+                UserView(r.username, r.role, bool(r.disabled), r.identity_id, r.created_at)
+                for r in repo.list_all(conn)
             ]
 
     def update(
-        self, actor: Actor, username: str, *, role: str | None = None, disabled: bool | None = None, password: str | None = None
+        self,
+        actor: Actor,
+        username: str,
+        *,
+        role: str | None = None,
+        disabled: bool | None = None,
+        password: str | None = None,
     ) -> UserView:
         own_password = actor.username == username and role is None and disabled is None
         if not own_password:
@@ -197,15 +217,30 @@ class UserService:
                 values["disabled"] = disabled
             if password is not None:
                 if len(password) < MIN_PASSWORD:
-                    raise invalid("The password is too short.", [Problem("password", f"at least {MIN_PASSWORD} characters")])
+                    raise invalid(
+                        "The password is too short.",
+                        [Problem("password", f"at least {MIN_PASSWORD} characters")],
+                    )
                 values["password_hash"] = _hasher.hash(password)
             if values:
                 repo.update(conn, row.pk, values)
                 if row.role == "admin" and repo.count_admins(conn) == 0:
                     raise conflict("This would leave no active admin.")
-                self.ctx.audit(conn, actor, "user.update", username, ", ".join(k for k in values if k != "password_hash"))
+                self.ctx.audit(
+                    conn,
+                    actor,
+                    "user.update",
+                    username,
+                    ", ".join(k for k in values if k != "password_hash"),
+                )
             fresh = repo.get_by_pk(conn, row.pk)
-            return UserView(fresh.username, fresh.role, bool(fresh.disabled), fresh.identity_id, fresh.created_at)
+            return UserView(
+                fresh.username,
+                fresh.role,
+                bool(fresh.disabled),
+                fresh.identity_id,
+                fresh.created_at,
+            )
 
     # -- API tokens ---------------------------------------------------------------
     def create_token(self, actor: Actor, name: str) -> tuple[str, TokenView]:
@@ -229,7 +264,7 @@ class UserService:
             self.ctx.audit(conn, actor, "token.create", name)
         return token, TokenView(pk, name, token[:10], stamp, None, None)
 
-    def tokens(self, actor: Actor) -> list[TokenView]:
+    def tokens(self, actor: Actor) -> builtins.list[TokenView]:
         if actor.user_pk is None:
             return []
         with self.ctx.store.read() as conn:

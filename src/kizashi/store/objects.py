@@ -11,7 +11,15 @@ from sqlalchemy.engine import Connection
 
 from kizashi.model import tagquery
 from kizashi.store.rows import ObjectRow, VersionRow
-from kizashi.store.schema import object_refs, object_tags, object_versions, objects, relationships, tags, users
+from kizashi.store.schema import (
+    object_refs,
+    object_tags,
+    object_versions,
+    objects,
+    relationships,
+    tags,
+    users,
+)
 
 _OBJECT_COLUMNS = (
     objects.c.pk,
@@ -83,7 +91,10 @@ def insert(conn: Connection, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
     for i in range(0, len(ids), 500):
         chunk = ids[i : i + 500]
         pks.update(
-            (r.id, r.pk) for r in conn.execute(sa.select(objects.c.id, objects.c.pk).where(objects.c.id.in_(chunk)))
+            (r.id, r.pk)
+            for r in conn.execute(
+                sa.select(objects.c.id, objects.c.pk).where(objects.c.id.in_(chunk))
+            )
         )
     return pks
 
@@ -145,14 +156,14 @@ def _tag_condition(expr: tagquery.Expr, tag_pks: dict[str, int]) -> sa.ColumnEle
     if isinstance(expr, tagquery.Not):
         return sa.not_(_tag_condition(expr.expr, tag_pks))
     parts = [_tag_condition(e, tag_pks) for e in expr.exprs]
-    return sa.and_(*parts) if isinstance(expr, tagquery.All) else sa.or_(*parts)
+    return sa.and_(*parts) if isinstance(expr, tagquery.AllOf) else sa.or_(*parts)
 
 
 def _driver(expr: tagquery.Expr, tag_pks: dict[str, int]) -> int | None:
     """A tag every match must carry, to walk its postings instead of every object."""
     if isinstance(expr, tagquery.Has):
         return tag_pks.get(expr.tag, -1)
-    if isinstance(expr, tagquery.All):
+    if isinstance(expr, tagquery.AllOf):
         for e in expr.exprs:
             if isinstance(e, tagquery.Has):
                 return tag_pks.get(e.tag, -1)
@@ -193,7 +204,11 @@ def list_rows(
         conds.append(objects.c.tlp.in_(list(flt.tlp)))
     if flt.text:
         like = "%" + flt.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        conds.append(sa.or_(objects.c.name.ilike(like, escape="\\"), objects.c.value.ilike(like, escape="\\")))
+        conds.append(
+            sa.or_(
+                objects.c.name.ilike(like, escape="\\"), objects.c.value.ilike(like, escape="\\")
+            )
+        )
     if flt.created_from:
         conds.append(objects.c.created >= flt.created_from)
     if flt.created_to:
@@ -227,10 +242,17 @@ def relationship_edges(conn: Connection, refs: Sequence[str]) -> list[tuple[str,
     for i in range(0, len(refs), 250):
         chunk = list(refs[i : i + 250])
         q = (
-            sa.select(objects.c.id, relationships.c.relationship_type, relationships.c.source_ref, relationships.c.target_ref)
+            sa.select(
+                objects.c.id,
+                relationships.c.relationship_type,
+                relationships.c.source_ref,
+                relationships.c.target_ref,
+            )
             .select_from(relationships.join(objects, objects.c.pk == relationships.c.object_pk))
             .where(
-                sa.or_(relationships.c.source_ref.in_(chunk), relationships.c.target_ref.in_(chunk)),
+                sa.or_(
+                    relationships.c.source_ref.in_(chunk), relationships.c.target_ref.in_(chunk)
+                ),
                 objects.c.revoked == sa.false(),
             )
         )

@@ -76,7 +76,9 @@ object_versions = sa.Table(
     "object_versions",
     metadata,
     sa.Column("pk", sa.Integer, primary_key=True),
-    sa.Column("object_pk", sa.Integer, sa.ForeignKey("objects.pk", ondelete="CASCADE"), nullable=False),
+    sa.Column(
+        "object_pk", sa.Integer, sa.ForeignKey("objects.pk", ondelete="CASCADE"), nullable=False
+    ),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("action", sa.String(16), nullable=False),
     sa.Column("modified", TS),
@@ -104,7 +106,9 @@ object_tags = sa.Table(
     "object_tags",
     metadata,
     sa.Column("tag_pk", sa.Integer, sa.ForeignKey("tags.pk", ondelete="CASCADE"), primary_key=True),
-    sa.Column("object_pk", sa.Integer, sa.ForeignKey("objects.pk", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "object_pk", sa.Integer, sa.ForeignKey("objects.pk", ondelete="CASCADE"), primary_key=True
+    ),
     sa.Column("added_by", sa.Integer, sa.ForeignKey("users.pk", ondelete="SET NULL")),
     sa.Column("added_at", TS, nullable=False),
     sa.Index("ix_object_tags_object_pk", "object_pk"),
@@ -113,7 +117,9 @@ object_tags = sa.Table(
 relationships = sa.Table(
     "relationships",
     metadata,
-    sa.Column("object_pk", sa.Integer, sa.ForeignKey("objects.pk", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "object_pk", sa.Integer, sa.ForeignKey("objects.pk", ondelete="CASCADE"), primary_key=True
+    ),
     sa.Column("relationship_type", sa.String(100), nullable=False),
     sa.Column("source_ref", sa.String(100), nullable=False),
     sa.Column("target_ref", sa.String(100), nullable=False),
@@ -125,7 +131,9 @@ relationships = sa.Table(
 object_refs = sa.Table(
     "object_refs",
     metadata,
-    sa.Column("source_pk", sa.Integer, sa.ForeignKey("objects.pk", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "source_pk", sa.Integer, sa.ForeignKey("objects.pk", ondelete="CASCADE"), primary_key=True
+    ),
     sa.Column("property", sa.String(64), primary_key=True),
     sa.Column("target_ref", sa.String(100), primary_key=True),
     sa.Index("ix_object_refs_target_ref", "target_ref"),

@@ -49,13 +49,24 @@ def delete(conn: Connection, pk: int) -> None:
 
 
 def search(
-    conn: Connection, *, prefix: str | None, namespace: str | None, limit: int, with_counts: bool = True
+    conn: Connection,
+    *,
+    prefix: str | None,
+    namespace: str | None,
+    limit: int,
 ) -> list[TagRow]:
     count = sa.func.count(object_tags.c.object_pk).label("n")
-    q = sa.select(*_COLS, count).select_from(tags.outerjoin(object_tags, object_tags.c.tag_pk == tags.c.pk))
+    q = sa.select(*_COLS, count).select_from(
+        tags.outerjoin(object_tags, object_tags.c.tag_pk == tags.c.pk)
+    )
     if prefix:
         like = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        q = q.where(sa.or_(tags.c.name.ilike(like + "%", escape="\\"), tags.c.name.ilike("%:" + like + "%", escape="\\")))
+        q = q.where(
+            sa.or_(
+                tags.c.name.ilike(like + "%", escape="\\"),
+                tags.c.name.ilike("%:" + like + "%", escape="\\"),
+            )
+        )
     if namespace:
         q = q.where(tags.c.namespace == namespace)
     q = q.group_by(*_COLS).order_by(count.desc(), tags.c.name).limit(limit)
@@ -88,7 +99,9 @@ def link(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
 
 def unlink(conn: Connection, object_pk: int, tag_pks: Sequence[int]) -> int:
     res = conn.execute(
-        object_tags.delete().where(object_tags.c.object_pk == object_pk, object_tags.c.tag_pk.in_(list(tag_pks)))
+        object_tags.delete().where(
+            object_tags.c.object_pk == object_pk, object_tags.c.tag_pk.in_(list(tag_pks))
+        )
     )
     return int(res.rowcount or 0)
 
@@ -107,7 +120,10 @@ def move_links(conn: Connection, source_pk: int, target_pk: int) -> int:
     already = sa.select(object_tags.c.object_pk).where(object_tags.c.tag_pk == target_pk)
     moved = conn.execute(
         object_tags.update()
-        .where(object_tags.c.tag_pk == source_pk, object_tags.c.object_pk.not_in(already.scalar_subquery()))
+        .where(
+            object_tags.c.tag_pk == source_pk,
+            object_tags.c.object_pk.not_in(already.scalar_subquery()),
+        )
         .values(tag_pk=target_pk)
     )
     conn.execute(object_tags.delete().where(object_tags.c.tag_pk == source_pk))
@@ -115,7 +131,9 @@ def move_links(conn: Connection, source_pk: int, target_pk: int) -> int:
 
 
 def objects_with_tag(conn: Connection, tag_pk: int) -> list[int]:
-    return list(conn.scalars(sa.select(object_tags.c.object_pk).where(object_tags.c.tag_pk == tag_pk)))
+    return list(
+        conn.scalars(sa.select(object_tags.c.object_pk).where(object_tags.c.tag_pk == tag_pk))
+    )
 
 
 def neighbours(conn: Connection, tag_pk: int, limit: int = 20) -> list[tuple[str, int]]:
@@ -125,8 +143,14 @@ def neighbours(conn: Connection, tag_pk: int, limit: int = 20) -> list[tuple[str
     n = sa.func.count().label("n")
     q = (
         sa.select(tags.c.name, n)
-        .select_from(other.join(tags, tags.c.pk == other.c.tag_pk).join(objects, objects.c.pk == other.c.object_pk))
-        .where(other.c.object_pk.in_(mine), other.c.tag_pk != tag_pk, objects.c.revoked == sa.false())
+        .select_from(
+            other.join(tags, tags.c.pk == other.c.tag_pk).join(
+                objects, objects.c.pk == other.c.object_pk
+            )
+        )
+        .where(
+            other.c.object_pk.in_(mine), other.c.tag_pk != tag_pk, objects.c.revoked == sa.false()
+        )
         .group_by(tags.c.name)
         .order_by(n.desc(), tags.c.name)
         .limit(limit)

@@ -32,7 +32,11 @@ def list_all(conn: Connection) -> list[Any]:
 
 
 def count_admins(conn: Connection) -> int:
-    q = sa.select(sa.func.count()).select_from(users).where(users.c.role == "admin", users.c.disabled == sa.false())
+    q = (
+        sa.select(sa.func.count())
+        .select_from(users)
+        .where(users.c.role == "admin", users.c.disabled == sa.false())
+    )
     return int(conn.execute(q).scalar_one())
 
 
@@ -56,16 +60,37 @@ def tokens_of(conn: Connection, user_pk: int) -> list[Any]:
 
 
 def update_token(conn: Connection, pk: int, values: dict[str, Any]) -> int:
-    return int(conn.execute(api_tokens.update().where(api_tokens.c.pk == pk).values(**values)).rowcount or 0)
+    return int(
+        conn.execute(api_tokens.update().where(api_tokens.c.pk == pk).values(**values)).rowcount
+        or 0
+    )
 
 
-def audit(conn: Connection, *, at: str, user_pk: int | None, action: str, target: str | None, detail: str | None) -> None:
-    conn.execute(audit_log.insert().values(at=at, user_pk=user_pk, action=action, target=target, detail=detail))
+def audit(
+    conn: Connection,
+    *,
+    at: str,
+    user_pk: int | None,
+    action: str,
+    target: str | None,
+    detail: str | None,
+) -> None:
+    conn.execute(
+        audit_log.insert().values(
+            at=at, user_pk=user_pk, action=action, target=target, detail=detail
+        )
+    )
 
 
 def audit_entries(conn: Connection, limit: int = 100) -> list[Any]:
     q = (
-        sa.select(audit_log.c.at, users.c.username, audit_log.c.action, audit_log.c.target, audit_log.c.detail)
+        sa.select(
+            audit_log.c.at,
+            users.c.username,
+            audit_log.c.action,
+            audit_log.c.target,
+            audit_log.c.detail,
+        )
         .select_from(audit_log.outerjoin(users, users.c.pk == audit_log.c.user_pk))
         .order_by(audit_log.c.pk.desc())
         .limit(limit)

@@ -1,0 +1,47 @@
+# Kizashi — `make run` and `make test` are all a new user needs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+ASSETS := src/kizashi/web/static/dist/.built
+export KIZASHI_DATA_DIR ?= $(CURDIR)/data
+
+.PHONY: install run test check bench assets clean help
+
+help:
+	@echo "make run    install, then start Kizashi on http://$${KIZASHI_HOST:-127.0.0.1}:$${KIZASHI_PORT:-8000}"
+	@echo "make test   install, then run the whole test suite"
+	@echo "make check  ruff, mypy (strict) and the import layering contract"
+	@echo "make bench  measure the store (make bench ARGS=--quick for a short run)"
+
+install: $(INSTALLED) $(ASSETS)
+
+$(INSTALLED): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(ASSETS): frontend/package.json frontend/package-lock.json frontend/build.mjs $(wildcard frontend/src/*)
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
+
+assets: $(ASSETS)
+
+run: install
+	$(BIN)/kizashi run
+
+test: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+check: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+bench: install
+	$(BIN)/python -m bench $(ARGS)
+
+clean:
+	rm -rf $(VENV) frontend/node_modules src/kizashi/web/static/dist

@@ -1,0 +1,29 @@
+// Bundle the UI's script and styles into the Python package (src/kizashi/web/static/dist).
+// Everything comes from node_modules: nothing is loaded from a CDN at run time.
+import { build } from "esbuild";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const outdir = join(here, "..", "src", "kizashi", "web", "static", "dist");
+mkdirSync(outdir, { recursive: true });
+
+await build({
+  entryPoints: { app: join(here, "src", "main.js") },
+  bundle: true,
+  minify: true,
+  format: "iife",
+  target: ["es2020"],
+  outdir,
+  logLevel: "warning",
+});
+await build({
+  entryPoints: { app: join(here, "src", "app.css") },
+  bundle: true,
+  minify: true,
+  outdir,
+  logLevel: "warning",
+});
+writeFileSync(join(outdir, ".built"), new Date().toISOString() + "\n");
+console.log(`front-end assets written to ${outdir}`);

@@ -1,0 +1,75 @@
+"""Typed dependencies: the services, and who is asking."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from kizashi.config import Settings
+from kizashi.model.actor import Actor
+from kizashi.model.errors import KizashiError, unauthenticated
+from kizashi.services import Kizashi
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+SESSION_USER = "user_pk"
+SESSION_CSRF = "csrf"
+
+
+def get_kizashi(request: Request) -> Kizashi:
+    kz: Kizashi = request.app.state.kizashi
+    return kz
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def csrf_token(request: Request) -> str:
+    """The session's anti-forgery token, made on first use."""
+    token = request.session.get(SESSION_CSRF)
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        request.session[SESSION_CSRF] = token
+    return token
+
+
+def check_csrf(request: Request, sent: str | None) -> None:
+    expected = request.session.get(SESSION_CSRF)
+    if not (isinstance(expected, str) and sent and hmac.compare_digest(expected, sent)):
+        raise KizashiError(
+            "The form has expired or did not come from this site; reload and try again.", "csrf"
+        )
+
+
+def session_actor(request: Request) -> Actor | None:
+    pk = request.session.get(SESSION_USER)
+    if not isinstance(pk, int):
+        return None
+    actor = get_kizashi(request).users.actor_for(pk)
+    if actor is None:
+        request.session.clear()
+    return actor
+
+
+def current_actor(request: Request) -> Actor:
+    """A bearer token, or the UI's session cookie (writes then need the CSRF header)."""
+    auth = request.headers.get("authorization")
+    if auth:
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise unauthenticated("Send the API token as 'Authorization: Bearer <token>'.")
+        return get_kizashi(request).users.authenticate_token(token.strip())
+    actor = session_actor(request)
+    if actor is None:
+        raise unauthenticated()
+    if request.method not in SAFE_METHODS:
+        check_csrf(request, request.headers.get("x-csrf-token"))
+    return actor
+
+
+KizashiDep = Annotated[Kizashi, Depends(get_kizashi)]
+ActorDep = Annotated[Actor, Depends(current_actor)]

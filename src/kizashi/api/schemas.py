@@ -1,0 +1,185 @@
+"""Request and response shapes: separate models for what comes in and what goes out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class Problem(BaseModel):
+    loc: str
+    msg: str
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Machine-readable, e.g. validation_failed, not_found, forbidden.")
+    message: str = Field(description="What went wrong, in a sentence.")
+    problems: list[Problem] = []
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail
+
+
+class ObjectOut(BaseModel):
+    id: str
+    type: str
+    name: str
+    tlp: str | None
+    revoked: bool
+    version: int
+    created: str | None
+    modified: str | None
+    updated_at: str
+    tags: list[str]
+    stix: dict[str, Any] = Field(
+        description="The object as STIX 2.1, with tags as labels and TLP as a marking."
+    )
+
+
+class CreatedOut(ObjectOut):
+    created_now: bool = Field(description="False when an identical observable existed already.")
+
+
+class PageOut(BaseModel):
+    items: list[ObjectOut]
+    next_cursor: str | None = Field(
+        description="Pass as ?cursor= for the next page; null on the last page."
+    )
+
+
+class VersionOut(BaseModel):
+    version: int
+    action: str
+    modified: str | None
+    changed_by: str | None
+    changed_at: str
+    stix: dict[str, Any]
+
+
+class TagsIn(BaseModel):
+    tags: list[str] = Field(min_length=1)
+
+
+class TagsOut(BaseModel):
+    id: str
+    tags: list[str]
+
+
+class TagIn(BaseModel):
+    name: str
+    colour: str | None = Field(default=None, description="#rrggbb")
+    description: str | None = None
+
+
+class TagPatch(BaseModel):
+    name: str | None = Field(
+        default=None, description="Rename; an existing name merges the two tags."
+    )
+    colour: str | None = None
+    description: str | None = None
+
+
+class TagOut(BaseModel):
+    name: str
+    namespace: str | None
+    colour: str | None
+    description: str | None
+    count: int
+
+
+class MergeIn(BaseModel):
+    sources: list[str] = Field(min_length=1)
+    target: str
+
+
+class NeighbourTag(BaseModel):
+    name: str
+    count: int
+
+
+class RelationshipIn(BaseModel):
+    source_ref: str
+    relationship_type: str = "related-to"
+    target_ref: str
+    description: str | None = None
+    confidence: int | None = Field(default=None, ge=0, le=100)
+    tags: list[str] = []
+
+
+class Edge(BaseModel):
+    id: str
+    relationship_type: str
+    source_ref: str
+    target_ref: str
+
+
+class NodeOut(BaseModel):
+    id: str
+    type: str
+    name: str
+    tlp: str | None
+    tags: list[str]
+
+
+class Referrer(BaseModel):
+    id: str
+    property: str
+
+
+class NeighbourhoodOut(BaseModel):
+    root: str
+    nodes: list[NodeOut]
+    edges: list[Edge]
+    referrers: list[Referrer]
+
+
+class TokenIn(BaseModel):
+    name: str = Field(max_length=100)
+
+
+class TokenOut(BaseModel):
+    id: int
+    name: str
+    prefix: str
+    created_at: str
+    last_used_at: str | None
+    revoked_at: str | None
+
+
+class NewTokenOut(TokenOut):
+    token: str = Field(description="Shown once; only its hash is stored.")
+
+
+class UserIn(BaseModel):
+    username: str
+    password: str
+    role: str = "analyst"
+
+
+class UserPatch(BaseModel):
+    role: str | None = None
+    disabled: bool | None = None
+    password: str | None = None
+
+
+class UserOut(BaseModel):
+    username: str
+    role: str
+    disabled: bool
+    identity_id: str
+    created_at: str
+
+
+class TaxonomyOut(BaseModel):
+    namespace: str
+    description: str
+    version: int
+    exclusive: bool
+    enabled: bool
+    values: int
+
+
+class TaxonomyPatch(BaseModel):
+    enabled: bool

@@ -1,0 +1,35 @@
+"""The ``kizashi`` command line (Typer). Commands work directly on the store."""
+
+from __future__ import annotations
+
+import typer
+
+from kizashi.cli import add, admin, objects, serve
+
+app = typer.Typer(
+    name="kizashi",
+    help="Kizashi 兆し: threat intelligence in Japanese and English.\n\n"
+    "Every command reads KIZASHI_DATA_DIR and KIZASHI_DATABASE_URL;"
+    " KIZASHI_USER names the account to act as.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(add.app, name="add")
+app.command("show")(objects.show)
+app.command("list")(objects.list_)
+app.command("tag")(objects.tag)
+app.command("untag")(objects.untag)
+app.command("relate")(objects.relate)
+app.command("revoke")(objects.revoke)
+app.command("restore")(objects.restore)
+app.command("history")(objects.history)
+app.command("export-json")(objects.export_json)
+app.add_typer(admin.users, name="user")
+app.add_typer(admin.tokens, name="token")
+app.add_typer(admin.taxonomy, name="taxonomy")
+app.command("migrate")(admin.migrate)
+app.command("run")(serve.run)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,61 @@
+"""The composition root: REST API, web UI and static assets in one ASGI app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+import kizashi
+from kizashi.api import errors
+from kizashi.api.limits import BodySizeLimit
+from kizashi.api.routes import auth, objects, relationships, tags
+from kizashi.config import Settings
+from kizashi.services import Kizashi
+from kizashi.web import pages
+
+STATIC = Path(__file__).resolve().parent / "web" / "static"
+
+
+def create_app(settings: Settings | None = None, kz: Kizashi | None = None) -> FastAPI:
+    settings = settings or Settings()
+    if kz is None:
+        settings.ensure_data_dir()
+        kz = Kizashi.open(
+            settings.resolved_database_url, default_taxonomies=settings.default_taxonomies
+        )
+    app = FastAPI(
+        title="Kizashi",
+        version=kizashi.__version__,
+        description="Threat intelligence in Japanese and English: STIX 2.1 objects, tags, links.",
+        openapi_url="/api/v1/openapi.json",
+        # The bundled Swagger/ReDoc pages load scripts from a CDN; the spec is enough offline.
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.kizashi = kz
+    errors.install(app)
+
+    api = APIRouter(prefix="/api/v1")
+    for module in (objects, tags, relationships, auth):
+        api.include_router(module.router)
+    app.include_router(api)
+
+    app.include_router(pages.router)
+    pages.install(app)
+    app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
+
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.resolved_secret_key,
+        session_cookie="kizashi_session",
+        max_age=settings.session_max_age,
+        same_site="lax",
+        https_only=settings.cookie_secure,
+    )
+    # Outermost, so that an oversized body is refused before anything reads it.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

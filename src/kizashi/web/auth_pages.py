@@ -1,0 +1,82 @@
+"""Log in and out; personal API tokens."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from kizashi.api.deps import SESSION_USER, check_csrf, get_kizashi
+from kizashi.model.errors import KizashiError
+from kizashi.web.deps import PageActor, safe_next
+from kizashi.web.render import page
+
+router = APIRouter()
+
+
+@router.get("/login")
+def login_form(request: Request, next: str = "/") -> Response:
+    return page(request, "login.html", next=safe_next(next), error=None, username="")
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    csrf: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    kz = get_kizashi(request)
+    try:
+        check_csrf(request, csrf)
+        actor = kz.users.authenticate(username, password)
+    except KizashiError as exc:
+        return page(
+            request,
+            "login.html",
+            status_code=401,
+            next=safe_next(next),
+            error=exc.message,
+            username=username,
+        )
+    # A fresh session on login, so a planted session id is worth nothing.
+    request.session.clear()
+    request.session[SESSION_USER] = actor.user_pk
+    return RedirectResponse(safe_next(next), status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
+    check_csrf(request, csrf)
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/settings/tokens")
+def tokens(request: Request, actor: PageActor) -> Response:
+    kz = get_kizashi(request)
+    return page(request, "tokens.html", actor=actor, tokens=kz.users.tokens(actor), new_token=None)
+
+
+@router.post("/settings/tokens")
+def create_token(
+    request: Request,
+    actor: PageActor,
+    name: Annotated[str, Form()],
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(request, csrf)
+    kz = get_kizashi(request)
+    token, _ = kz.users.create_token(actor, name)
+    return page(request, "tokens.html", actor=actor, tokens=kz.users.tokens(actor), new_token=token)
+
+
+@router.post("/settings/tokens/{token_id}/revoke")
+def revoke_token(
+    request: Request, actor: PageActor, token_id: int, csrf: Annotated[str, Form()] = ""
+) -> Response:
+    check_csrf(request, csrf)
+    get_kizashi(request).users.revoke_token(actor, token_id)
+    return RedirectResponse("/settings/tokens", status_code=303)

@@ -1,0 +1,39 @@
+"""Who is looking at a page; forms check the CSRF token."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import Depends, Request
+
+from kizashi.api.deps import session_actor
+from kizashi.model.actor import Actor
+
+
+class LoginRequiredError(Exception):
+    def __init__(self, next_url: str) -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
+def page_actor(request: Request) -> Actor:
+    actor = session_actor(request)
+    if actor is None:
+        target = request.url.path + (("?" + request.url.query) if request.url.query else "")
+        raise LoginRequiredError(target)
+    return actor
+
+
+def login_url(next_url: str) -> str:
+    return "/login?next=" + quote(next_url, safe="")
+
+
+def safe_next(value: str | None) -> str:
+    """Only same-site paths: never an open redirect."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/"
+
+
+PageActor = Annotated[Actor, Depends(page_actor)]

@@ -1,0 +1,276 @@
+"""Home, object lists, object pages, and the create, edit, tag and relate forms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from kizashi.api.deps import check_csrf, get_kizashi
+from kizashi.model.errors import KizashiError, invalid
+from kizashi.model.stix import ENTITY_TYPES, HASH_ALGORITHMS, OBSERVABLE_VALUE_PROPERTY
+from kizashi.services.relationships import VOCABULARY
+from kizashi.web import forms
+from kizashi.web.deps import PageActor
+from kizashi.web.render import object_url, page
+
+router = APIRouter()
+
+KINDS = ("report", "observable", "entity", "note")
+OBSERVABLE_CHOICES = (*OBSERVABLE_VALUE_PROPERTY, "indicator")
+LIST_TYPES = (
+    "report",
+    "indicator",
+    "note",
+    *ENTITY_TYPES,
+    *OBSERVABLE_VALUE_PROPERTY,
+    "relationship",
+)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    data = await request.form()
+    return {k: v for k, v in data.items() if isinstance(v, str)}
+
+
+@router.get("/")
+def home(request: Request, actor: PageActor) -> Response:
+    kz = get_kizashi(request)
+    shown = ["report", "note", "indicator", *(t for t in ENTITY_TYPES if t != "identity")]
+    recent = kz.objects.list(actor, types=shown, limit=15).items
+    return page(request, "home.html", actor=actor, recent=recent, top_tags=kz.tags.list(limit=30))
+
+
+@router.get("/objects")
+def list_objects(
+    request: Request,
+    actor: PageActor,
+    type: str = "",
+    tags: str = "",
+    q: str = "",
+    created_from: str = "",
+    created_to: str = "",
+    cursor: str | None = None,
+) -> Response:
+    kz = get_kizashi(request)
+    error = None
+    items: list[Any] = []
+    next_cursor = None
+    try:
+        result = kz.objects.list(
+            actor,
+            types=[type] if type else [],
+            tags=tags or None,
+            text=q or None,
+            created_from=created_from or None,
+            created_to=(created_to + "T23:59:59.999Z") if created_to else None,
+            limit=50,
+            cursor=cursor,
+        )
+        items, next_cursor = result.items, result.next_cursor
+    except KizashiError as exc:
+        error = exc
+    params = {
+        "type": type,
+        "tags": tags,
+        "q": q,
+        "created_from": created_from,
+        "created_to": created_to,
+    }
+    return page(
+        request,
+        "objects.html",
+        actor=actor,
+        items=items,
+        next_cursor=next_cursor,
+        params=params,
+        types=LIST_TYPES,
+        error=error,
+        status_code=422 if error else 200,
+    )
+
+
+@router.get("/objects/new/{kind}")
+def new_form(request: Request, actor: PageActor, kind: str, ref: str = "") -> Response:
+    if kind not in KINDS:
+        raise invalid(f"There is no form for {kind!r}.")
+    actor.require_write()
+    return _render_new(request, kind, {"object_refs": ref}, None)
+
+
+def _render_new(
+    request: Request, kind: str, values: dict[str, str], error: KizashiError | None
+) -> Response:
+    return page(
+        request,
+        f"new_{kind}.html",
+        status_code=422 if error else 200,
+        values=values,
+        error=error,
+        entity_types=ENTITY_TYPES,
+        observable_types=OBSERVABLE_CHOICES,
+        hash_algorithms=HASH_ALGORITHMS,
+    )
+
+
+@router.post("/objects/new/{kind}")
+async def create(request: Request, actor: PageActor, kind: str) -> Response:
+    if kind not in KINDS:
+        raise invalid(f"There is no form for {kind!r}.")
+    f = await _form(request)
+    check_csrf(request, f.get("csrf"))
+    kz = get_kizashi(request)
+    build = {
+        "report": forms.report_from_form,
+        "observable": forms.observable_from_form,
+        "entity": forms.entity_from_form,
+        "note": forms.note_from_form,
+    }[kind]
+    try:
+        obj = build(f)
+        view, _ = kz.objects.create(
+            actor, obj, tags=forms.split_list(f.get("tags")), tlp=f.get("tlp") or None
+        )
+    except KizashiError as exc:
+        return _render_new(request, kind, f, exc)
+    return RedirectResponse(object_url(view.id), status_code=303)
+
+
+@router.get("/objects/{stix_id}")
+def show(request: Request, actor: PageActor, stix_id: str) -> Response:
+    kz = get_kizashi(request)
+    view = kz.objects.get(actor, stix_id)
+    hood = kz.relationships.neighbours(actor, stix_id, 1)
+    outgoing = [e for e in hood.edges if e.source_ref == stix_id]
+    incoming = [e for e in hood.edges if e.target_ref == stix_id]
+    referrer_views = kz.objects.get_many(i for i, _ in hood.referrers)
+    tag_neighbours: dict[str, int] = {}
+    for tag in view.tags:
+        for name, count in kz.tags.neighbours(tag, 8):
+            if name not in view.tags:
+                tag_neighbours[name] = tag_neighbours.get(name, 0) + count
+    return page(
+        request,
+        "object.html",
+        actor=actor,
+        obj=view,
+        nodes=hood.nodes,
+        outgoing=outgoing,
+        incoming=incoming,
+        referrers=[
+            (referrer_views[i], p)
+            for i, p in hood.referrers
+            if i in referrer_views and p not in {"source_ref", "target_ref"}
+        ],
+        history=kz.objects.history(actor, stix_id),
+        tag_neighbours=sorted(tag_neighbours.items(), key=lambda kv: (-kv[1], kv[0]))[:15],
+        vocabulary=VOCABULARY,
+        properties=_properties(view.stix),
+        error=None,
+    )
+
+
+_SHOWN_ELSEWHERE = {
+    "type",
+    "spec_version",
+    "id",
+    "labels",
+    "object_marking_refs",
+    "description",
+    "content",
+    "name",
+}
+
+
+def _properties(stix: dict[str, Any]) -> list[tuple[str, Any]]:
+    return [(k, v) for k, v in stix.items() if k not in _SHOWN_ELSEWHERE]
+
+
+@router.get("/objects/{stix_id}/edit")
+def edit_form(request: Request, actor: PageActor, stix_id: str) -> Response:
+    actor.require_write()
+    view = get_kizashi(request).objects.get(actor, stix_id)
+    return page(
+        request, "edit.html", actor=actor, obj=view, values=forms.edit_fields(view.stix), error=None
+    )
+
+
+@router.post("/objects/{stix_id}/edit")
+async def edit(request: Request, actor: PageActor, stix_id: str) -> Response:
+    f = await _form(request)
+    check_csrf(request, f.get("csrf"))
+    kz = get_kizashi(request)
+    view = kz.objects.get(actor, stix_id)
+    try:
+        changes = forms.changes_from_edit(view.stix, f)
+        if changes:
+            kz.objects.update(actor, stix_id, changes)
+    except KizashiError as exc:
+        return page(
+            request, "edit.html", status_code=422, actor=actor, obj=view, values=f, error=exc
+        )
+    return RedirectResponse(object_url(stix_id), status_code=303)
+
+
+@router.post("/objects/{stix_id}/tags")
+async def add_tags(request: Request, actor: PageActor, stix_id: str) -> Response:
+    f = await _form(request)
+    check_csrf(request, f.get("csrf"))
+    get_kizashi(request).tags.tag(actor, stix_id, forms.split_list(f.get("tags")))
+    return RedirectResponse(object_url(stix_id) + "#tags", status_code=303)
+
+
+@router.post("/objects/{stix_id}/untag")
+async def remove_tag(request: Request, actor: PageActor, stix_id: str) -> Response:
+    f = await _form(request)
+    check_csrf(request, f.get("csrf"))
+    get_kizashi(request).tags.untag(actor, stix_id, [f.get("tag", "")])
+    return RedirectResponse(object_url(stix_id) + "#tags", status_code=303)
+
+
+@router.post("/objects/{stix_id}/relate")
+async def relate(request: Request, actor: PageActor, stix_id: str) -> Response:
+    f = await _form(request)
+    check_csrf(request, f.get("csrf"))
+    kz = get_kizashi(request)
+    source, target = stix_id, f.get("target_ref", "").strip()
+    if f.get("direction") == "in":
+        source, target = target, source
+    kz.relationships.create(
+        actor,
+        source,
+        f.get("relationship_type", "related-to").strip() or "related-to",
+        target,
+        description=f.get("description") or None,
+    )
+    return RedirectResponse(object_url(stix_id) + "#relationships", status_code=303)
+
+
+@router.post("/objects/{stix_id}/revoke")
+async def revoke(request: Request, actor: PageActor, stix_id: str) -> Response:
+    f = await _form(request)
+    check_csrf(request, f.get("csrf"))
+    get_kizashi(request).objects.revoke(actor, stix_id)
+    return RedirectResponse(object_url(stix_id) if actor.is_admin else "/objects", status_code=303)
+
+
+@router.post("/objects/{stix_id}/restore")
+async def restore(request: Request, actor: PageActor, stix_id: str) -> Response:
+    f = await _form(request)
+    check_csrf(request, f.get("csrf"))
+    get_kizashi(request).objects.restore(actor, stix_id)
+    return RedirectResponse(object_url(stix_id), status_code=303)
+
+
+@router.get("/ui/object-options")
+def object_options(request: Request, actor: PageActor, field: str = "q") -> Response:
+    """``<option>``s for the relationship target picker (htmx sends the input as ``field``)."""
+    q = request.query_params.get(field, "").strip()
+    items = get_kizashi(request).objects.list(actor, text=q or None, limit=20).items if q else []
+    return page(
+        request,
+        "_object_options.html",
+        actor=actor,
+        items=[i for i in items if i.type != "relationship"],
+    )

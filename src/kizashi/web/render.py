@@ -1,0 +1,62 @@
+"""Templates, safe Markdown, and the helpers every page shares."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import nh3
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+from kizashi.api.deps import csrf_token, session_actor
+from kizashi.model import tlp as tlp_model
+
+HERE = Path(__file__).resolve().parent
+templates = Jinja2Templates(directory=HERE / "templates")
+# html=False: raw HTML in Markdown is shown as text; nh3 then cleans what Markdown made.
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+
+
+def markdown(text: str | None) -> Markup:
+    if not text:
+        return Markup("")
+    html = _markdown.render(text)
+    clean = nh3.clean(
+        html, link_rel="noopener noreferrer nofollow", url_schemes={"http", "https", "mailto"}
+    )
+    return Markup(clean)  # noqa: S704 - nh3 has sanitised it
+
+
+def tag_url(name: str) -> str:
+    return "/tags/" + quote(name, safe="")
+
+
+def tags_filter_url(name: str) -> str:
+    term = (
+        '"' + name.replace('"', "") + '"' if (" " in name or "(" in name or ")" in name) else name
+    )
+    return "/objects?tags=" + quote(term, safe="")
+
+
+def object_url(stix_id: str) -> str:
+    return "/objects/" + quote(stix_id, safe="")
+
+
+templates.env.filters["markdown"] = markdown
+templates.env.globals.update(
+    tag_url=tag_url,
+    tags_filter_url=tags_filter_url,
+    object_url=object_url,
+    TLP_LEVELS=tlp_model.LEVELS,
+)
+
+
+def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    actor = context.pop("actor", None) or session_actor(request)
+    context.update(request=request, actor=actor, csrf=csrf_token(request))
+    return templates.TemplateResponse(request, name, context, status_code=status_code)

@@ -1,0 +1,71 @@
+"""Tag list, tag page (objects, neighbours, edit, rename/merge) and autocomplete."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from kizashi.api.deps import check_csrf, get_kizashi
+from kizashi.model.errors import KizashiError
+from kizashi.web.deps import PageActor
+from kizashi.web.render import page, tag_url
+
+router = APIRouter()
+
+
+@router.get("/tags")
+def tags(request: Request, actor: PageActor, prefix: str = "") -> Response:
+    kz = get_kizashi(request)
+    return page(
+        request,
+        "tags.html",
+        actor=actor,
+        tags=kz.tags.list(prefix=prefix or None, limit=500),
+        prefix=prefix,
+    )
+
+
+@router.get("/tags/{name:path}")
+def tag(
+    request: Request, actor: PageActor, name: str, error: KizashiError | None = None
+) -> Response:
+    kz = get_kizashi(request)
+    view = kz.tags.get(name)
+    term = '"' + view.name.replace('"', "") + '"' if " " in view.name else view.name
+    objects = kz.objects.list(actor, tags=term, limit=50).items
+    return page(
+        request,
+        "tag.html",
+        status_code=422 if error else 200,
+        actor=actor,
+        tag=view,
+        objects=objects,
+        neighbours=kz.tags.neighbours(view.name, 20),
+        error=error,
+    )
+
+
+@router.post("/tags/{name:path}")
+async def update_tag(request: Request, actor: PageActor, name: str) -> Response:
+    form = await request.form()
+    f = {k: v for k, v in form.items() if isinstance(v, str)}
+    check_csrf(request, f.get("csrf"))
+    kz = get_kizashi(request)
+    try:
+        new_name = f.get("name", "").strip() or None
+        view = kz.tags.update(
+            actor, name, new_name=new_name, colour=f.get("colour"), description=f.get("description")
+        )
+    except KizashiError as exc:
+        return tag(request, actor, name, error=exc)
+    return RedirectResponse(tag_url(view.name), status_code=303)
+
+
+@router.get("/ui/tag-options")
+def tag_options(request: Request, actor: PageActor, field: str = "tags") -> Response:
+    """``<option>``s for tag inputs (htmx sends the input as ``field``); the last part is typed."""
+    prefix = request.query_params.get(field, "")
+    part = prefix.replace("、", ",").split(",")[-1].strip()
+    done = prefix[: len(prefix) - len(prefix.replace("、", ",").split(",")[-1])]
+    names = get_kizashi(request).tags.suggest(part, 15) if part else []
+    return page(request, "_tag_options.html", actor=actor, names=names, done=done)

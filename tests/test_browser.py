@@ -1,0 +1,205 @@
+"""The web UI in real Chromium (Debian's), driven by Playwright, against `kizashi run`."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from support import need
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PASSWORD = "browser-test-password"
+ASSETS = (
+    Path(__file__).resolve().parents[1] / "src" / "kizashi" / "web" / "static" / "dist" / "app.js"
+)
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    data_dir: Path
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    if not ASSETS.exists():
+        need("front-end assets are not built (run `make install`)")
+    data = tmp_path_factory.mktemp("data")
+    port = _free_port()
+    env = os.environ | {
+        "KIZASHI_DATA_DIR": str(data),
+        "KIZASHI_PORT": str(port),
+        "KIZASHI_ADMIN_PASSWORD": PASSWORD,
+    }
+    env.pop("KIZASHI_DATABASE_URL", None)
+    log_path = data / "server.log"
+    log = log_path.open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kizashi", "run"], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(url + "/login", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            log.close()
+            pytest.fail(f"kizashi run did not start:\n{log_path.read_text()}")
+        time.sleep(0.2)
+    yield Server(url, data)
+    proc.terminate()
+    proc.wait(timeout=20)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        need(f"{CHROMIUM} is not installed (Debian package chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+def test_report_with_japanese_title_tagged_related_and_found(
+    srv: Server, browser: object, tmp_path: Path
+) -> None:
+    from playwright.sync_api import Browser, expect
+
+    assert isinstance(browser, Browser)
+    server = srv.url
+    page = browser.new_page(locale="ja-JP")
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+
+    # Log in; the first screen says how to start.
+    page.goto(server + "/")
+    expect(page).to_have_url(server + "/login?next=%2F")
+    page.fill("#username", "admin")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.get_by_role("heading", name="兆し Kizashi")).to_be_visible()
+
+    # A threat actor to relate the report to.
+    page.goto(server + "/objects/new/entity")
+    page.select_option("#type", "threat-actor")
+    page.fill("#name", "テスト攻撃者グループ")
+    page.get_by_role("button", name="Save entity", exact=True).click()
+    expect(page.locator("h1")).to_contain_text("テスト攻撃者グループ")
+    actor_id = page.url.rsplit("/", 1)[1]
+    assert actor_id.startswith("threat-actor--")
+
+    # The report, with a Japanese title and body.
+    title = "ランサムウェア攻撃に関する報告 2024年5月"
+    page.goto(server + "/objects/new/report")
+    page.fill("#title", title)
+    page.fill("#body", "## 概要\n\n国内の製造業を狙った**ランサムウェア**攻撃。")
+    page.fill("#published", "2024-05-01")
+    page.get_by_role("button", name="Save report", exact=True).click()
+    expect(page.locator("h1")).to_contain_text(title)
+    report_id = page.url.rsplit("/", 1)[1]
+    expect(page.locator(".body strong")).to_have_text("ランサムウェア")
+
+    # Tag it with the tag picker: the taxonomy value is suggested as one types.
+    tag_input = page.locator("#add-tags")
+    tag_input.fill("tlp:am")
+    expect(page.locator("#add-tags-options option[value='tlp:amber']")).to_have_count(1)
+    tag_input.fill("tlp:amber, ランサムウェア")
+    page.get_by_role("button", name="Add tags", exact=True).click()
+    tags = page.locator("#tags")
+    expect(tags.get_by_role("link", name="tlp:amber")).to_be_visible()
+    expect(tags.get_by_role("link", name="ランサムウェア")).to_be_visible()
+    expect(page.locator("h1 .tlp-badge")).to_have_text("TLP:AMBER")
+
+    # Relate it to the threat actor, picking the actor by name.
+    page.fill("#relationship_type", "related-to")
+    target = page.locator("#target_ref")
+    target.fill("テスト攻撃者")
+    expect(page.locator(f"#target-options option[value='{actor_id}']")).to_have_count(1)
+    target.fill(actor_id)
+    page.get_by_role("button", name="Relate", exact=True).click()
+    rel_row = page.locator("#relationships tbody tr").first
+    expect(rel_row).to_contain_text("related-to")
+    expect(rel_row.get_by_role("link", name="テスト攻撃者グループ")).to_be_visible()
+
+    # Find it through the tag filter.
+    page.goto(server + "/objects")
+    page.fill("#tag-filter", "ランサムウェア AND tlp:amber")
+    page.get_by_role("button", name="Filter", exact=True).click()
+    rows = page.locator("table.objects tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first.get_by_role("link", name=title)).to_have_attribute(
+        "href", f"/objects/{report_id}"
+    )
+    page.screenshot(path=str(tmp_path / "tag-filter.png"), full_page=True)
+
+    # A filter that excludes it finds nothing; the actor's page shows the incoming link.
+    page.goto(server + "/objects?tags=" + "ランサムウェア%20NOT%20tlp:amber")
+    expect(page.locator("table.objects tbody")).to_contain_text("Nothing here yet.")
+    page.goto(server + f"/objects/{actor_id}")
+    expect(page.locator("#relationships")).to_contain_text(title)
+
+    # Nothing was loaded from anywhere but this server.
+    assert requests
+    assert all(u.startswith(server) for u in requests), [
+        u for u in requests if not u.startswith(server)
+    ]
+    page.close()
+
+
+def test_reader_sees_no_write_controls(srv: Server, browser: object) -> None:
+    from playwright.sync_api import Browser, expect
+
+    assert isinstance(browser, Browser)
+    server = srv.url
+    env = os.environ | {
+        "KIZASHI_DATA_DIR": str(srv.data_dir),
+        "KIZASHI_NEW_PASSWORD": "reader-password",
+    }
+    subprocess.run(
+        [sys.executable, "-m", "kizashi", "user", "add", "reader1", "--role", "reader"],
+        env=env,
+        check=True,
+    )
+    page = browser.new_page()
+    page.goto(server + "/login")
+    page.fill("#username", "reader1")
+    page.fill("#password", "reader-password")
+    page.click("button[type=submit]")
+    expect(page.get_by_role("heading", name="兆し Kizashi")).to_be_visible()
+    expect(page.get_by_role("link", name="New report")).to_have_count(0)
+    page.goto(server + "/objects/new/report")
+    expect(page.locator("article.error")).to_contain_text("Readers cannot change anything")
+    page.close()
