@@ -21,7 +21,7 @@ from kizashi.services.objects import ObjectView
 
 # Piped output keeps whole ids on a line instead of the 80 columns rich assumes.
 out = Console(width=None if sys.stdout.isatty() else 240)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 JsonOpt = typer.Option(False, "--json", help="Print JSON instead of a table.")
 

@@ -91,15 +91,39 @@ def _clean_property(cls: type, name: str, value: Any) -> str | None:
     return None
 
 
+#: Properties whose check needs their siblings (``definition`` needs ``definition_type``):
+#: the whole-object parse checks them.
+_CONTEXTUAL = frozenset({"definition"})
+
+
+def _nul_paths(value: Any, path: str) -> list[str]:
+    """Where a NUL character hides: PostgreSQL text cannot hold one, STIX has no use for it."""
+    if isinstance(value, str):
+        return [path] if "\x00" in value else []
+    if isinstance(value, Mapping):
+        return [p for k, v in value.items() for p in _nul_paths(v, f"{path}.{k}")]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _nul_paths(v, f"{path}[{i}]")]
+    return []
+
+
 def _problems(cls: type, obj: Mapping[str, Any]) -> list[Problem]:
     problems: list[Problem] = []
     props: dict[str, Any] = cls._properties  # type: ignore[attr-defined]
     for name, value in obj.items():
+        problems += [Problem(p, "contains a NUL character") for p in _nul_paths(value, name)]
         if name not in props:
             if not name.startswith(("x_", "x-")):
                 problems.append(
                     Problem(name, f"not a property of {obj['type']} (custom ones start with x_)")
                 )
+            continue
+        if name in _CONTEXTUAL:
+            continue
+        if name == "confidence" and not (
+            isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 100
+        ):
+            problems.append(Problem(name, "an integer from 0 to 100"))
             continue
         msg = _clean_property(cls, name, value)
         if msg:
@@ -107,6 +131,8 @@ def _problems(cls: type, obj: Mapping[str, Any]) -> list[Problem]:
     for name, prop in props.items():
         if prop.required and name not in obj:
             problems.append(Problem(name, "required"))
+        elif prop.required and isinstance(obj.get(name), str) and not obj[name].strip():
+            problems.append(Problem(name, "must not be empty"))
     return problems
 
 
@@ -226,9 +252,11 @@ def simple_observable(raw: Mapping[str, Any]) -> dict[str, Any] | None:
     """
     t = raw.get("type")
     value = raw.get("value")
-    if t not in _VALUE_OBSERVABLES or not isinstance(value, str) or not value:
+    if t not in _VALUE_OBSERVABLES or not isinstance(value, str) or not value.strip():
         return None
     if raw.keys() - _SIMPLE_KEYS or raw.get("spec_version", SPEC_VERSION) != SPEC_VERSION:
+        return None
+    if "\x00" in value or (not value.isprintable() and not _encodable(value)):
         return None
     name = json.dumps({"value": value}, ensure_ascii=False, separators=(",", ":"))
     return {
@@ -237,3 +265,11 @@ def simple_observable(raw: Mapping[str, Any]) -> dict[str, Any] | None:
         "id": f"{t}--{uuid.uuid5(SCO_NAMESPACE, name)}",
         "value": value,
     }
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

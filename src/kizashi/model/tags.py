@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from kizashi.model.errors import Problem, invalid
 
 MAX_TAG_LENGTH = 255
+MAX_NAMESPACE_LENGTH = 100
 
 _MACHINE = re.compile(
     r'^(?P<ns>[A-Za-z0-9][A-Za-z0-9_.\-]*):(?P<pred>[^\s="]+)(?:="(?P<value>[^"]*)")?$'
@@ -54,9 +55,17 @@ def parse_tag(raw: str) -> TagName:
     if not m:
         return TagName(name)
     ns, pred, value = m["ns"], m["pred"], m["value"]
+    if len(ns) > MAX_NAMESPACE_LENGTH:
+        raise invalid(
+            f"A tag namespace is at most {MAX_NAMESPACE_LENGTH} characters.",
+            [Problem("tag", f"namespace of {len(ns)} characters")],
+        )
     if ns.lower() == "tlp":
-        # TLP is everywhere and typed every way (TLP:AMBER, tlp:Amber): one spelling.
+        # TLP is everywhere and typed every way (TLP:AMBER, tlp:Amber): one spelling,
+        # and TLP 1.0's white is TLP 2.0's clear.
         ns, pred = "tlp", pred.lower()
+        if pred == "white":
+            pred = "clear"
     canonical = f"{ns}:{pred}" + (f'="{value}"' if value is not None else "")
     return TagName(canonical, ns, pred, value)
 

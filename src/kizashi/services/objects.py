@@ -15,10 +15,11 @@ from kizashi.model import stix as stix_model
 from kizashi.model import tlp as tlp_model
 from kizashi.model.actor import Actor
 from kizashi.model.errors import KizashiError, Problem, conflict, forbidden, invalid, not_found
-from kizashi.model.tagquery import map_tags, parse_tag_query, tags_in
+from kizashi.model.tagquery import AllOf, Expr, Has, map_tags, parse_tag_query, tags_in
 from kizashi.model.tags import TagName, parse_tag
 from kizashi.services.common import Context
 from kizashi.services.tags import TagService
+from kizashi.services.tags import canonical as canonical_tag
 from kizashi.store import objects as repo
 from kizashi.store import tags as tag_repo
 from kizashi.store.objects import ObjectFilter
@@ -225,11 +226,9 @@ class ObjectService:
                 "unknown_type",
                 [Problem("type", u) for u in unknown],
             )
-        parts = []
-        if tags:
-            parts.append(f"({tags})")
-        parts += ['"' + t.replace('"', "") + '"' if " " in t else t for t in all_tags]
-        expr = parse_tag_query(" AND ".join(parts)) if parts else None
+        parts: list[Expr] = [parse_tag_query(tags)] if tags else []
+        parts += [Has(t) for t in all_tags]
+        expr = None if not parts else parts[0] if len(parts) == 1 else AllOf(tuple(parts))
         limit = max(1, min(limit, MAX_PAGE))
         flt = ObjectFilter(
             types=types,
@@ -450,7 +449,15 @@ class ObjectService:
             self._new_version(conn, actor, row, data, "update", level)
             if isinstance(labels, list):
                 parsed = self.tags.parse(conn, labels)
-                keep = [t for t in tag_names if t.startswith("tlp:")]
+                # Labels replace the tags, except TLP, which only a new level replaces.
+                new_level = any(
+                    tlp_model.normalise(t.predicate or "") for t in parsed if t.namespace == "tlp"
+                )
+                keep = [
+                    t
+                    for t in tag_names
+                    if t.startswith("tlp:") and not (new_level and tlp_model.normalise(t[4:]))
+                ]
                 tag_repo.unlink(conn, row.pk, list(tag_repo.pks_by_names(conn, tag_names).values()))
                 self.tags.attach(conn, actor, [row.pk], [*parsed, *(parse_tag(k) for k in keep)])
             if level != row.tlp:
@@ -549,6 +556,6 @@ class ObjectService:
 
 def _canonical(name: str) -> str:
     try:
-        return parse_tag(name).name
+        return canonical_tag(name)
     except KizashiError:
         return name

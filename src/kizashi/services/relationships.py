@@ -104,7 +104,7 @@ class RelationshipService:
         """Relate two stored objects; both ends must exist and not be revoked."""
         actor.require_write()
         problems = []
-        if not _TYPE.match(relationship_type):
+        if not _TYPE.fullmatch(relationship_type):
             problems.append(
                 Problem("relationship_type", "lower-case words joined by '-', e.g. 'uses'")
             )
@@ -136,28 +136,26 @@ class RelationshipService:
         if depth not in (1, 2):
             raise invalid("depth is 1 or 2.", [Problem("depth", str(depth))])
         root = self.objects.get(actor, stix_id)
-        seen = {stix_id}
+        visible: dict[str, ObjectView] = {stix_id: root}
         frontier = [stix_id]
         edges: dict[str, Edge] = {}
         with self.ctx.store.read() as conn:
             for _ in range(depth):
                 found = repo.relationship_edges(conn, frontier)
-                nxt: list[str] = []
+                new_refs = {ref for _, _, s, t in found for ref in (s, t)} - visible.keys()
+                # Only what the caller may see is a node, and the walk goes on only through
+                # nodes: a hidden (revoked) object does not lead anywhere.
+                views = self.objects.get_many(new_refs)
+                fresh = {i: v for i, v in views.items() if not v.revoked or actor.is_admin}
+                visible.update(fresh)
                 for rid, rtype, src, tgt in found:
-                    edges[rid] = Edge(rid, rtype, src, tgt)
-                    for ref in (src, tgt):
-                        if ref not in seen:
-                            seen.add(ref)
-                            nxt.append(ref)
-                frontier = nxt
+                    if src in visible and tgt in visible:
+                        edges[rid] = Edge(rid, rtype, src, tgt)
+                frontier = list(fresh)
                 if not frontier:
                     break
             referrers = repo.referrers(conn, stix_id)
-        nodes = self.objects.get_many(seen)
-        visible = {i: v for i, v in nodes.items() if not v.revoked or actor.is_admin}
-        visible[stix_id] = root
-        kept = [e for e in edges.values() if e.source_ref in visible and e.target_ref in visible]
-        return Neighbourhood(stix_id, visible, kept, referrers)
+        return Neighbourhood(stix_id, visible, list(edges.values()), referrers)
 
     def get_edge(self, actor: Actor, stix_id: str) -> ObjectView:
         view = self.objects.get(actor, stix_id)

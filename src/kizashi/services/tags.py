@@ -81,10 +81,7 @@ class TagService:
             out[tag.name] = tag
         if problems:
             raise invalid(" ".join(messages), problems)
-        levels = {
-            tlp_model.normalise(t.predicate or "") for t in out.values() if t.namespace == "tlp"
-        }
-        levels.discard(None)
+        levels = [t.name for t in out.values() if _level(t) is not None]
         if len(levels) > 1:
             raise invalid(
                 "An object has one TLP level; give only one tlp: tag.",
@@ -124,20 +121,7 @@ class TagService:
         if not names or not object_pks:
             return
         pks = self.ensure(conn, names)
-        for tag in names:
-            if tag.namespace and _exclusive(tag.namespace):
-                for opk in object_pks:
-                    others = [
-                        r.pk
-                        for r in tag_repo.object_tag_rows(conn, opk)
-                        if r.namespace == tag.namespace and r.name != tag.name
-                    ]
-                    if others:
-                        tag_repo.unlink(conn, opk, others)
-            if tag.namespace == "tlp":
-                level = tlp_model.normalise(tag.predicate or "")
-                for opk in object_pks:
-                    object_repo.update(conn, opk, {"tlp": level})
+        self._make_room(conn, object_pks, names)
         stamp = self.ctx.stamp()
         tag_repo.link(
             conn,
@@ -152,6 +136,22 @@ class TagService:
                 for t in names
             ],
         )
+
+    def _make_room(
+        self, conn: Connection, object_pks: Sequence[int], names: Sequence[TagName]
+    ) -> None:
+        """Drop the tags that ``names`` displace (exclusive namespaces); the TLP column follows."""
+        for tag in names:
+            if tag.namespace is None or not _exclusive(tag.namespace):
+                continue
+            for opk in object_pks:
+                rivals = _rivals(tag, tag_repo.object_tag_rows(conn, opk))
+                if rivals:
+                    tag_repo.unlink(conn, opk, rivals)
+        level = next((lv for t in names if (lv := _level(t)) is not None), None)
+        if level is not None:
+            for opk in object_pks:
+                object_repo.update(conn, opk, {"tlp": level})
 
     def tag(self, actor: Actor, object_id: str, names: Sequence[str]) -> list[str]:
         actor.require_write()
@@ -170,17 +170,15 @@ class TagService:
             row = object_repo.get(conn, object_id)
             if row is None:
                 raise not_found(f"Object {object_id}")
-            canonical = [parse_tag(n).name for n in names]
-            pks = list(tag_repo.pks_by_names(conn, canonical).values())
+            wanted = [canonical(n) for n in names]
+            pks = list(tag_repo.pks_by_names(conn, wanted).values())
             if pks:
                 tag_repo.unlink(conn, row.pk, pks)
-            if any(n.startswith("tlp:") for n in canonical):
-                remaining = [
-                    r for r in tag_repo.object_tag_rows(conn, row.pk) if r.namespace == "tlp"
-                ]
-                level = tlp_model.normalise(remaining[0].predicate or "") if remaining else None
-                object_repo.update(conn, row.pk, {"tlp": level})
-            self.ctx.audit(conn, actor, "untag", object_id, ", ".join(canonical))
+            if any(n.startswith("tlp:") for n in wanted):
+                held = tag_repo.object_tag_rows(conn, row.pk)
+                levels = [lv for r in held if (lv := _level(r)) is not None]
+                object_repo.update(conn, row.pk, {"tlp": levels[0] if levels else None})
+            self.ctx.audit(conn, actor, "untag", object_id, ", ".join(wanted))
             return sorted(r.name for r in tag_repo.object_tag_rows(conn, row.pk))
 
     # -- the tags themselves ----------------------------------------------------
@@ -213,19 +211,19 @@ class TagService:
         return names[:limit]
 
     def get(self, name: str) -> TagView:
-        canonical = parse_tag(name).name
+        stored = canonical(name)
         with self.ctx.store.read() as conn:
-            row = tag_repo.by_names(conn, [canonical]).get(canonical)
+            row = tag_repo.by_names(conn, [stored]).get(stored)
             if row is None:
-                raise not_found(f"Tag {canonical!r}")
+                raise not_found(f"Tag {stored!r}")
             return _view(row, len(tag_repo.objects_with_tag(conn, row.pk)))
 
     def neighbours(self, name: str, limit: int = 20) -> builtins.list[tuple[str, int]]:
-        canonical = parse_tag(name).name
+        stored = canonical(name)
         with self.ctx.store.read() as conn:
-            row = tag_repo.by_names(conn, [canonical]).get(canonical)
+            row = tag_repo.by_names(conn, [stored]).get(stored)
             if row is None:
-                raise not_found(f"Tag {canonical!r}")
+                raise not_found(f"Tag {stored!r}")
             return tag_repo.neighbours(conn, row.pk, limit)
 
     def create(
@@ -257,11 +255,11 @@ class TagService:
     ) -> TagView:
         """Change colour or description, or rename (merging into an existing tag of that name)."""
         actor.require_write()
-        canonical = parse_tag(name).name
+        stored = canonical(name)
         with self.ctx.store.begin() as conn:
-            row = tag_repo.by_names(conn, [canonical]).get(canonical)
+            row = tag_repo.by_names(conn, [stored]).get(stored)
             if row is None:
-                raise not_found(f"Tag {canonical!r}")
+                raise not_found(f"Tag {stored!r}")
             values: dict[str, object] = {}
             if colour is not None:
                 values["colour"] = check_colour(colour)
@@ -269,10 +267,10 @@ class TagService:
                 values["description"] = description
             if values:
                 tag_repo.update(conn, row.pk, values)
-            result = canonical
+            result = stored
             if new_name is not None:
                 [target] = self.parse(conn, [new_name])
-                if target.name != canonical:
+                if target.name != stored:
                     self._merge(conn, actor, [row], target)
                     result = target.name
             final = tag_repo.by_names(conn, [result])[result]
@@ -282,7 +280,7 @@ class TagService:
         """Fold ``sources`` into ``target``: every tagged object follows."""
         actor.require_write()
         with self.ctx.store.begin() as conn:
-            names = [parse_tag(s).name for s in sources]
+            names = [canonical(s) for s in sources]
             rows = tag_repo.by_names(conn, names)
             missing = [n for n in names if n not in rows]
             if missing:
@@ -308,6 +306,8 @@ class TagService:
                     "value": target.value,
                 },
             )
+            if rows[0].colour is None and _default_colour(target):
+                tag_repo.update(conn, rows[0].pk, {"colour": _default_colour(target)})
             affected = tag_repo.objects_with_tag(conn, rows[0].pk)
         else:
             target_pk = self.ensure(conn, [target])[target.name]
@@ -316,13 +316,40 @@ class TagService:
                 affected += tag_repo.objects_with_tag(conn, row.pk)
                 tag_repo.move_links(conn, row.pk, target_pk)
                 tag_repo.delete(conn, row.pk)
-        if target.namespace == "tlp" or any(r.namespace == "tlp" for r in rows):
-            level = (
-                tlp_model.normalise(target.predicate or "") if target.namespace == "tlp" else None
-            )
-            for opk in set(affected):
-                object_repo.update(conn, opk, {"tlp": level})
+        objects = sorted(set(affected))
+        # The merged tag may displace others (a TLP level), or a level may have gone.
+        self._make_room(conn, objects, [target])
+        if _level(target) is None and any(_level(r) is not None for r in rows):
+            for opk in objects:
+                levels = [lv for r in tag_repo.object_tag_rows(conn, opk) if (lv := _level(r))]
+                object_repo.update(conn, opk, {"tlp": levels[0] if levels else None})
         self.ctx.audit(conn, actor, "tag.merge", target.name, ", ".join(r.name for r in rows))
+
+
+def canonical(name: str) -> str:
+    """A tag name as stored: parsed, and in its taxonomy's spelling."""
+    return taxonomies.spell(parse_tag(name)).name
+
+
+def _level(tag: TagName | TagRow) -> str | None:
+    """The TLP level a tag sets, or None (``tlp:ex:chr`` is a TLP tag but not a level)."""
+    if tag.namespace != "tlp":
+        return None
+    return tlp_model.normalise(tag.predicate or "")
+
+
+def _rivals(tag: TagName, held: Sequence[TagRow]) -> list[int]:
+    """Tags an object must drop when it gets ``tag``: the others of an exclusive namespace.
+
+    In the ``tlp`` namespace only levels compete; ``tlp:ex:chr`` and the like sit beside them.
+    """
+    if tag.namespace is None or not _exclusive(tag.namespace):
+        return []
+    if tag.namespace == "tlp":
+        if _level(tag) is None:
+            return []
+        return [r.pk for r in held if _level(r) is not None and r.name != tag.name]
+    return [r.pk for r in held if r.namespace == tag.namespace and r.name != tag.name]
 
 
 _TLP_COLOURS = {

@@ -84,6 +84,24 @@ def get(namespace: str) -> Taxonomy:
     return tax
 
 
+def spell(tag: TagName) -> TagName:
+    """The tag as its taxonomy spells it (``pap:amber`` → ``PAP:AMBER``), else unchanged."""
+    if tag.namespace is None:
+        return tag
+    tax = find(tag.namespace)
+    if tax is None:
+        return tag
+    spelled = _spellings(tax.namespace).get(tag.name.lower())
+    if spelled is None:
+        return tag
+    return TagName(spelled, tax.namespace, tag.predicate, tag.value)
+
+
+@cache
+def _spellings(namespace: str) -> dict[str, str]:
+    return {t.lower(): t for t in catalogue()[namespace].tags}
+
+
 def check(tag: TagName, enabled: set[str]) -> TagName:
     """The tag in its taxonomy's spelling; refuse one a known taxonomy does not define."""
     if tag.namespace is None:
@@ -96,9 +114,9 @@ def check(tag: TagName, enabled: set[str]) -> TagName:
             f"The {tax.namespace!r} taxonomy is not enabled; an admin can enable it.",
             [Problem("tag", tag.name)],
         )
-    spelled = {t.lower(): t for t in tax.tags}.get(tag.name.lower())
-    if spelled is not None:
-        return TagName(spelled, tax.namespace, tag.predicate, tag.value)
+    spelled = spell(tag)
+    if spelled.name in tax.tags:
+        return spelled
     prefix = f"{tax.namespace}:{tag.predicate}".lower()
     close = [t for t in tax.tags if t.lower().startswith(prefix)][:10]
     choices = close or list(tax.tags)[:10]

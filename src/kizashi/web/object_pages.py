@@ -118,6 +118,7 @@ def _render_new(
 async def create(request: Request, actor: PageActor, kind: str) -> Response:
     if kind not in KINDS:
         raise invalid(f"There is no form for {kind!r}.")
+    actor.require_write()
     f = await _form(request)
     check_csrf(request, f.get("csrf"))
     kz = get_kizashi(request)
@@ -198,6 +199,7 @@ def edit_form(request: Request, actor: PageActor, stix_id: str) -> Response:
 
 @router.post("/objects/{stix_id}/edit")
 async def edit(request: Request, actor: PageActor, stix_id: str) -> Response:
+    actor.require_write()
     f = await _form(request)
     check_csrf(request, f.get("csrf"))
     kz = get_kizashi(request)

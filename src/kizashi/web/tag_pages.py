@@ -65,7 +65,10 @@ async def update_tag(request: Request, actor: PageActor, name: str) -> Response:
 def tag_options(request: Request, actor: PageActor, field: str = "tags") -> Response:
     """``<option>``s for tag inputs (htmx sends the input as ``field``); the last part is typed."""
     prefix = request.query_params.get(field, "")
-    part = prefix.replace("、", ",").split(",")[-1].strip()
-    done = prefix[: len(prefix) - len(prefix.replace("、", ",").split(",")[-1])]
+    cut = prefix.replace("、", ",").rfind(",") + 1
+    typed = prefix[cut:]
+    # What was typed before the last part stays as it is, spacing included.
+    done = prefix[:cut] + typed[: len(typed) - len(typed.lstrip())]
+    part = typed.strip()
     names = get_kizashi(request).tags.suggest(part, 15) if part else []
     return page(request, "_tag_options.html", actor=actor, names=names, done=done)
