@@ -36,4 +36,13 @@ def safe_next(value: str | None) -> str:
     return "/"
 
 
+async def form_fields(request: Request) -> dict[str, str]:
+    """The posted form's text fields (read here, so the handlers can be plain functions)."""
+    form = await request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
 PageActor = Annotated[Actor, Depends(page_actor)]
+#: Handlers that take the form this way are sync and run in the thread pool: the
+#: services' database calls never block the event loop.
+FormFields = Annotated[dict[str, str], Depends(form_fields)]

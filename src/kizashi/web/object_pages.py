@@ -12,7 +12,7 @@ from kizashi.model.errors import KizashiError, invalid
 from kizashi.model.stix import ENTITY_TYPES, HASH_ALGORITHMS, OBSERVABLE_VALUE_PROPERTY
 from kizashi.services.relationships import VOCABULARY
 from kizashi.web import forms
-from kizashi.web.deps import PageActor
+from kizashi.web.deps import FormFields, PageActor
 from kizashi.web.render import object_url, page
 
 router = APIRouter()
@@ -27,11 +27,6 @@ LIST_TYPES = (
     *OBSERVABLE_VALUE_PROPERTY,
     "relationship",
 )
-
-
-async def _form(request: Request) -> dict[str, str]:
-    data = await request.form()
-    return {k: v for k, v in data.items() if isinstance(v, str)}
 
 
 @router.get("/")
@@ -115,11 +110,10 @@ def _render_new(
 
 
 @router.post("/objects/new/{kind}")
-async def create(request: Request, actor: PageActor, kind: str) -> Response:
+def create(request: Request, actor: PageActor, kind: str, f: FormFields) -> Response:
     if kind not in KINDS:
         raise invalid(f"There is no form for {kind!r}.")
     actor.require_write()
-    f = await _form(request)
     check_csrf(request, f.get("csrf"))
     kz = get_kizashi(request)
     build = {
@@ -198,9 +192,8 @@ def edit_form(request: Request, actor: PageActor, stix_id: str) -> Response:
 
 
 @router.post("/objects/{stix_id}/edit")
-async def edit(request: Request, actor: PageActor, stix_id: str) -> Response:
+def edit(request: Request, actor: PageActor, stix_id: str, f: FormFields) -> Response:
     actor.require_write()
-    f = await _form(request)
     check_csrf(request, f.get("csrf"))
     kz = get_kizashi(request)
     view = kz.objects.get(actor, stix_id)
@@ -216,24 +209,21 @@ async def edit(request: Request, actor: PageActor, stix_id: str) -> Response:
 
 
 @router.post("/objects/{stix_id}/tags")
-async def add_tags(request: Request, actor: PageActor, stix_id: str) -> Response:
-    f = await _form(request)
+def add_tags(request: Request, actor: PageActor, stix_id: str, f: FormFields) -> Response:
     check_csrf(request, f.get("csrf"))
     get_kizashi(request).tags.tag(actor, stix_id, forms.split_list(f.get("tags")))
     return RedirectResponse(object_url(stix_id) + "#tags", status_code=303)
 
 
 @router.post("/objects/{stix_id}/untag")
-async def remove_tag(request: Request, actor: PageActor, stix_id: str) -> Response:
-    f = await _form(request)
+def remove_tag(request: Request, actor: PageActor, stix_id: str, f: FormFields) -> Response:
     check_csrf(request, f.get("csrf"))
     get_kizashi(request).tags.untag(actor, stix_id, [f.get("tag", "")])
     return RedirectResponse(object_url(stix_id) + "#tags", status_code=303)
 
 
 @router.post("/objects/{stix_id}/relate")
-async def relate(request: Request, actor: PageActor, stix_id: str) -> Response:
-    f = await _form(request)
+def relate(request: Request, actor: PageActor, stix_id: str, f: FormFields) -> Response:
     check_csrf(request, f.get("csrf"))
     kz = get_kizashi(request)
     source, target = stix_id, f.get("target_ref", "").strip()
@@ -250,16 +240,14 @@ async def relate(request: Request, actor: PageActor, stix_id: str) -> Response:
 
 
 @router.post("/objects/{stix_id}/revoke")
-async def revoke(request: Request, actor: PageActor, stix_id: str) -> Response:
-    f = await _form(request)
+def revoke(request: Request, actor: PageActor, stix_id: str, f: FormFields) -> Response:
     check_csrf(request, f.get("csrf"))
     get_kizashi(request).objects.revoke(actor, stix_id)
     return RedirectResponse(object_url(stix_id) if actor.is_admin else "/objects", status_code=303)
 
 
 @router.post("/objects/{stix_id}/restore")
-async def restore(request: Request, actor: PageActor, stix_id: str) -> Response:
-    f = await _form(request)
+def restore(request: Request, actor: PageActor, stix_id: str, f: FormFields) -> Response:
     check_csrf(request, f.get("csrf"))
     get_kizashi(request).objects.restore(actor, stix_id)
     return RedirectResponse(object_url(stix_id), status_code=303)

@@ -7,7 +7,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from kizashi.api.deps import check_csrf, get_kizashi
 from kizashi.model.errors import KizashiError
-from kizashi.web.deps import PageActor
+from kizashi.web.deps import FormFields, PageActor
 from kizashi.web.render import page, tag_url
 
 router = APIRouter()
@@ -46,9 +46,7 @@ def tag(
 
 
 @router.post("/tags/{name:path}")
-async def update_tag(request: Request, actor: PageActor, name: str) -> Response:
-    form = await request.form()
-    f = {k: v for k, v in form.items() if isinstance(v, str)}
+def update_tag(request: Request, actor: PageActor, name: str, f: FormFields) -> Response:
     check_csrf(request, f.get("csrf"))
     kz = get_kizashi(request)
     try:
