@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -180,3 +181,63 @@ def test_every_command_has_help() -> None:
         for part in path:
             cmd = cmd.commands[part]  # type: ignore[attr-defined]
         assert cmd.help, f"{' '.join(path)} has no help text"
+
+
+def test_run_creates_the_first_admin_once_and_says_how_to_log_in(tmp_path: Path) -> None:
+    """`kizashi run` on an empty data directory: migrate, make an admin, print the login."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    def start(port: int) -> tuple[subprocess.Popen[bytes], Path]:
+        log = tmp_path / f"run-{port}.log"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KIZASHI_")}
+        env |= {"KIZASHI_DATA_DIR": str(tmp_path / "data"), "KIZASHI_PORT": str(port)}
+        with log.open("wb") as fh:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "kizashi", "run"], env=env, stdout=fh, stderr=fh
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/login", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        return proc, log
+
+    def free_port() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return int(s.getsockname()[1])
+
+    port = free_port()
+    proc, log = start(port)
+    try:
+        text = log.read_text()
+        found = re.search(r"as admin with password (\S+) ", text)
+        assert found, text
+        password = found.group(1)
+        assert f"http://127.0.0.1:{port}/" in text
+        assert (tmp_path / "data" / "kizashi.db").exists()
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", follow_redirects=True) as client:
+            page = client.get("/login").text
+            csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+            assert csrf
+            r = client.post(
+                "/login", data={"username": "admin", "password": password, "csrf": csrf.group(1)}
+            )
+            assert r.status_code == 200
+            assert "兆し Kizashi" in r.text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    # A second start keeps the admin and prints no new password.
+    proc, log = start(free_port())
+    proc.terminate()
+    proc.wait(timeout=20)
+    assert "with password" not in log.read_text()
