@@ -303,3 +303,24 @@ def test_html_error_pages_outside_the_api(web: TestClient) -> None:
     r = web.get("/no/such/page")
     assert r.status_code == 404
     assert "text/html" in r.headers["content-type"]
+
+
+def test_change_own_password(web: TestClient, kz: Kizashi) -> None:
+    csrf = login(web, "ana", "analyst-password")
+    form = {
+        "csrf": csrf,
+        "current": "wrong",
+        "new": "brand-new-password",
+        "confirm": "brand-new-password",
+    }
+    r = web.post("/settings/password", data=form)
+    assert r.status_code == 422
+    assert "current password is wrong" in r.text
+    r = web.post(
+        "/settings/password", data=form | {"current": "analyst-password", "confirm": "typo"}
+    )
+    assert r.status_code == 422
+    r = web.post("/settings/password", data=form | {"current": "analyst-password"})
+    assert r.status_code == 200
+    assert "was changed" in r.text
+    assert kz.users.authenticate("ana", "brand-new-password").username == "ana"

@@ -35,7 +35,7 @@ def run(
         # Printed to the terminal once, never logged; it is the only way to learn it.
         err.print(
             f"First admin created. Log in at {url} as [bold]{settings.admin_user}[/bold] "
-            f"with password [bold]{generated}[/bold] (change it under your account).",
+            f"with password [bold]{generated}[/bold] (change it under your name, top right).",
             highlight=False,
         )
     elif settings.admin_password:

@@ -80,3 +80,35 @@ def revoke_token(
     check_csrf(request, csrf)
     get_kizashi(request).users.revoke_token(actor, token_id)
     return RedirectResponse("/settings/tokens", status_code=303)
+
+
+@router.get("/settings/password")
+def password_form(request: Request, actor: PageActor) -> Response:
+    return page(request, "password.html", actor=actor, error=None, done=False)
+
+
+@router.post("/settings/password")
+def change_password(
+    request: Request,
+    actor: PageActor,
+    current: Annotated[str, Form()],
+    new: Annotated[str, Form()],
+    confirm: Annotated[str, Form()],
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(request, csrf)
+    kz = get_kizashi(request)
+    error = None
+    if new != confirm:
+        error = "The new password and its confirmation differ."
+    else:
+        try:
+            kz.users.authenticate(actor.username, current)
+            kz.users.update(actor, actor.username, password=new)
+        except KizashiError as exc:
+            error = (
+                "The current password is wrong." if exc.code == "unauthenticated" else exc.message
+            )
+    if error:
+        return page(request, "password.html", status_code=422, actor=actor, error=error, done=False)
+    return page(request, "password.html", actor=actor, error=None, done=True)
