@@ -61,6 +61,15 @@ HASH_ALGORITHMS = ("MD5", "SHA-1", "SHA-256", "SHA-512")
 MANAGED_PROPERTIES = ("labels",)
 
 
+#: One encoder for the whole process: ``json.dumps`` with options builds a new one per call.
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def compact_json(value: Any) -> str:
+    """JSON as stored and as hashed for observable ids: UTF-8 text, no spaces."""
+    return _COMPACT.encode(value)
+
+
 def is_observable(stix_type: str) -> bool:
     return stix_type in OBSERVABLE_TYPES
 
@@ -258,7 +267,7 @@ def simple_observable(raw: Mapping[str, Any]) -> dict[str, Any] | None:
         return None
     if "\x00" in value or (not value.isprintable() and not _encodable(value)):
         return None
-    name = json.dumps({"value": value}, ensure_ascii=False, separators=(",", ":"))
+    name = compact_json({"value": value})
     return {
         "type": t,
         "spec_version": SPEC_VERSION,

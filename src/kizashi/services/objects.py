@@ -18,7 +18,7 @@ from kizashi.model.errors import KizashiError, Problem, conflict, forbidden, inv
 from kizashi.model.tagquery import AllOf, Expr, Has, map_tags, parse_tag_query, tags_in
 from kizashi.model.tags import TagName, parse_tag
 from kizashi.services.common import Context
-from kizashi.services.tags import TagService
+from kizashi.services.tags import TagService, tag_level
 from kizashi.services.tags import canonical as canonical_tag
 from kizashi.store import objects as repo
 from kizashi.store import tags as tag_repo
@@ -174,7 +174,7 @@ def _row_values(data: dict[str, Any], tlp: str | None, actor: Actor, stamp: str)
         "tlp": tlp,
         "revoked": bool(data.get("revoked", False)),
         "version": 1,
-        "data": json.dumps(data, ensure_ascii=False, separators=(",", ":")),
+        "data": stix_model.compact_json(data),
         "created_by": actor.user_pk,
         "action": "create",
         "updated_by": actor.user_pk,
@@ -302,7 +302,7 @@ class ObjectService:
         with self.ctx.store.begin() as conn:
             parsed = self.tags.parse(conn, names)
             if level:
-                parsed = [t for t in parsed if t.namespace != "tlp"] + [parse_tag(f"tlp:{level}")]
+                parsed = [t for t in parsed if tag_level(t) is None] + [parse_tag(f"tlp:{level}")]
             existing = repo.get(conn, data["id"])
             if existing is not None:
                 if not stix_model.is_observable(data["type"]):
@@ -326,8 +326,15 @@ class ObjectService:
         items: Sequence[tuple[dict[str, Any], str | None]],
         tags: Sequence[TagName],
     ) -> dict[str, int]:
+        """Write new objects with their refs, relationship rows and tags.
+
+        An object's own TLP (from its markings) wins over a TLP tag given for the batch.
+        """
         stamp = self.ctx.stamp()
-        pks = repo.insert(conn, [_row_values(d, lvl, actor, stamp) for d, lvl in items])
+        batch_level = next((lv for t in tags if (lv := tag_level(t)) is not None), None)
+        plain = [t for t in tags if tag_level(t) is None]
+        resolved = [(d, lvl or batch_level) for d, lvl in items]
+        pks = repo.insert(conn, [_row_values(d, lvl, actor, stamp) for d, lvl in resolved])
         repo.add_refs(conn, ((pks[d["id"]], p, t) for d, _ in items for p, t in _refs(d)))
         repo.add_relationships(
             conn,
@@ -342,14 +349,12 @@ class ObjectService:
                 if d["type"] == "relationship"
             ],
         )
-        if tags:
-            self.tags.attach(conn, actor, list(pks.values()), tags)
-        levels: dict[str, list[int]] = {}
-        for d, lvl in items:
-            if lvl:
-                levels.setdefault(lvl, []).append(pks[d["id"]])
-        for lvl, opks in levels.items():
-            self.tags.attach(conn, actor, opks, [parse_tag(f"tlp:{lvl}")])
+        by_level: dict[str | None, list[int]] = {}
+        for d, lvl in resolved:
+            by_level.setdefault(lvl, []).append(pks[d["id"]])
+        for lvl, opks in by_level.items():
+            names = [*plain, parse_tag(f"tlp:{lvl}")] if lvl else plain
+            self.tags.attach(conn, actor, opks, names, fresh=True)
         return pks
 
     def create_many(

@@ -81,7 +81,7 @@ class TagService:
             out[tag.name] = tag
         if problems:
             raise invalid(" ".join(messages), problems)
-        levels = [t.name for t in out.values() if _level(t) is not None]
+        levels = [t.name for t in out.values() if tag_level(t) is not None]
         if len(levels) > 1:
             raise invalid(
                 "An object has one TLP level; give only one tlp: tag.",
@@ -115,13 +115,24 @@ class TagService:
 
     # -- attach -----------------------------------------------------------------
     def attach(
-        self, conn: Connection, actor: Actor, object_pks: Sequence[int], names: Sequence[TagName]
+        self,
+        conn: Connection,
+        actor: Actor,
+        object_pks: Sequence[int],
+        names: Sequence[TagName],
+        *,
+        fresh: bool = False,
     ) -> None:
-        """Attach tags in an open transaction; exclusive namespaces (TLP) replace."""
+        """Attach tags in an open transaction; exclusive namespaces (TLP) replace.
+
+        ``fresh`` objects were inserted in this transaction with their TLP column set:
+        they have no tags to displace and no links to look up.
+        """
         if not names or not object_pks:
             return
         pks = self.ensure(conn, names)
-        self._make_room(conn, object_pks, names)
+        if not fresh:
+            self._make_room(conn, object_pks, names)
         stamp = self.ctx.stamp()
         tag_repo.link(
             conn,
@@ -135,6 +146,7 @@ class TagService:
                 for opk in object_pks
                 for t in names
             ],
+            fresh=fresh,
         )
 
     def _make_room(
@@ -144,14 +156,11 @@ class TagService:
         for tag in names:
             if tag.namespace is None or not _exclusive(tag.namespace):
                 continue
-            for opk in object_pks:
-                rivals = _rivals(tag, tag_repo.object_tag_rows(conn, opk))
-                if rivals:
-                    tag_repo.unlink(conn, opk, rivals)
-        level = next((lv for t in names if (lv := _level(t)) is not None), None)
+            rivals = _rivals(tag, tag_repo.in_namespace(conn, tag.namespace))
+            tag_repo.unlink_many(conn, object_pks, rivals)
+        level = next((lv for t in names if (lv := tag_level(t)) is not None), None)
         if level is not None:
-            for opk in object_pks:
-                object_repo.update(conn, opk, {"tlp": level})
+            object_repo.set_tlp(conn, object_pks, level)
 
     def tag(self, actor: Actor, object_id: str, names: Sequence[str]) -> list[str]:
         actor.require_write()
@@ -176,7 +185,7 @@ class TagService:
                 tag_repo.unlink(conn, row.pk, pks)
             if any(n.startswith("tlp:") for n in wanted):
                 held = tag_repo.object_tag_rows(conn, row.pk)
-                levels = [lv for r in held if (lv := _level(r)) is not None]
+                levels = [lv for r in held if (lv := tag_level(r)) is not None]
                 object_repo.update(conn, row.pk, {"tlp": levels[0] if levels else None})
             self.ctx.audit(conn, actor, "untag", object_id, ", ".join(wanted))
             return sorted(r.name for r in tag_repo.object_tag_rows(conn, row.pk))
@@ -319,9 +328,9 @@ class TagService:
         objects = sorted(set(affected))
         # The merged tag may displace others (a TLP level), or a level may have gone.
         self._make_room(conn, objects, [target])
-        if _level(target) is None and any(_level(r) is not None for r in rows):
+        if tag_level(target) is None and any(tag_level(r) is not None for r in rows):
             for opk in objects:
-                levels = [lv for r in tag_repo.object_tag_rows(conn, opk) if (lv := _level(r))]
+                levels = [lv for r in tag_repo.object_tag_rows(conn, opk) if (lv := tag_level(r))]
                 object_repo.update(conn, opk, {"tlp": levels[0] if levels else None})
         self.ctx.audit(conn, actor, "tag.merge", target.name, ", ".join(r.name for r in rows))
 
@@ -331,7 +340,7 @@ def canonical(name: str) -> str:
     return taxonomies.spell(parse_tag(name)).name
 
 
-def _level(tag: TagName | TagRow) -> str | None:
+def tag_level(tag: TagName | TagRow) -> str | None:
     """The TLP level a tag sets, or None (``tlp:ex:chr`` is a TLP tag but not a level)."""
     if tag.namespace != "tlp":
         return None
@@ -346,9 +355,9 @@ def _rivals(tag: TagName, held: Sequence[TagRow]) -> list[int]:
     if tag.namespace is None or not _exclusive(tag.namespace):
         return []
     if tag.namespace == "tlp":
-        if _level(tag) is None:
+        if tag_level(tag) is None:
             return []
-        return [r.pk for r in held if _level(r) is not None and r.name != tag.name]
+        return [r.pk for r in held if tag_level(r) is not None and r.name != tag.name]
     return [r.pk for r in held if r.namespace == tag.namespace and r.name != tag.name]
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import builtins
 import hashlib
-import json
 import re
 import secrets
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from kizashi.model.errors import (
     not_found,
     unauthenticated,
 )
-from kizashi.model.stix import validate
+from kizashi.model.stix import compact_json, validate
 from kizashi.services.common import Context
 from kizashi.store import objects as object_repo
 from kizashi.store import users as repo
@@ -132,7 +131,7 @@ class UserService:
                             "name": username,
                             "created": data["created"],
                             "modified": data["modified"],
-                            "data": json.dumps(data, ensure_ascii=False, separators=(",", ":")),
+                            "data": compact_json(data),
                             "created_by": pk,
                             "updated_by": pk,
                             "updated_at": stamp,

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from kizashi.model import tagquery
+from kizashi.store.bulk import insert_rows
 from kizashi.store.rows import ObjectRow, VersionRow
 from kizashi.store.schema import (
     object_refs,
@@ -85,18 +86,20 @@ def insert(conn: Connection, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
     """Insert object rows; return their pks by STIX id."""
     if not rows:
         return {}
-    conn.execute(objects.insert(), list(rows))
+    insert_rows(conn, objects, rows)
     ids = [r["id"] for r in rows]
     pks: dict[str, int] = {}
     for i in range(0, len(ids), 500):
-        chunk = ids[i : i + 500]
-        pks.update(
-            (r.id, r.pk)
-            for r in conn.execute(
-                sa.select(objects.c.id, objects.c.pk).where(objects.c.id.in_(chunk))
-            )
-        )
+        q = sa.select(objects.c.id, objects.c.pk).where(objects.c.id.in_(ids[i : i + 500]))
+        pks.update((r.id, r.pk) for r in conn.execute(q))
     return pks
+
+
+def set_tlp(conn: Connection, pks: Sequence[int], level: str | None) -> None:
+    for i in range(0, len(pks), 500):
+        conn.execute(
+            objects.update().where(objects.c.pk.in_(list(pks[i : i + 500]))).values(tlp=level)
+        )
 
 
 def update(conn: Connection, pk: int, values: dict[str, Any]) -> None:
@@ -131,17 +134,21 @@ def replace_refs(conn: Connection, pk: int, refs: Iterable[tuple[str, str]]) -> 
 
 
 def add_refs(conn: Connection, rows: Iterable[tuple[int, str, str]]) -> None:
-    batch = [{"source_pk": s, "property": p, "target_ref": t} for s, p, t in set(rows)]
-    if batch:
-        conn.execute(object_refs.insert(), batch)
+    insert_rows(
+        conn,
+        object_refs,
+        [{"source_pk": s, "property": p, "target_ref": t} for s, p, t in set(rows)],
+    )
 
 
 def add_relationships(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(relationships.insert(), list(rows))
+    insert_rows(conn, relationships, rows)
 
 
-def _tag_condition(expr: tagquery.Expr, tag_pks: dict[str, int]) -> sa.ColumnElement[bool]:
+def _tag_condition(
+    expr: tagquery.Expr, tag_pks: dict[str, int], key: sa.ColumnElement[int]
+) -> sa.ColumnElement[bool]:
+    """SQL for a tag expression about the object whose pk is in ``key``."""
     if isinstance(expr, tagquery.Has):
         pk = tag_pks.get(expr.tag)
         if pk is None:
@@ -149,25 +156,51 @@ def _tag_condition(expr: tagquery.Expr, tag_pks: dict[str, int]) -> sa.ColumnEle
         ot = object_tags.alias("ot")
         return (
             sa.select(sa.literal(1))
-            .where(ot.c.object_pk == objects.c.pk, ot.c.tag_pk == pk)
-            .correlate(objects)
+            .where(ot.c.object_pk == key, ot.c.tag_pk == pk)
+            .correlate_except(ot)
             .exists()
         )
     if isinstance(expr, tagquery.Not):
-        return sa.not_(_tag_condition(expr.expr, tag_pks))
-    parts = [_tag_condition(e, tag_pks) for e in expr.exprs]
+        return sa.not_(_tag_condition(expr.expr, tag_pks, key))
+    parts = [_tag_condition(e, tag_pks, key) for e in expr.exprs]
     return sa.and_(*parts) if isinstance(expr, tagquery.AllOf) else sa.or_(*parts)
 
 
-def _driver(expr: tagquery.Expr, tag_pks: dict[str, int]) -> int | None:
-    """A tag every match must carry, to walk its postings instead of every object."""
+def _required(expr: tagquery.Expr) -> list[str]:
+    """Tags every match must carry: the expression itself, or the plain terms of a top AND."""
     if isinstance(expr, tagquery.Has):
-        return tag_pks.get(expr.tag, -1)
+        return [expr.tag]
     if isinstance(expr, tagquery.AllOf):
-        for e in expr.exprs:
-            if isinstance(e, tagquery.Has):
-                return tag_pks.get(e.tag, -1)
-    return None
+        return [e.tag for e in expr.exprs if isinstance(e, tagquery.Has)]
+    return []
+
+
+def _without(expr: tagquery.Expr, tag: str) -> tagquery.Expr | None:
+    """The rest of a top-level AND once the driving tag is taken out."""
+    if isinstance(expr, tagquery.Has):
+        return None
+    assert isinstance(expr, tagquery.AllOf)
+    rest = list(expr.exprs)
+    rest.remove(tagquery.Has(tag))
+    return rest[0] if len(rest) == 1 else tagquery.AllOf(tuple(rest))
+
+
+#: Counting a tag's postings stops here: enough to tell a rare tag from a common one.
+POSTINGS_CAP = 20_000
+
+
+def posting_counts(conn: Connection, tag_pks: Sequence[int]) -> dict[int, int]:
+    """How many objects carry each tag, counted up to :data:`POSTINGS_CAP`."""
+    out: dict[int, int] = {}
+    for pk in set(tag_pks):
+        capped = (
+            sa.select(sa.literal(1))
+            .where(object_tags.c.tag_pk == pk)
+            .limit(POSTINGS_CAP)
+            .subquery()
+        )
+        out[pk] = int(conn.execute(sa.select(sa.func.count()).select_from(capped)).scalar_one())
+    return out
 
 
 def list_rows(
@@ -178,24 +211,32 @@ def list_rows(
     limit: int,
     before_pk: int | None = None,
 ) -> list[ObjectRow]:
-    """Newest first (by pk), ``limit`` rows from ``before_pk`` down."""
+    """Newest first (by pk), ``limit`` rows from ``before_pk`` down.
+
+    A tag filter with a tag every match must carry walks the postings of the rarest such
+    tag, newest first, and tests the rest of the expression against the posting itself
+    (index probes on ``object_tags``) before it reads an object row.
+    """
     q = sa.select(*_OBJECT_COLUMNS)
     conds: list[sa.ColumnElement[bool]] = []
-    if flt.tag_expr is not None:
-        driver = _driver(flt.tag_expr, tag_pks)
-        if driver is not None:
-            q = q.select_from(objects.join(object_tags, object_tags.c.object_pk == objects.c.pk))
-            conds.append(object_tags.c.tag_pk == driver)
-            order = object_tags.c.object_pk.desc()
-            if before_pk is not None:
-                conds.append(object_tags.c.object_pk < before_pk)
-        conds.append(_tag_condition(flt.tag_expr, tag_pks))
-    else:
-        driver = None
-    if driver is None:
-        order = objects.c.pk.desc()
-        if before_pk is not None:
-            conds.append(objects.c.pk < before_pk)
+    key: sa.ColumnElement[int] = objects.c.pk
+    expr = flt.tag_expr
+    required = _required(expr) if expr is not None else []
+    if required:
+        if any(t not in tag_pks for t in required):
+            return []
+        counts = posting_counts(conn, [tag_pks[t] for t in required])
+        driver = min(required, key=lambda t: counts[tag_pks[t]])
+        posting = object_tags.alias("posting")
+        q = q.select_from(posting.join(objects, objects.c.pk == posting.c.object_pk))
+        key = posting.c.object_pk
+        conds.append(posting.c.tag_pk == tag_pks[driver])
+        assert expr is not None
+        expr = _without(expr, driver)
+    if expr is not None:
+        conds.append(_tag_condition(expr, tag_pks, key))
+    if before_pk is not None:
+        conds.append(key < before_pk)
     if flt.types:
         conds.append(objects.c.type.in_(list(flt.types)))
     if not flt.include_revoked:
@@ -215,7 +256,7 @@ def list_rows(
         conds.append(objects.c.created <= flt.created_to)
     if flt.ids:
         conds.append(objects.c.id.in_(list(flt.ids)))
-    q = q.where(*conds).order_by(order).limit(limit)
+    q = q.where(*conds).order_by(key.desc()).limit(limit)
     return [_row(r) for r in conn.execute(q)]
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from kizashi.store.bulk import insert_rows
 from kizashi.store.rows import TagRow
 from kizashi.store.schema import object_tags, objects, tags
 
@@ -73,9 +74,18 @@ def search(
     return [TagRow(*r) for r in conn.execute(q)]
 
 
-def link(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert (tag_pk, object_pk, added_by, added_at) rows that are not there yet."""
+def link(conn: Connection, rows: Sequence[dict[str, Any]], *, fresh: bool = False) -> None:
+    """Insert (tag_pk, object_pk, added_by, added_at) rows that are not there yet.
+
+    ``fresh`` says the objects were created in this transaction and have no links yet,
+    which spares the look-up of existing pairs.
+    """
     if not rows:
+        return
+    if fresh:
+        insert_rows(
+            conn, object_tags, list({(r["tag_pk"], r["object_pk"]): r for r in rows}.values())
+        )
         return
     pairs = {(r["tag_pk"], r["object_pk"]) for r in rows}
     obj_pks = list({p[1] for p in pairs})
@@ -86,15 +96,14 @@ def link(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         )
         existing.update((a, b) for a, b in conn.execute(q))
     seen: set[tuple[int, int]] = set()
-    fresh = []
+    new_rows = []
     for r in rows:
         key = (r["tag_pk"], r["object_pk"])
         if key in existing or key in seen:
             continue
         seen.add(key)
-        fresh.append(r)
-    if fresh:
-        conn.execute(object_tags.insert(), fresh)
+        new_rows.append(r)
+    insert_rows(conn, object_tags, new_rows)
 
 
 def unlink(conn: Connection, object_pk: int, tag_pks: Sequence[int]) -> int:
@@ -104,6 +113,25 @@ def unlink(conn: Connection, object_pk: int, tag_pks: Sequence[int]) -> int:
         )
     )
     return int(res.rowcount or 0)
+
+
+def unlink_many(conn: Connection, object_pks: Sequence[int], tag_pks: Sequence[int]) -> None:
+    """Remove every link between ``object_pks`` and ``tag_pks``."""
+    if not tag_pks:
+        return
+    for i in range(0, len(object_pks), 500):
+        conn.execute(
+            object_tags.delete().where(
+                object_tags.c.object_pk.in_(list(object_pks[i : i + 500])),
+                object_tags.c.tag_pk.in_(list(tag_pks)),
+            )
+        )
+
+
+def in_namespace(conn: Connection, namespace: str) -> list[TagRow]:
+    return [
+        TagRow(*r) for r in conn.execute(sa.select(*_COLS).where(tags.c.namespace == namespace))
+    ]
 
 
 def object_tag_rows(conn: Connection, object_pk: int) -> list[TagRow]:
