@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -103,6 +104,8 @@ def test_report_with_japanese_title_tagged_related_and_found(
     page = browser.new_page(locale="ja-JP")
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
+    console_errors: list[str] = []
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
 
     # Log in; the first screen says how to start.
     page.goto(server + "/")
@@ -170,6 +173,24 @@ def test_report_with_japanese_title_tagged_related_and_found(
     expect(page.locator("table.objects tbody")).to_contain_text("Nothing here yet.")
     page.goto(server + f"/objects/{actor_id}")
     expect(page.locator("#relationships")).to_contain_text(title)
+
+    # Revoking asks first (script from the bundle, allowed by the CSP); dismissing keeps it.
+    page.goto(server + f"/objects/{actor_id}")
+    dialogs: list[str] = []
+
+    def answer(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss() if len(dialogs) == 1 else dialog.accept()
+
+    page.on("dialog", answer)
+    revoke = page.get_by_role("button", name="Revoke", exact=True)
+    revoke.click()
+    expect(page.locator("h1")).to_contain_text("テスト攻撃者グループ")
+    assert "mark" not in page.locator("hgroup").inner_html()
+    revoke.click()
+    expect(page.locator("hgroup mark")).to_have_text("revoked")
+    assert dialogs == ["Revoke this object? An admin can restore it."] * 2
+    assert not console_errors, console_errors
 
     # Nothing was loaded from anywhere but this server.
     assert requests

@@ -324,3 +324,19 @@ def test_change_own_password(web: TestClient, kz: Kizashi) -> None:
     assert r.status_code == 200
     assert "was changed" in r.text
     assert kz.users.authenticate("ana", "brand-new-password").username == "ana"
+
+
+def test_security_headers_forbid_foreign_and_inline_scripts(web: TestClient) -> None:
+    for r in (web.get("/login"), web.get("/api/v1/openapi.json"), web.get("/api/v1/objects")):
+        csp = r.headers["content-security-policy"]
+        assert "script-src 'self'" in csp
+        assert "frame-ancestors 'none'" in csp
+        assert r.headers["x-content-type-options"] == "nosniff"
+    login(web, "ana", "analyst-password")
+    for path in ("/", "/objects", "/objects/new/report", "/tags", "/settings/tokens"):
+        html = web.get(path).text
+        assert not re.search(r"\son[a-z]+=", html), f"inline event handler on {path}"
+        assert "<script>" not in html
+        assert "http://" not in html.replace("http://127.0.0.1", "").replace(
+            "http://testserver", ""
+        )

@@ -10,6 +10,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 import kizashi
 from kizashi.api import errors
+from kizashi.api.headers import SecurityHeaders
 from kizashi.api.limits import BodySizeLimit
 from kizashi.api.routes import auth, objects, relationships, tags
 from kizashi.config import Settings
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None, kz: Kizashi | None = None) -> F
         same_site="lax",
         https_only=settings.cookie_secure,
     )
+    app.add_middleware(SecurityHeaders)
     # Outermost, so that an oversized body is refused before anything reads it.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

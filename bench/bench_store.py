@@ -1,0 +1,245 @@
+"""Bulk insert through the service layer vs raw ``executemany``, then tag-filter latency.
+
+1. Generate the batches (untimed).
+2. Service: ``Kizashi.open`` on a fresh SQLite file, then ``objects.create_many`` per
+   batch with its tags. Only the ``create_many`` calls are timed.
+3. Raw: a second fresh SQLite file opened with ``Store.open`` (same migrations and
+   pragmas); every row precomputed, then only ``executemany`` + commit timed.
+4. The row counts of both databases are compared, so the peer provably wrote the
+   same thing.
+5. Tag filters through ``objects.list`` on the service database, with its cursor.
+"""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from bench import data, raw
+from kizashi.model.actor import SYSTEM
+from kizashi.model.tagquery import evaluate, parse_tag_query
+from kizashi.services.app import Kizashi
+from kizashi.store.engine import Store
+
+#: (label, filter). Names refer to data.OBSERVABLE_TAGS / data.REPORT_TAGS.
+AND_PAIRS = [
+    ("common x common", "tlp:green AND phishing"),
+    ("common x common (ja)", "phishing AND フィッシング"),
+    ("common x rare", "phishing AND lazarus"),
+    ("common x rarer", "phishing AND zero-day"),
+    ("rarer x common", "zero-day AND phishing"),
+    ("rare x rare", "lazarus AND blacktech"),
+    ("rare x rare (ja)", "サプライチェーン攻撃 AND 標的型攻撃"),
+    ("common x rare, disjoint", "scanner AND apt"),
+]
+VARIANTS = [
+    ("NOT: common AND NOT common", "phishing AND NOT c2"),
+    ("OR: rare OR rare", "lazarus OR blacktech"),
+]
+TABLES = ("objects", "object_tags", "object_refs", "tags")
+
+
+@dataclass
+class Insert:
+    rows: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+
+@dataclass
+class Latency:
+    label: str
+    query: str
+    matches: str
+    samples: list[float] = field(default_factory=list)
+
+    def pct(self, p: float) -> float:
+        s = sorted(self.samples)
+        return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))] if s else float("nan")
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "query": self.query,
+            "matches": self.matches,
+            "n": len(self.samples),
+            "p50_ms": self.pct(50),
+            "p95_ms": self.pct(95),
+            "max_ms": max(self.samples, default=float("nan")),
+            "mean_ms": statistics.fmean(self.samples) if self.samples else float("nan"),
+        }
+
+
+@dataclass
+class Result:
+    config: dict[str, Any]
+    service: Insert
+    raw: Insert
+    counts: dict[str, dict[str, int]]
+    tag_counts: dict[str, int]
+    filters: list[Latency]
+    paging: list[Latency]
+
+    @property
+    def ratio(self) -> float:
+        return self.service.rate / self.raw.rate if self.raw.rate else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "config": self.config,
+            "service": {**asdict(self.service), "objects_per_s": self.service.rate},
+            "raw": {**asdict(self.raw), "objects_per_s": self.raw.rate},
+            "ratio": self.ratio,
+            "counts": self.counts,
+            "tag_counts": self.tag_counts,
+            "filters": [f.summary() for f in self.filters],
+            "paging": [p.summary() for p in self.paging],
+        }
+
+
+def _counts(store: Store) -> dict[str, int]:
+    with store.read() as conn:
+        return {
+            t: int(conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one()) for t in TABLES
+        }
+
+
+def load_service(
+    app: Kizashi, batches: list[data.Batch], progress: Callable[[str], None]
+) -> Insert:
+    rows, spent = 0, 0.0
+    step = max(1, len(batches) // 10)
+    for i, b in enumerate(batches, 1):
+        start = time.perf_counter()
+        app.objects.create_many(SYSTEM, b.objects, tags=b.tags)
+        spent += time.perf_counter() - start
+        rows += len(b.objects)
+        if i % step == 0 or i == len(batches):
+            progress(f"  service: {rows:,} rows, {spent:.1f} s ({rows / spent:,.0f}/s)")
+    return Insert(rows, spent)
+
+
+def _time(fn: Callable[[], Any]) -> tuple[float, Any]:
+    start = time.perf_counter()
+    out = fn()
+    return (time.perf_counter() - start) * 1000, out
+
+
+def expected_matches(batches: list[data.Batch], query: str) -> int:
+    """How many objects the filter matches, from the generated tags (no SQL)."""
+    expr = parse_tag_query(query)
+    return sum(len(b.objects) for b in batches if evaluate(expr, set(b.tags)))
+
+
+def measure_filters(
+    app: Kizashi, queries: int, budget_s: float, matches: dict[str, str]
+) -> tuple[list[Latency], list[Latency]]:
+    """First pages of each filter (``queries`` times or ``budget_s``), and cursor paging."""
+    first: list[Latency] = []
+    pages: list[Latency] = []
+
+    def run(q: str, cursor: str | None = None) -> Any:
+        return app.objects.list(SYSTEM, tags=q, limit=50, cursor=cursor)
+
+    for label, q in AND_PAIRS + VARIANTS:
+        lat = Latency(label, q, matches[q])
+        for _ in range(3):  # warm the page cache and statement cache
+            run(q)
+        deadline = time.perf_counter() + budget_s
+        while len(lat.samples) < queries and time.perf_counter() < deadline:
+            lat.samples.append(_time(lambda q=q: run(q))[0])
+        first.append(lat)
+        # Paging: follow the cursor up to 10 pages deep, repeatedly.
+        pg = Latency(label, q, lat.matches)
+        deadline = time.perf_counter() + budget_s
+        while len(pg.samples) < queries and time.perf_counter() < deadline:
+            cursor = run(q).next_cursor
+            for _ in range(10):
+                if cursor is None or len(pg.samples) >= queries:
+                    break
+                ms, page = _time(lambda q=q, c=cursor: run(q, c))
+                pg.samples.append(ms)
+                cursor = page.next_cursor
+            if cursor is None and not pg.samples:
+                break  # a single page: nothing to page through
+        pages.append(pg)
+    return first, pages
+
+
+def combined(lats: list[Latency], label: str) -> Latency:
+    out = Latency(label, "all two-tag AND pairs", "")
+    for lat in lats:
+        out.samples += lat.samples
+    return out
+
+
+def run(
+    observables: int,
+    reports: int,
+    *,
+    obs_batch: int = 10_000,
+    rep_batch: int = 1_000,
+    queries: int = 200,
+    budget_s: float = 60.0,
+    progress: Callable[[str], None] = print,
+) -> Result:
+    progress(f"generating {observables:,} observables and {reports:,} reports ...")
+    batches = data.build(observables, reports, obs_batch, rep_batch)
+    counts_by_tag = dict(data.tag_counts(batches).most_common())
+    matches = {}
+    for _, q in AND_PAIRS + VARIANTS:
+        names = [w for w in q.split() if w not in ("AND", "OR", "NOT")]
+        each = " / ".join(f"{counts_by_tag.get(n, 0):,}" for n in names)
+        matches[q] = f"{each} -> {expected_matches(batches, q):,}"
+    config = {
+        "observables": observables,
+        "reports": reports,
+        "observable_batch": obs_batch,
+        "report_batch": rep_batch,
+        "batches": len(batches),
+        "queries_per_filter": queries,
+    }
+    with tempfile.TemporaryDirectory(prefix="kizashi-bench-") as tmp:
+        progress(f"service layer: {len(batches):,} create_many calls into {tmp}/service.db")
+        app = Kizashi.open(f"sqlite:///{Path(tmp) / 'service.db'}")
+        try:
+            gc.collect()
+            service = load_service(app, batches, progress)
+            service_counts = _counts(app.store)
+            progress("raw executemany: precomputing rows (untimed) ...")
+            raw_plan = raw.plan(batches)
+            store = Store.open(f"sqlite:///{Path(tmp) / 'raw.db'}")
+            try:
+                gc.collect()
+                raw_secs = raw.run(store, raw_plan)
+                raw_counts = _counts(store)
+            finally:
+                store.dispose()
+            baseline = Insert(raw_plan.rows, raw_secs)
+            progress(f"  raw: {baseline.rows:,} rows, {raw_secs:.1f} s ({baseline.rate:,.0f}/s)")
+            del raw_plan, batches
+            gc.collect()
+            progress("tag filters ...")
+            first, pages = measure_filters(app, queries, budget_s, matches)
+        finally:
+            app.close()
+    return Result(
+        config,
+        service,
+        baseline,
+        {"service": service_counts, "raw": raw_counts},
+        counts_by_tag,
+        first,
+        pages,
+    )
