@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import base64
 import builtins
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -18,6 +16,18 @@ from kizashi.model.errors import KizashiError, Problem, conflict, forbidden, inv
 from kizashi.model.tagquery import AllOf, Expr, Has, map_tags, parse_tag_query, tags_in
 from kizashi.model.tags import TagName, parse_tag
 from kizashi.services.common import Context
+from kizashi.services.object_views import (
+    BulkResult,
+    ObjectView,
+    Page,
+    VersionView,
+    decode_cursor,
+    encode_cursor,
+    refs_of,
+    row_values,
+    split_tlp,
+    view_of,
+)
 from kizashi.services.tags import TagService, tag_level
 from kizashi.services.tags import canonical as canonical_tag
 from kizashi.store import objects as repo
@@ -25,161 +35,11 @@ from kizashi.store import tags as tag_repo
 from kizashi.store.objects import ObjectFilter
 from kizashi.store.rows import ObjectRow
 
+__all__ = ["BulkResult", "ObjectService", "ObjectView", "Page", "VersionView"]
+
 MAX_PAGE = 500
 #: Properties an edit may not change: they are the object's identity.
 _FIXED = ("id", "type", "created", "spec_version")
-
-
-@dataclass(frozen=True)
-class ObjectView:
-    id: str
-    type: str
-    name: str
-    tlp: str | None
-    revoked: bool
-    version: int
-    created: str | None
-    modified: str | None
-    updated_at: str
-    stix: dict[str, Any]
-    tags: list[str]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "type": self.type,
-            "name": self.name,
-            "tlp": self.tlp,
-            "revoked": self.revoked,
-            "version": self.version,
-            "created": self.created,
-            "modified": self.modified,
-            "updated_at": self.updated_at,
-            "tags": self.tags,
-            "stix": self.stix,
-        }
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[ObjectView]
-    next_cursor: str | None
-
-
-@dataclass(frozen=True)
-class VersionView:
-    version: int
-    action: str
-    modified: str | None
-    changed_by: str | None
-    changed_at: str
-    stix: dict[str, Any]
-
-
-@dataclass
-class BulkResult:
-    created: int = 0
-    existing: int = 0
-    ids: list[str] = field(default_factory=list)
-
-
-def stix_out(row: ObjectRow, tags: Sequence[str]) -> dict[str, Any]:
-    """The object as STIX, with Kizashi's tags as ``labels`` and TLP as a marking."""
-    data: dict[str, Any] = json.loads(row.data)
-    labels = [t for t in tags if not t.startswith("tlp:")]
-    if labels and not stix_model.is_observable(row.type):
-        data["labels"] = labels
-    if row.tlp:
-        refs = [r for r in data.get("object_marking_refs", []) if r not in tlp_model.LEVEL_BY_ID]
-        data["object_marking_refs"] = [*refs, tlp_model.MARKING_IDS[row.tlp]]
-    return data
-
-
-def _view(row: ObjectRow, tags: Sequence[str]) -> ObjectView:
-    return ObjectView(
-        id=row.id,
-        type=row.type,
-        name=row.name,
-        tlp=row.tlp,
-        revoked=row.revoked,
-        version=row.version,
-        created=row.created,
-        modified=row.modified,
-        updated_at=row.updated_at,
-        stix=stix_out(row, tags),
-        tags=list(tags),
-    )
-
-
-def _encode_cursor(pk: int) -> str:
-    return base64.urlsafe_b64encode(f"pk:{pk}".encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        kind, _, value = raw.partition(":")
-        pk = int(value) if kind == "pk" else None
-    except (ValueError, UnicodeDecodeError):
-        pk = None
-    if pk is None:
-        raise invalid("The cursor is not one this server gave out.", [Problem("cursor", cursor)])
-    return pk
-
-
-def _refs(data: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """The ``*_ref``/``*_refs`` an object points along, except authorship and markings."""
-    out: list[tuple[str, str]] = []
-    for key, value in data.items():
-        if key in ("created_by_ref", "object_marking_refs"):
-            continue
-        if key.endswith("_ref") and isinstance(value, str):
-            out.append((key, value))
-        elif key.endswith("_refs") and isinstance(value, list):
-            out.extend((key, v) for v in value if isinstance(v, str))
-    return out
-
-
-def _split_tlp(data: dict[str, Any], explicit: str | None) -> str | None:
-    """Take TLP markings out of the stored JSON: the ``tlp`` column is their home."""
-    refs = data.get("object_marking_refs")
-    level = None
-    if isinstance(refs, list):
-        level = tlp_model.level_of(refs)
-        rest = [r for r in refs if r not in tlp_model.LEVEL_BY_ID]
-        if rest:
-            data["object_marking_refs"] = rest
-        else:
-            data.pop("object_marking_refs", None)
-    if explicit:
-        norm = tlp_model.normalise(explicit)
-        if norm is None:
-            raise invalid(
-                f"{explicit!r} is not a TLP level.",
-                [Problem("tlp", "one of " + ", ".join(tlp_model.LEVELS))],
-            )
-        level = norm
-    return level
-
-
-def _row_values(data: dict[str, Any], tlp: str | None, actor: Actor, stamp: str) -> dict[str, Any]:
-    return {
-        "id": data["id"],
-        "type": data["type"],
-        "name": stix_model.display_name(data),
-        "value": stix_model.observable_value(data),
-        "created": data.get("created"),
-        "modified": data.get("modified"),
-        "published": data.get("published"),
-        "tlp": tlp,
-        "revoked": bool(data.get("revoked", False)),
-        "version": 1,
-        "data": stix_model.compact_json(data),
-        "created_by": actor.user_pk,
-        "action": "create",
-        "updated_by": actor.user_pk,
-        "updated_at": stamp,
-    }
 
 
 class ObjectService:
@@ -193,13 +53,13 @@ class ObjectService:
             row = repo.get(conn, stix_id)
             if row is None or (row.revoked and not actor.is_admin):
                 raise not_found(f"Object {stix_id}")
-            return _view(row, repo.tags_for(conn, [row.pk])[row.pk])
+            return view_of(row, repo.tags_for(conn, [row.pk])[row.pk])
 
     def get_many(self, stix_ids: Iterable[str]) -> dict[str, ObjectView]:
         with self.ctx.store.read() as conn:
             rows = repo.get_many(conn, stix_ids)
             tags = repo.tags_for(conn, [r.pk for r in rows.values()])
-            return {i: _view(r, tags[r.pk]) for i, r in rows.items()}
+            return {i: view_of(r, tags[r.pk]) for i, r in rows.items()}
 
     def list(
         self,
@@ -246,13 +106,13 @@ class ObjectService:
                 tag_pks = tag_repo.pks_by_names(conn, names)
                 expr = map_tags(expr, _canonical)
                 flt.tag_expr = expr
-            before = _decode_cursor(cursor) if cursor else None
+            before = decode_cursor(cursor) if cursor else None
             rows = repo.list_rows(conn, flt, tag_pks=tag_pks, limit=limit + 1, before_pk=before)
             more = len(rows) > limit
             rows = rows[:limit]
             tag_map = repo.tags_for(conn, [r.pk for r in rows])
-            items = [_view(r, tag_map[r.pk]) for r in rows]
-        return Page(items, _encode_cursor(rows[-1].pk) if more and rows else None)
+            items = [view_of(r, tag_map[r.pk]) for r in rows]
+        return Page(items, encode_cursor(rows[-1].pk) if more and rows else None)
 
     def history(self, actor: Actor, stix_id: str) -> builtins.list[VersionView]:
         with self.ctx.store.read() as conn:
@@ -280,7 +140,7 @@ class ObjectService:
             # refers to its author, which keeps an exported bundle valid.
             raw["object_refs"] = [raw.get("created_by_ref") or actor.identity_ref]
         data = stix_model.validate(raw, now=self.ctx.clock(), author_ref=actor.identity_ref)
-        level = _split_tlp(data, tlp)
+        level = split_tlp(data, tlp)
         return data, level
 
     def create(
@@ -310,14 +170,10 @@ class ObjectService:
                 if existing.revoked:
                     raise conflict(f"{data['id']} exists and is revoked; an admin can restore it.")
                 self.tags.attach(conn, actor, [existing.pk], parsed)
-                row = repo.get(conn, data["id"])
-                assert row is not None
-                return _view(row, repo.tags_for(conn, [row.pk])[row.pk]), False
+                return _reload(conn, data["id"]), False
             self._insert(conn, actor, [(data, level)], parsed)
             self.ctx.audit(conn, actor, "create", data["id"])
-            row = repo.get(conn, data["id"])
-            assert row is not None
-            return _view(row, repo.tags_for(conn, [row.pk])[row.pk]), True
+            return _reload(conn, data["id"]), True
 
     def _insert(
         self,
@@ -334,8 +190,8 @@ class ObjectService:
         batch_level = next((lv for t in tags if (lv := tag_level(t)) is not None), None)
         plain = [t for t in tags if tag_level(t) is None]
         resolved = [(d, lvl or batch_level) for d, lvl in items]
-        pks = repo.insert(conn, [_row_values(d, lvl, actor, stamp) for d, lvl in resolved])
-        repo.add_refs(conn, ((pks[d["id"]], p, t) for d, _ in items for p, t in _refs(d)))
+        pks = repo.insert(conn, [row_values(d, lvl, actor, stamp) for d, lvl in resolved])
+        repo.add_refs(conn, ((pks[d["id"]], p, t) for d, _ in items for p, t in refs_of(d)))
         repo.add_relationships(
             conn,
             [
@@ -450,7 +306,7 @@ class ObjectService:
                     "An observable is identified by its value; create a new one instead.",
                     [Problem("value", "changes the object's id")],
                 )
-            level = _split_tlp(data, None)
+            level = split_tlp(data, None)
             self._new_version(conn, actor, row, data, "update", level)
             if isinstance(labels, list):
                 parsed = self.tags.parse(conn, labels)
@@ -474,9 +330,7 @@ class ObjectService:
                         conn, row.pk, list(tag_repo.pks_by_names(conn, tlp_tags).values())
                     )
             self.ctx.audit(conn, actor, "update", stix_id, ", ".join(sorted(changes)))
-            fresh = repo.get(conn, stix_id)
-            assert fresh is not None
-            return _view(fresh, repo.tags_for(conn, [fresh.pk])[fresh.pk])
+            return _reload(conn, stix_id)
 
     def revoke(self, actor: Actor, stix_id: str) -> ObjectView:
         """Delete as STIX does: the object stays, marked revoked, recoverable by an admin."""
@@ -491,9 +345,7 @@ class ObjectService:
                 )
             self._new_version(conn, actor, row, data, "revoke", row.tlp, revoked=True)
             self.ctx.audit(conn, actor, "revoke", stix_id)
-            fresh = repo.get(conn, stix_id)
-            assert fresh is not None
-            return _view(fresh, repo.tags_for(conn, [fresh.pk])[fresh.pk])
+            return _reload(conn, stix_id)
 
     def restore(self, actor: Actor, stix_id: str) -> ObjectView:
         actor.require_admin()
@@ -511,9 +363,7 @@ class ObjectService:
                 )
             self._new_version(conn, actor, row, data, "restore", row.tlp, revoked=False)
             self.ctx.audit(conn, actor, "restore", stix_id)
-            fresh = repo.get(conn, stix_id)
-            assert fresh is not None
-            return _view(fresh, repo.tags_for(conn, [fresh.pk])[fresh.pk])
+            return _reload(conn, stix_id)
 
     def _live_row(self, conn: Connection, stix_id: str) -> ObjectRow:
         row = repo.get(conn, stix_id)
@@ -549,14 +399,21 @@ class ObjectService:
                 }
             ],
         )
-        values = _row_values(data, tlp, actor, stamp)
+        values = row_values(data, tlp, actor, stamp)
         for key in ("id", "type", "created_by"):
             values.pop(key)
         values.update(version=row.version + 1, action=action)
         if revoked is not None:
             values["revoked"] = revoked
         repo.update(conn, row.pk, values)
-        repo.replace_refs(conn, row.pk, _refs(data))
+        repo.replace_refs(conn, row.pk, refs_of(data))
+
+
+def _reload(conn: Connection, stix_id: str) -> ObjectView:
+    """The object as it stands now in this transaction (it exists: we just wrote it)."""
+    row = repo.get(conn, stix_id)
+    assert row is not None
+    return view_of(row, repo.tags_for(conn, [row.pk])[row.pk])
 
 
 def _canonical(name: str) -> str:

@@ -1,0 +1,167 @@
+"""How stored objects look to callers (views, pages, versions) and how STIX becomes a row."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kizashi.model import stix as stix_model
+from kizashi.model import tlp as tlp_model
+from kizashi.model.actor import Actor
+from kizashi.model.errors import Problem, invalid
+from kizashi.store.rows import ObjectRow
+
+
+@dataclass(frozen=True)
+class ObjectView:
+    id: str
+    type: str
+    name: str
+    tlp: str | None
+    revoked: bool
+    version: int
+    created: str | None
+    modified: str | None
+    updated_at: str
+    stix: dict[str, Any]
+    tags: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.type,
+            "name": self.name,
+            "tlp": self.tlp,
+            "revoked": self.revoked,
+            "version": self.version,
+            "created": self.created,
+            "modified": self.modified,
+            "updated_at": self.updated_at,
+            "tags": self.tags,
+            "stix": self.stix,
+        }
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[ObjectView]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class VersionView:
+    version: int
+    action: str
+    modified: str | None
+    changed_by: str | None
+    changed_at: str
+    stix: dict[str, Any]
+
+
+@dataclass
+class BulkResult:
+    created: int = 0
+    existing: int = 0
+    ids: list[str] = field(default_factory=list)
+
+
+def stix_out(row: ObjectRow, tags: Sequence[str]) -> dict[str, Any]:
+    """The object as STIX, with Kizashi's tags as ``labels`` and TLP as a marking."""
+    data: dict[str, Any] = json.loads(row.data)
+    labels = [t for t in tags if not t.startswith("tlp:")]
+    if labels and not stix_model.is_observable(row.type):
+        data["labels"] = labels
+    if row.tlp:
+        refs = [r for r in data.get("object_marking_refs", []) if r not in tlp_model.LEVEL_BY_ID]
+        data["object_marking_refs"] = [*refs, tlp_model.MARKING_IDS[row.tlp]]
+    return data
+
+
+def view_of(row: ObjectRow, tags: Sequence[str]) -> ObjectView:
+    return ObjectView(
+        id=row.id,
+        type=row.type,
+        name=row.name,
+        tlp=row.tlp,
+        revoked=row.revoked,
+        version=row.version,
+        created=row.created,
+        modified=row.modified,
+        updated_at=row.updated_at,
+        stix=stix_out(row, tags),
+        tags=list(tags),
+    )
+
+
+def encode_cursor(pk: int) -> str:
+    return base64.urlsafe_b64encode(f"pk:{pk}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, _, value = raw.partition(":")
+        pk = int(value) if kind == "pk" else None
+    except (ValueError, UnicodeDecodeError):
+        pk = None
+    if pk is None:
+        raise invalid("The cursor is not one this server gave out.", [Problem("cursor", cursor)])
+    return pk
+
+
+def refs_of(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The ``*_ref``/``*_refs`` an object points along, except authorship and markings."""
+    out: list[tuple[str, str]] = []
+    for key, value in data.items():
+        if key in ("created_by_ref", "object_marking_refs"):
+            continue
+        if key.endswith("_ref") and isinstance(value, str):
+            out.append((key, value))
+        elif key.endswith("_refs") and isinstance(value, list):
+            out.extend((key, v) for v in value if isinstance(v, str))
+    return out
+
+
+def split_tlp(data: dict[str, Any], explicit: str | None) -> str | None:
+    """Take TLP markings out of the stored JSON: the ``tlp`` column is their home."""
+    refs = data.get("object_marking_refs")
+    level = None
+    if isinstance(refs, list):
+        level = tlp_model.level_of(refs)
+        rest = [r for r in refs if r not in tlp_model.LEVEL_BY_ID]
+        if rest:
+            data["object_marking_refs"] = rest
+        else:
+            data.pop("object_marking_refs", None)
+    if explicit:
+        norm = tlp_model.normalise(explicit)
+        if norm is None:
+            raise invalid(
+                f"{explicit!r} is not a TLP level.",
+                [Problem("tlp", "one of " + ", ".join(tlp_model.LEVELS))],
+            )
+        level = norm
+    return level
+
+
+def row_values(data: dict[str, Any], tlp: str | None, actor: Actor, stamp: str) -> dict[str, Any]:
+    return {
+        "id": data["id"],
+        "type": data["type"],
+        "name": stix_model.display_name(data),
+        "value": stix_model.observable_value(data),
+        "created": data.get("created"),
+        "modified": data.get("modified"),
+        "published": data.get("published"),
+        "tlp": tlp,
+        "revoked": bool(data.get("revoked", False)),
+        "version": 1,
+        "data": stix_model.compact_json(data),
+        "created_by": actor.user_pk,
+        "action": "create",
+        "updated_by": actor.user_pk,
+        "updated_at": stamp,
+    }
