@@ -394,3 +394,26 @@ def test_session_writes_need_csrf_header(api: TestClient, kz: Kizashi) -> None:
     assert (
         api.post("/api/v1/objects", json=REPORT, headers={"X-CSRF-Token": token}).status_code == 201
     )
+
+
+def test_created_date_range_covers_whole_days(api: TestClient, as_analyst: dict[str, str]) -> None:
+    first = api.post(
+        "/api/v1/objects", json={"type": "threat-actor", "name": "a"}, headers=as_analyst
+    )
+    created = first.json()["created"]
+    day = created[:10]
+    found = api.get(
+        "/api/v1/objects",
+        params={"type": "threat-actor", "created_from": day, "created_to": day},
+        headers=as_analyst,
+    ).json()["items"]
+    assert [o["id"] for o in found] == [first.json()["id"]]
+    before = api.get(
+        "/api/v1/objects",
+        params={"type": "threat-actor", "created_to": "2000-01-01"},
+        headers=as_analyst,
+    ).json()["items"]
+    assert before == []
+    bad = api.get("/api/v1/objects", params={"created_from": "yesterday"}, headers=as_analyst)
+    assert bad.status_code == 422
+    assert bad.json()["error"]["problems"] == [{"loc": "created_from", "msg": "yesterday"}]

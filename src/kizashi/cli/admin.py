@@ -8,6 +8,16 @@ from rich.table import Table
 from kizashi.cli.common import JsonOpt, actor_of, open_app, out, print_json
 from kizashi.services import taxonomies
 
+PasswordOpt = typer.Option(
+    ...,
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    envvar="KIZASHI_NEW_PASSWORD",
+    help="Prompted for when not given (or set KIZASHI_NEW_PASSWORD).",
+)
+
 users = typer.Typer(help="Local accounts.", no_args_is_help=True)
 tokens = typer.Typer(help="Personal API tokens.", no_args_is_help=True)
 taxonomy = typer.Typer(help="MISP taxonomies (tlp, pap, admiralty-scale, …).", no_args_is_help=True)
@@ -17,14 +27,7 @@ taxonomy = typer.Typer(help="MISP taxonomies (tlp, pap, admiralty-scale, …).",
 def user_add(
     username: str = typer.Argument(...),
     role: str = typer.Option("analyst", "--role", help="admin, analyst or reader."),
-    password: str = typer.Option(
-        ...,
-        "--password",
-        prompt=True,
-        hide_input=True,
-        confirmation_prompt=True,
-        envvar="KIZASHI_NEW_PASSWORD",
-    ),
+    password: str = PasswordOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Create an account."""
@@ -60,14 +63,7 @@ def user_set_role(username: str = typer.Argument(...), role: str = typer.Argumen
 @users.command("set-password")
 def user_set_password(
     username: str = typer.Argument(...),
-    password: str = typer.Option(
-        ...,
-        "--password",
-        prompt=True,
-        hide_input=True,
-        confirmation_prompt=True,
-        envvar="KIZASHI_NEW_PASSWORD",
-    ),
+    password: str = PasswordOpt,
 ) -> None:
     """Set an account's password."""
     with open_app() as kz:

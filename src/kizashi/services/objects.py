@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -95,8 +96,8 @@ class ObjectService:
             tag_expr=expr,
             text=text or None,
             tlp=[tlp_model.normalise(t) or t for t in tlp],
-            created_from=created_from,
-            created_to=created_to,
+            created_from=_bound(created_from, "created_from", end=False),
+            created_to=_bound(created_to, "created_to", end=True),
             include_revoked=include_revoked,
         )
         with self.ctx.store.read() as conn:
@@ -407,6 +408,23 @@ class ObjectService:
             values["revoked"] = revoked
         repo.update(conn, row.pk, values)
         repo.replace_refs(conn, row.pk, refs_of(data))
+
+
+def _bound(value: str | None, field: str, *, end: bool) -> str | None:
+    """A date range bound as a STIX timestamp; a bare date covers its whole day."""
+    if not value:
+        return None
+    try:
+        when = stix_model.parse_timestamp(value if "T" in value else value + "T00:00:00Z")
+    except ValueError:
+        raise invalid(
+            f"{field} is a date (2024-05-01) or a timestamp.", [Problem(field, value)]
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    if "T" not in value and end:
+        when += timedelta(days=1, milliseconds=-1)
+    return stix_model.format_timestamp(when)
 
 
 def _reload(conn: Connection, stix_id: str) -> ObjectView:

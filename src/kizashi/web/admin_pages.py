@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from kizashi.api.deps import check_csrf, get_kizashi
+from kizashi.model.actor import Actor
 from kizashi.model.errors import KizashiError
-from kizashi.services import taxonomies
+from kizashi.services import Kizashi, taxonomies
 from kizashi.web.deps import PageActor
 from kizashi.web.render import page
 
@@ -38,13 +40,7 @@ def create_user(
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(request, csrf)
-    try:
-        get_kizashi(request).users.create(actor, username, password, role)
-    except KizashiError as exc:
-        if exc.code == "forbidden":
-            raise
-        return users(request, actor, error=exc)
-    return RedirectResponse("/admin/users", status_code=303)
+    return _user_change(request, actor, lambda kz: kz.users.create(actor, username, password, role))
 
 
 @router.post("/users/{username}")
@@ -57,8 +53,17 @@ def update_user(
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(request, csrf)
+    return _user_change(
+        request,
+        actor,
+        lambda kz: kz.users.update(actor, username, role=role, disabled=disabled == "on"),
+    )
+
+
+def _user_change(request: Request, actor: Actor, change: Callable[[Kizashi], object]) -> Response:
+    """Apply a change to the accounts; a refused one shows on the users page."""
     try:
-        get_kizashi(request).users.update(actor, username, role=role, disabled=disabled == "on")
+        change(get_kizashi(request))
     except KizashiError as exc:
         if exc.code == "forbidden":
             raise

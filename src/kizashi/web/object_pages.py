@@ -59,7 +59,7 @@ def list_objects(
             tags=tags or None,
             text=q or None,
             created_from=created_from or None,
-            created_to=(created_to + "T23:59:59.999Z") if created_to else None,
+            created_to=created_to or None,
             limit=50,
             cursor=cursor,
         )

@@ -75,19 +75,12 @@ def list_objects(
         text=q,
         tlp=tlp,
         created_from=created_from,
-        created_to=_end_of_day(created_to),
+        created_to=created_to,
         include_revoked=include_revoked,
         limit=limit,
         cursor=cursor,
     )
     return {"items": [v.as_dict() for v in page.items], "next_cursor": page.next_cursor}
-
-
-def _end_of_day(value: str | None) -> str | None:
-    # A bare date as an upper bound means "through that day".
-    if value and len(value) == 10:
-        return value + "T23:59:59.999Z"
-    return value
 
 
 @router.get("/{stix_id}", response_model=ObjectOut, responses={404: {"model": ErrorOut}})
