@@ -368,10 +368,14 @@ def test_taxonomies(api: TestClient, as_admin: dict[str, str]) -> None:
     )
 
 
-def test_openapi_is_served_and_no_cdn(api: TestClient) -> None:
-    spec = api.get("/api/v1/openapi.json").json()
+def test_openapi_is_served_to_callers_and_no_cdn(
+    api: TestClient, as_reader: dict[str, str]
+) -> None:
+    assert api.get("/api/v1/openapi.json").status_code == 401
+    spec = api.get("/api/v1/openapi.json", headers=as_reader).json()
     for path in ("/api/v1/objects", "/api/v1/tags", "/api/v1/relationships"):
         assert path in spec["paths"]
+    assert "/api/v1/openapi.json" not in spec["paths"]
     assert api.get("/docs").status_code in (303, 404)
 
 

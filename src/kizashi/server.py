@@ -12,7 +12,7 @@ import kizashi
 from kizashi.api import errors
 from kizashi.api.headers import SecurityHeaders
 from kizashi.api.limits import BodySizeLimit
-from kizashi.api.routes import auth, objects, relationships, tags
+from kizashi.api.routes import auth, meta, objects, relationships, tags
 from kizashi.config import Settings
 from kizashi.services import Kizashi
 from kizashi.web import pages
@@ -31,7 +31,8 @@ def create_app(settings: Settings | None = None, kz: Kizashi | None = None) -> F
         title="Kizashi",
         version=kizashi.__version__,
         description="Threat intelligence in Japanese and English: STIX 2.1 objects, tags, links.",
-        openapi_url="/api/v1/openapi.json",
+        # Served by api/routes/meta.py, behind the same login as the rest of the API.
+        openapi_url=None,
         # The bundled Swagger/ReDoc pages load scripts from a CDN; the spec is enough offline.
         docs_url=None,
         redoc_url=None,
@@ -41,7 +42,7 @@ def create_app(settings: Settings | None = None, kz: Kizashi | None = None) -> F
     errors.install(app)
 
     api = APIRouter(prefix="/api/v1")
-    for module in (objects, tags, relationships, auth):
+    for module in (objects, tags, relationships, auth, meta):
         api.include_router(module.router)
     app.include_router(api)
 
