@@ -37,6 +37,19 @@ class Settings(BaseSettings):
     session_max_age: int = 12 * 3600
     #: Secure cookies need HTTPS; off by default because the laptop default is plain HTTP.
     cookie_secure: bool = False
+    #: Job queue: empty for the embedded queue in the data directory, or redis://host:port/db.
+    queue_url: str | None = None
+    #: Worker threads inside `kizashi run` (0: no jobs run in the server) and per `kizashi worker`.
+    workers: int = 2
+    #: How often the scheduler looks for feeds that are due (seconds).
+    schedule_seconds: int = 60
+    #: A poll that has not said it is alive for this long is taken over (seconds).
+    poll_lease_seconds: int = 900
+    #: Private or loopback ranges feeds may be fetched from (comma-separated CIDRs).
+    fetch_allow: str = ""
+    fetch_max_bytes: int = 10 * 1024 * 1024
+    fetch_timeout: float = 30.0
+    fetch_connect_timeout: float = 10.0
     #: MISP taxonomy namespaces enabled on a new store.
     default_taxonomies: list[str] = Field(default_factory=lambda: ["tlp", "PAP", "admiralty-scale"])
 

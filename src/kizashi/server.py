@@ -12,15 +12,20 @@ import kizashi
 from kizashi.api import errors
 from kizashi.api.headers import SecurityHeaders
 from kizashi.api.limits import BodySizeLimit
-from kizashi.api.routes import auth, meta, objects, relationships, tags
+from kizashi.api.routes import auth, feeds, meta, objects, relationships, tags
 from kizashi.config import Settings
+from kizashi.ingest.feeds import FeedService
+from kizashi.jobs.queue import Jobs, make_fetcher
 from kizashi.services import Kizashi
 from kizashi.web import pages
 
 STATIC = Path(__file__).resolve().parent / "web" / "static"
 
 
-def create_app(settings: Settings | None = None, kz: Kizashi | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, kz: Kizashi | None = None, jobs: Jobs | None = None
+) -> FastAPI:
+    """The app; with ``jobs``, "poll now" goes to the queue, else it runs in the request."""
     settings = settings or Settings()
     if kz is None:
         settings.ensure_data_dir()
@@ -39,10 +44,14 @@ def create_app(settings: Settings | None = None, kz: Kizashi | None = None) -> F
     )
     app.state.settings = settings
     app.state.kizashi = kz
+    app.state.feeds = FeedService(
+        kz, make_fetcher(settings), lease_seconds=settings.poll_lease_seconds
+    )
+    app.state.jobs = jobs
     errors.install(app)
 
     api = APIRouter(prefix="/api/v1")
-    for module in (objects, tags, relationships, auth, meta):
+    for module in (objects, tags, relationships, feeds, auth, meta):
         api.include_router(module.router)
     app.include_router(api)
 

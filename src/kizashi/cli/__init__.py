@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from kizashi.cli import add, admin, objects, serve
+from kizashi.cli import add, admin, feeds, objects, serve, worker
 
 app = typer.Typer(
     name="kizashi",
@@ -28,7 +28,9 @@ app.add_typer(admin.users, name="user")
 app.add_typer(admin.tokens, name="token")
 app.add_typer(admin.taxonomy, name="taxonomy")
 app.command("migrate")(admin.migrate)
+app.add_typer(feeds.app, name="feed")
 app.command("run")(serve.run)
+app.command("worker")(worker.worker)
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ import uvicorn
 
 from kizashi.cli.common import err
 from kizashi.config import Settings
+from kizashi.jobs.queue import Jobs, open_runtime
 from kizashi.model.errors import KizashiError
 from kizashi.server import create_app
 from kizashi.services import Kizashi
@@ -45,5 +46,15 @@ def run(
         )
     else:
         err.print(f"Log in at {url}", highlight=False)
-    app = create_app(settings, kz)
-    uvicorn.run(app, host=bind_host, port=bind_port, log_level="info", proxy_headers=False)
+    jobs = Jobs(settings, runtime=lambda: open_runtime(settings, kz))
+    app = create_app(settings, kz, jobs)
+    consumer = jobs.consumer() if settings.workers > 0 else None
+    if consumer is not None:
+        # Worker threads and the feed scheduler run inside the server.
+        consumer.start()
+    try:
+        uvicorn.run(app, host=bind_host, port=bind_port, log_level="info", proxy_headers=False)
+    finally:
+        if consumer is not None:
+            consumer.stop(graceful=True)
+        jobs.close()

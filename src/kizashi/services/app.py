@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kizashi.model.actor import SYSTEM, SYSTEM_IDENTITY
+from kizashi.model.article import ARTICLE_EXTENSION, extension_definition
 from kizashi.services import taxonomies
 from kizashi.services.common import Clock, Context, utcnow
 from kizashi.services.objects import ObjectService
@@ -49,6 +50,10 @@ class Kizashi:
             )
         spelled = [taxonomies.get(ns).namespace for ns in default_taxonomies]
         fresh = [ns for ns in spelled if ns not in known]
+        with self.store.read() as conn:
+            has_extension = object_repo.get(conn, ARTICLE_EXTENSION) is not None
+        if not has_extension:
+            self.objects.create(SYSTEM, extension_definition())
         if fresh:
             with self.store.begin() as conn:
                 for ns in fresh:

@@ -157,24 +157,37 @@ class ObjectService:
         Returns the object and whether it was created.
         """
         actor.require_write()
+        with self.ctx.store.begin() as conn:
+            return self.create_in(conn, actor, raw, tags=tags, tlp=tlp)
+
+    def create_in(
+        self,
+        conn: Connection,
+        actor: Actor,
+        raw: Mapping[str, Any],
+        *,
+        tags: Sequence[str] = (),
+        tlp: str | None = None,
+    ) -> tuple[ObjectView, bool]:
+        """:meth:`create` inside the caller's transaction (ingestion writes more beside it)."""
+        actor.require_write()
         labels = raw.get("labels") if isinstance(raw, Mapping) else None
         data, level = self._prepare(actor, raw, tlp)
         names = [*tags, *(labels if isinstance(labels, list) else [])]
-        with self.ctx.store.begin() as conn:
-            parsed = self.tags.parse(conn, names)
-            if level:
-                parsed = [t for t in parsed if tag_level(t) is None] + [parse_tag(f"tlp:{level}")]
-            existing = repo.get(conn, data["id"])
-            if existing is not None:
-                if not stix_model.is_observable(data["type"]):
-                    raise conflict(f"{data['id']} exists already; edit it instead.")
-                if existing.revoked:
-                    raise conflict(f"{data['id']} exists and is revoked; an admin can restore it.")
-                self.tags.attach(conn, actor, [existing.pk], parsed)
-                return _reload(conn, data["id"]), False
-            self._insert(conn, actor, [(data, level)], parsed)
-            self.ctx.audit(conn, actor, "create", data["id"])
-            return _reload(conn, data["id"]), True
+        parsed = self.tags.parse(conn, names)
+        if level:
+            parsed = [t for t in parsed if tag_level(t) is None] + [parse_tag(f"tlp:{level}")]
+        existing = repo.get(conn, data["id"])
+        if existing is not None:
+            if not stix_model.is_observable(data["type"]):
+                raise conflict(f"{data['id']} exists already; edit it instead.")
+            if existing.revoked:
+                raise conflict(f"{data['id']} exists and is revoked; an admin can restore it.")
+            self.tags.attach(conn, actor, [existing.pk], parsed)
+            return _reload(conn, data["id"]), False
+        self._insert(conn, actor, [(data, level)], parsed)
+        self.ctx.audit(conn, actor, "create", data["id"])
+        return _reload(conn, data["id"]), True
 
     def _insert(
         self,
@@ -278,60 +291,65 @@ class ObjectService:
     def update(self, actor: Actor, stix_id: str, changes: Mapping[str, Any]) -> ObjectView:
         """Apply ``changes`` (property: new value, None removes) as a new version."""
         actor.require_write()
+        with self.ctx.store.begin() as conn:
+            return self.update_in(conn, actor, stix_id, changes)
+
+    def update_in(
+        self, conn: Connection, actor: Actor, stix_id: str, changes: Mapping[str, Any]
+    ) -> ObjectView:
+        """:meth:`update` inside the caller's transaction."""
+        actor.require_write()
         fixed = [k for k in changes if k in _FIXED]
         if fixed:
             raise invalid(
                 "These properties identify the object and cannot be edited: " + ", ".join(fixed),
                 [Problem(k, "cannot be changed") for k in fixed],
             )
-        with self.ctx.store.begin() as conn:
-            row = self._live_row(conn, stix_id)
-            current: dict[str, Any] = json.loads(row.data)
-            merged = {k: v for k, v in {**current, **changes}.items() if v is not None}
-            tag_names = [r.name for r in tag_repo.object_tag_rows(conn, row.pk)]
-            merged.pop("modified", None)
-            if not stix_model.is_observable(row.type):
-                merged["modified"] = stix_model.next_modified(
-                    row.modified or row.created or self.ctx.stamp(), self.ctx.clock()
-                )
-            if row.tlp and "object_marking_refs" not in changes:
-                merged.setdefault("object_marking_refs", [])
-                merged["object_marking_refs"] = [
-                    *merged["object_marking_refs"],
-                    tlp_model.MARKING_IDS[row.tlp],
-                ]
-            labels = changes.get("labels")
-            data = stix_model.validate(merged, now=self.ctx.clock())
-            if data["id"] != stix_id:
-                raise invalid(
-                    "An observable is identified by its value; create a new one instead.",
-                    [Problem("value", "changes the object's id")],
-                )
-            level = split_tlp(data, None)
-            self._new_version(conn, actor, row, data, "update", level)
-            if isinstance(labels, list):
-                parsed = self.tags.parse(conn, labels)
-                # Labels replace the tags, except TLP, which only a new level replaces.
-                new_level = any(
-                    tlp_model.normalise(t.predicate or "") for t in parsed if t.namespace == "tlp"
-                )
-                keep = [
-                    t
-                    for t in tag_names
-                    if t.startswith("tlp:") and not (new_level and tlp_model.normalise(t[4:]))
-                ]
-                tag_repo.unlink(conn, row.pk, list(tag_repo.pks_by_names(conn, tag_names).values()))
-                self.tags.attach(conn, actor, [row.pk], [*parsed, *(parse_tag(k) for k in keep)])
-            if level != row.tlp:
-                if level:
-                    self.tags.attach(conn, actor, [row.pk], [parse_tag(f"tlp:{level}")])
-                else:
-                    tlp_tags = [t for t in tag_names if t.startswith("tlp:")]
-                    tag_repo.unlink(
-                        conn, row.pk, list(tag_repo.pks_by_names(conn, tlp_tags).values())
-                    )
-            self.ctx.audit(conn, actor, "update", stix_id, ", ".join(sorted(changes)))
-            return _reload(conn, stix_id)
+        row = self._live_row(conn, stix_id)
+        current: dict[str, Any] = json.loads(row.data)
+        merged = {k: v for k, v in {**current, **changes}.items() if v is not None}
+        tag_names = [r.name for r in tag_repo.object_tag_rows(conn, row.pk)]
+        merged.pop("modified", None)
+        if not stix_model.is_observable(row.type):
+            merged["modified"] = stix_model.next_modified(
+                row.modified or row.created or self.ctx.stamp(), self.ctx.clock()
+            )
+        if row.tlp and "object_marking_refs" not in changes:
+            merged.setdefault("object_marking_refs", [])
+            merged["object_marking_refs"] = [
+                *merged["object_marking_refs"],
+                tlp_model.MARKING_IDS[row.tlp],
+            ]
+        labels = changes.get("labels")
+        data = stix_model.validate(merged, now=self.ctx.clock())
+        if data["id"] != stix_id:
+            raise invalid(
+                "An observable is identified by its value; create a new one instead.",
+                [Problem("value", "changes the object's id")],
+            )
+        level = split_tlp(data, None)
+        self._new_version(conn, actor, row, data, "update", level)
+        if isinstance(labels, list):
+            parsed = self.tags.parse(conn, labels)
+            # Labels replace the tags, except TLP, which only a new level replaces.
+            new_level = any(
+                tlp_model.normalise(t.predicate or "") for t in parsed if t.namespace == "tlp"
+            )
+            keep = [
+                t
+                for t in tag_names
+                if t.startswith("tlp:") and not (new_level and tlp_model.normalise(t[4:]))
+            ]
+            tag_repo.unlink(conn, row.pk, list(tag_repo.pks_by_names(conn, tag_names).values()))
+            self.tags.attach(conn, actor, [row.pk], [*parsed, *(parse_tag(k) for k in keep)])
+        if level != row.tlp:
+            if level:
+                self.tags.attach(conn, actor, [row.pk], [parse_tag(f"tlp:{level}")])
+            else:
+                tlp_tags = [t for t in tag_names if t.startswith("tlp:")]
+                tag_repo.unlink(conn, row.pk, list(tag_repo.pks_by_names(conn, tlp_tags).values()))
+        self.ctx.audit(conn, actor, "update", stix_id, ", ".join(sorted(changes)))
+        return _reload(conn, stix_id)
 
     def revoke(self, actor: Actor, stix_id: str) -> ObjectView:
         """Delete as STIX does: the object stays, marked revoked, recoverable by an admin."""

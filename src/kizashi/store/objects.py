@@ -311,3 +311,7 @@ def referrers(conn: Connection, target: str, limit: int = 200) -> list[tuple[str
         .limit(limit)
     )
     return [(r[0], r[1]) for r in conn.execute(q)]
+
+
+def id_of(conn: Connection, pk: int) -> str:
+    return str(conn.execute(sa.select(objects.c.id).where(objects.c.pk == pk)).scalar_one())

@@ -157,3 +157,73 @@ audit_log = sa.Table(
     sa.Column("target", sa.String(255)),
     sa.Column("detail", sa.Text),
 )
+
+# -- feeds ------------------------------------------------------------------------
+
+feeds = sa.Table(
+    "feeds",
+    metadata,
+    sa.Column("pk", sa.Integer, primary_key=True),
+    sa.Column("url", sa.Text, nullable=False, unique=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("site_url", sa.Text),
+    sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("interval_seconds", sa.Integer, nullable=False, server_default="1800"),
+    sa.Column("full_text", sa.Boolean, nullable=False, server_default=sa.false()),
+    # JSON lists/objects as text: tags applied to every item, extra request headers.
+    sa.Column("default_tags", sa.Text, nullable=False, server_default="[]"),
+    sa.Column("tlp", sa.String(16)),
+    sa.Column("language", sa.String(16)),
+    sa.Column("headers", sa.Text, nullable=False, server_default="{}"),
+    # The STIX identity that stands for this source (created_by_ref of its reports).
+    sa.Column("identity_id", sa.String(100), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("created_by", sa.Integer, sa.ForeignKey("users.pk", ondelete="SET NULL")),
+    # Poll state.
+    sa.Column("etag", sa.Text),
+    sa.Column("last_modified", sa.Text),
+    sa.Column("last_polled_at", TS),
+    sa.Column("last_success_at", TS),
+    sa.Column("last_status", sa.Integer),
+    sa.Column("last_error", sa.Text),
+    sa.Column("consecutive_failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_poll_at", TS),
+    sa.Column("polling_since", TS),
+    sa.Column("items_seen", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("items_stored", sa.Integer, nullable=False, server_default="0"),
+    sa.Index("ix_feeds_next_poll_at", "next_poll_at"),
+)
+
+# Every item a feed has shown, and the report it became: the dedupe record.
+feed_items = sa.Table(
+    "feed_items",
+    metadata,
+    sa.Column("pk", sa.Integer, primary_key=True),
+    sa.Column("feed_pk", sa.Integer, sa.ForeignKey("feeds.pk", ondelete="CASCADE"), nullable=False),
+    sa.Column("guid", sa.String(512), nullable=False),
+    sa.Column("url", sa.Text),
+    sa.Column("canonical_url", sa.String(1024)),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column(
+        "object_pk", sa.Integer, sa.ForeignKey("objects.pk", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("first_seen", TS, nullable=False),
+    sa.Column("last_seen", TS, nullable=False),
+    sa.UniqueConstraint("feed_pk", "guid"),
+    sa.Index("ix_feed_items_canonical_url", "canonical_url"),
+    sa.Index("ix_feed_items_content_hash", "content_hash"),
+    sa.Index("ix_feed_items_object_pk", "object_pk"),
+)
+
+# An article's full text beside its report: the display HTML and the page as fetched.
+article_content = sa.Table(
+    "article_content",
+    metadata,
+    sa.Column(
+        "object_pk", sa.Integer, sa.ForeignKey("objects.pk", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("html", sa.Text),
+    sa.Column("raw_html", sa.LargeBinary),
+    sa.Column("fetched_at", TS),
+    sa.Column("extraction_error", sa.Text),
+)

@@ -1,0 +1,1 @@
+"""Ingestion: fetch feeds and pages safely, parse, normalise, dedupe, extract, store."""

@@ -1,0 +1,535 @@
+"""Feeds: a row each (URL, interval, tags, TLP, headers…), polled by one generic poller."""
+
+from __future__ import annotations
+
+import builtins
+import json
+import logging
+import random
+import re
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from kizashi.ingest.fetch import Fetcher, FetchError
+from kizashi.ingest.opml import Subscription
+from kizashi.ingest.outcomes import OUTCOME_NAMES, Rejected
+from kizashi.ingest.parse import ParseError, parse_feed
+from kizashi.ingest.pipeline import ItemPipeline
+from kizashi.ingest.schedule import next_poll
+from kizashi.model import tlp as tlp_model
+from kizashi.model.actor import KIZASHI_NAMESPACE, SYSTEM, Actor
+from kizashi.model.errors import KizashiError, Problem, conflict, invalid, not_found
+from kizashi.model.stix import format_timestamp
+from kizashi.services import Kizashi
+from kizashi.store import feeds as repo
+from kizashi.store import objects as object_repo
+from kizashi.store.feeds import FeedRow
+
+log = logging.getLogger(__name__)
+
+MIN_INTERVAL = 60
+MAX_INTERVAL = 7 * 24 * 3600
+DEFAULT_INTERVAL = 1800
+#: How often a long poll says it is still alive (items), so no scheduler takes it over.
+RENEW_EVERY = 50
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, "
+    "application/xml;q=0.9, */*;q=0.8"
+)
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
+_FORBIDDEN_HEADERS = {"host", "content-length", "transfer-encoding", "connection"}
+
+
+@dataclass
+class FeedView:
+    id: int
+    url: str
+    title: str
+    site_url: str | None
+    enabled: bool
+    interval_seconds: int
+    full_text: bool
+    tags: list[str]
+    tlp: str | None
+    language: str | None
+    header_names: list[str]
+    identity_id: str
+    created_at: str
+    last_polled_at: str | None
+    last_success_at: str | None
+    last_status: int | None
+    last_error: str | None
+    consecutive_failures: int
+    next_poll_at: str | None
+    polling: bool
+    items_seen: int
+    items_stored: int
+
+    def as_dict(self) -> dict[str, Any]:
+        """The feed for callers: header values are secrets and never leave the store."""
+        return dict(self.__dict__)
+
+
+def _view(row: FeedRow) -> FeedView:
+    return FeedView(
+        id=row.pk,
+        url=row.url,
+        title=row.title,
+        site_url=row.site_url,
+        enabled=row.enabled,
+        interval_seconds=row.interval_seconds,
+        full_text=row.full_text,
+        tags=json.loads(row.default_tags),
+        tlp=row.tlp,
+        language=row.language,
+        header_names=sorted(json.loads(row.headers)),
+        identity_id=row.identity_id,
+        created_at=row.created_at,
+        last_polled_at=row.last_polled_at,
+        last_success_at=row.last_success_at,
+        last_status=row.last_status,
+        last_error=row.last_error,
+        consecutive_failures=row.consecutive_failures,
+        next_poll_at=row.next_poll_at,
+        polling=row.polling_since is not None,
+        items_seen=row.items_seen,
+        items_stored=row.items_stored,
+    )
+
+
+@dataclass
+class PollResult:
+    feed_id: int
+    title: str
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOME_NAMES.values(), 0))
+    error: str | None = None
+    not_modified: bool = False
+    rejections: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "feed_id": self.feed_id,
+            "title": self.title,
+            **self.counts,
+            "not_modified": self.not_modified,
+            "error": self.error,
+            "rejections": self.rejections,
+        }
+
+
+@dataclass
+class ImportReport:
+    added: list[int] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"added": self.added, "skipped": self.skipped, "problems": self.problems}
+
+
+def check_url(url: str) -> str:
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise invalid(
+            "A feed URL starts with http:// or https:// and names a host.", [Problem("url", url)]
+        )
+    return url
+
+
+def check_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    problems = []
+    for name, value in (headers or {}).items():
+        if not _HEADER_NAME.match(name) or name.lower() in _FORBIDDEN_HEADERS:
+            problems.append(Problem(f"headers.{name}", "not a header a feed request may set"))
+        elif not isinstance(value, str) or "\r" in value or "\n" in value or len(value) > 4096:
+            problems.append(Problem(f"headers.{name}", "a single line of at most 4096 characters"))
+        else:
+            out[name] = value
+    if problems:
+        raise invalid("Some request headers cannot be used.", problems)
+    return out
+
+
+class FeedService:
+    def __init__(
+        self,
+        kz: Kizashi,
+        fetcher: Fetcher,
+        *,
+        lease_seconds: int = 900,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.kz = kz
+        self.fetcher = fetcher
+        self.clock = kz.ctx.clock
+        self.lease = timedelta(seconds=lease_seconds)
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrecy
+        self.pipeline = ItemPipeline(kz, fetcher, self.clock)
+
+    # -- the feeds themselves ---------------------------------------------------------
+    def add(
+        self,
+        actor: Actor,
+        url: str,
+        *,
+        title: str | None = None,
+        enabled: bool = True,
+        interval_seconds: int = DEFAULT_INTERVAL,
+        full_text: bool = False,
+        tags: Sequence[str] = (),
+        tlp: str | None = None,
+        language: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> FeedView:
+        actor.require_write()
+        url = check_url(url)
+        values = self._checked(
+            interval_seconds=interval_seconds,
+            tags=tags,
+            tlp=tlp,
+            language=language,
+            headers=headers,
+        )
+        identity = f"identity--{uuid.uuid5(KIZASHI_NAMESPACE, 'feed:' + url)}"
+        stamp = format_timestamp(self.clock())
+        with self.kz.store.begin() as conn:
+            if repo.by_url(conn, url) is not None:
+                raise conflict(f"The feed {url} is already subscribed.")
+            self.kz.tags.parse(conn, values["tags"])
+            name = (title or "").strip() or (urlsplit(url).hostname or url)
+            if not self._exists(conn, identity):
+                self.kz.objects.create_in(
+                    conn,
+                    SYSTEM,
+                    {
+                        "type": "identity",
+                        "id": identity,
+                        "name": name,
+                        "identity_class": "organization",
+                        "description": f"News source: {url}",
+                    },
+                )
+            pk = repo.insert(
+                conn,
+                {
+                    "url": url,
+                    "title": name,
+                    "enabled": enabled,
+                    "interval_seconds": values["interval_seconds"],
+                    "full_text": full_text,
+                    "default_tags": json.dumps(values["tags"], ensure_ascii=False),
+                    "tlp": values["tlp"],
+                    "language": values["language"],
+                    "headers": json.dumps(values["headers"], ensure_ascii=False),
+                    "identity_id": identity,
+                    "created_at": stamp,
+                    "created_by": actor.user_pk,
+                    "next_poll_at": stamp,
+                },
+            )
+            self.kz.ctx.audit(conn, actor, "feed.add", url)
+            row = repo.get(conn, pk)
+            assert row is not None
+            return _view(row)
+
+    def _exists(self, conn: Any, stix_id: str) -> bool:
+        return object_repo.get(conn, stix_id) is not None
+
+    def _checked(self, **given: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        problems = []
+        if "interval_seconds" in given:
+            n = given["interval_seconds"]
+            if not isinstance(n, int) or not MIN_INTERVAL <= n <= MAX_INTERVAL:
+                problems.append(
+                    Problem("interval_seconds", f"from {MIN_INTERVAL} to {MAX_INTERVAL} seconds")
+                )
+            out["interval_seconds"] = n
+        if "tags" in given:
+            out["tags"] = [t for t in given["tags"] or [] if t.strip()]
+        if "tlp" in given:
+            raw = given["tlp"]
+            level = tlp_model.normalise(raw) if raw else None
+            if raw and level is None:
+                problems.append(Problem("tlp", "clear, green, amber, amber+strict or red"))
+            out["tlp"] = level
+        if "language" in given:
+            lang = (given["language"] or "").strip().lower() or None
+            if lang and not re.fullmatch(r"[a-z]{2,3}(-[a-z0-9]{2,8})?", lang):
+                problems.append(Problem("language", "a language code such as ja or en"))
+            out["language"] = lang
+        if "headers" in given:
+            try:
+                out["headers"] = check_headers(given["headers"])
+            except Exception as exc:
+                problems.extend(getattr(exc, "problems", []))
+        if problems:
+            raise invalid("The feed settings have problems.", problems)
+        return out
+
+    def subscribe_all(
+        self, actor: Actor, subscriptions: Sequence[Subscription], *, full_text: bool = False
+    ) -> ImportReport:
+        """Subscribe to each (an OPML import); ones already here are skipped, not errors."""
+        actor.require_write()
+        report = ImportReport()
+        for sub in subscriptions:
+            try:
+                report.added.append(
+                    self.add(actor, sub.url, title=sub.title, full_text=full_text).id
+                )
+            except KizashiError as exc:
+                target = report.skipped if exc.code == "conflict" else report.problems
+                target.append(f"{sub.url}: {exc.message}")
+        return report
+
+    def list(self, _actor: Actor) -> list[FeedView]:
+        with self.kz.store.read() as conn:
+            return [_view(r) for r in repo.list_all(conn)]
+
+    def get(self, _actor: Actor, feed_id: int) -> FeedView:
+        return _view(self._row(feed_id))
+
+    def _row(self, feed_id: int) -> FeedRow:
+        with self.kz.store.read() as conn:
+            row = repo.get(conn, feed_id)
+        if row is None:
+            raise not_found(f"Feed {feed_id}")
+        return row
+
+    def update(self, actor: Actor, feed_id: int, **changes: Any) -> FeedView:
+        """Change settings (title, enabled, interval, full text, tags, TLP, language, headers)."""
+        actor.require_write()
+        allowed = {
+            "title",
+            "enabled",
+            "interval_seconds",
+            "full_text",
+            "tags",
+            "tlp",
+            "language",
+            "headers",
+        }
+        unknown = set(changes) - allowed
+        if unknown:
+            raise invalid(
+                "Unknown feed settings.",
+                [Problem(k, "not a feed setting") for k in sorted(unknown)],
+            )
+        checked = self._checked(
+            **{
+                k: v
+                for k, v in changes.items()
+                if k in {"interval_seconds", "tags", "tlp", "language", "headers"}
+            }
+        )
+        values: dict[str, Any] = {}
+        if "title" in changes and changes["title"] is not None:
+            title = str(changes["title"]).strip()
+            if not title:
+                raise invalid("A feed needs a title.", [Problem("title", "empty")])
+            values["title"] = title
+        for key in ("enabled", "full_text"):
+            if changes.get(key) is not None:
+                values[key] = bool(changes[key])
+        for key in ("interval_seconds", "tlp", "language"):
+            if key in checked:
+                values[key] = checked[key]
+        if "tags" in checked:
+            values["default_tags"] = json.dumps(checked["tags"], ensure_ascii=False)
+        if "headers" in checked:
+            values["headers"] = json.dumps(checked["headers"], ensure_ascii=False)
+        with self.kz.store.begin() as conn:
+            if repo.get(conn, feed_id) is None:
+                raise not_found(f"Feed {feed_id}")
+            if "tags" in checked:
+                self.kz.tags.parse(conn, checked["tags"])
+            if values.get("enabled"):
+                values["next_poll_at"] = format_timestamp(self.clock())
+            if values:
+                repo.update(conn, feed_id, values)
+            self.kz.ctx.audit(conn, actor, "feed.update", str(feed_id), ", ".join(sorted(values)))
+            row = repo.get(conn, feed_id)
+            assert row is not None
+            return _view(row)
+
+    def remove(self, actor: Actor, feed_id: int) -> None:
+        """Unsubscribe; the reports it brought stay."""
+        actor.require_write()
+        with self.kz.store.begin() as conn:
+            row = repo.get(conn, feed_id)
+            if row is None:
+                raise not_found(f"Feed {feed_id}")
+            repo.delete(conn, feed_id)
+            self.kz.ctx.audit(conn, actor, "feed.remove", row.url)
+
+    def items(self, _actor: Actor, feed_id: int, limit: int = 50) -> builtins.list[dict[str, Any]]:
+        self._row(feed_id)
+        with self.kz.store.read() as conn:
+            rows = repo.items_of(conn, feed_id, limit)
+            return [
+                {
+                    "guid": r.guid,
+                    "url": r.url,
+                    "report_id": object_repo.id_of(conn, r.object_pk),
+                    "first_seen": r.first_seen,
+                    "last_seen": r.last_seen,
+                }
+                for r in rows
+            ]
+
+    # -- scheduling -------------------------------------------------------------------
+    def claim_due(self, limit: int = 100) -> builtins.list[int]:
+        """Feeds to poll now, each claimed once however many schedulers ask."""
+        now = self.clock()
+        stamp = format_timestamp(now)
+        stale = format_timestamp(now - self.lease)
+        provisional = format_timestamp(now + self.lease)
+        claimed = []
+        with self.kz.store.begin() as conn:
+            for row in repo.due(conn, stamp, stale, limit):
+                if repo.claim(conn, row, {"next_poll_at": provisional, "polling_since": None}):
+                    claimed.append(row.pk)
+        return claimed
+
+    # -- polling ----------------------------------------------------------------------
+    def poll(
+        self, feed_id: int, *, progress: Callable[[int, int], None] | None = None
+    ) -> PollResult:
+        """Fetch, parse and store one feed now; the feed's state records how it went."""
+        row = self._row(feed_id)
+        result = PollResult(row.pk, row.title)
+        started = self.clock()
+        with self.kz.store.begin() as conn:
+            repo.update(
+                conn,
+                row.pk,
+                {
+                    "polling_since": format_timestamp(started),
+                    "last_polled_at": format_timestamp(started),
+                },
+            )
+        try:
+            fetched = self.fetcher.get(
+                row.url,
+                etag=row.etag,
+                last_modified=row.last_modified,
+                headers=json.loads(row.headers),
+                accept=FEED_ACCEPT,
+            )
+        except FetchError as exc:
+            return self._failed(row, result, exc.message, exc.status, exc.retry_after)
+        if fetched.not_modified:
+            result.not_modified = True
+            self._succeeded(row, 304, None, None, seen=0, stored=0)
+            return result
+        try:
+            parsed = parse_feed(fetched.body, content_type=fetched.content_type, url=fetched.url)
+        except ParseError as exc:
+            return self._failed(row, result, f"not a feed: {exc}", fetched.status, None)
+        total = len(parsed.entries)
+        for i, entry in enumerate(parsed.entries, 1):
+            outcome = self.pipeline.process(row, entry)
+            result.counts[OUTCOME_NAMES[type(outcome)]] += 1
+            if isinstance(outcome, Rejected) and len(result.rejections) < 20:
+                result.rejections.append(f"{entry.guid}: {outcome.reason}")
+            if i % RENEW_EVERY == 0:
+                self._renew(row.pk)
+            if progress is not None:
+                progress(i, total)
+        title = (
+            parsed.title.strip() if row.title == (urlsplit(row.url).hostname or row.url) else None
+        )
+        self._succeeded(
+            row,
+            fetched.status,
+            fetched.etag,
+            fetched.last_modified,
+            seen=total,
+            stored=result.counts["stored"],
+            title=title or None,
+            site=parsed.link,
+        )
+        return result
+
+    def _renew(self, feed_pk: int) -> None:
+        now = self.clock()
+        with self.kz.store.begin() as conn:
+            repo.update(
+                conn,
+                feed_pk,
+                {
+                    "polling_since": format_timestamp(now),
+                    "next_poll_at": format_timestamp(now + self.lease),
+                },
+            )
+
+    def _failed(
+        self,
+        row: FeedRow,
+        result: PollResult,
+        message: str,
+        status: int | None,
+        retry_after: float | None,
+    ) -> PollResult:
+        failures = row.consecutive_failures + 1
+        when = next_poll(
+            self.clock(),
+            row.interval_seconds,
+            failures=failures,
+            retry_after=retry_after,
+            rng=self.rng,
+        )
+        with self.kz.store.begin() as conn:
+            repo.update(
+                conn,
+                row.pk,
+                {
+                    "polling_since": None,
+                    "last_status": status,
+                    "last_error": message[:2000],
+                    "consecutive_failures": failures,
+                    "next_poll_at": format_timestamp(when),
+                },
+            )
+        log.info("feed %s (%s) failed: %s", row.pk, row.url, message)
+        result.error = message
+        return result
+
+    def _succeeded(
+        self,
+        row: FeedRow,
+        status: int,
+        etag: str | None,
+        last_modified: str | None,
+        *,
+        seen: int,
+        stored: int,
+        title: str | None = None,
+        site: str | None = None,
+    ) -> None:
+        now = self.clock()
+        values: dict[str, Any] = {
+            "polling_since": None,
+            "last_success_at": format_timestamp(now),
+            "last_status": status,
+            "last_error": None,
+            "consecutive_failures": 0,
+            "next_poll_at": format_timestamp(next_poll(now, row.interval_seconds, rng=self.rng)),
+        }
+        if status != 304:
+            # Saved only now: a poll that died half-way sends no validators and is redone.
+            values.update(etag=etag, last_modified=last_modified)
+        if title:
+            values["title"] = title[:500]
+        if site and not row.site_url:
+            values["site_url"] = site[:2000]
+        with self.kz.store.begin() as conn:
+            repo.update(conn, row.pk, values)
+            repo.increment(conn, row.pk, seen=seen, stored=stored)

@@ -1,0 +1,1 @@
+"""Jobs: scheduled polls and other background work, on one queue API (Huey)."""

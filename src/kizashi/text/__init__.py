@@ -1,0 +1,1 @@
+"""Text analysis: pure functions over strings (no I/O, no database, no clock)."""
