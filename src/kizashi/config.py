@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     cookie_secure: bool = False
     #: Job queue: empty for the embedded queue in the data directory, or redis://host:port/db.
     queue_url: str | None = None
+    #: Name of the queue inside Redis (several installations can share one Redis).
+    queue_name: str = "kizashi"
     #: Worker threads inside `kizashi run` (0: no jobs run in the server) and per `kizashi worker`.
     workers: int = 2
     #: How often the scheduler looks for feeds that are due (seconds).

@@ -116,7 +116,11 @@ def _entry(e: Any) -> Entry:
     summary = str(e.get("summary") or "")
     contents = e.get("content") or []
     content = "\n".join(str(c.get("value") or "") for c in contents)
-    published = _time(e.get("published_parsed")) or _time(e.get("updated_parsed"))
+    # dict.get: feedparser's own get() maps a missing updated_parsed to published_parsed
+    # with a DeprecationWarning; we want each as the feed gave it.
+    published_at = _time(dict.get(e, "published_parsed"))
+    updated_at = _time(dict.get(e, "updated_parsed"))
+    published = published_at or updated_at
     guid = e.get("id") or link or _guid(title, summary)
     return Entry(
         guid=str(guid)[:512],
@@ -125,7 +129,7 @@ def _entry(e: Any) -> Entry:
         summary_html=summary,
         content_html=content,
         published=published,
-        updated=_time(e.get("updated_parsed")),
+        updated=updated_at,
         author=e.get("author"),
         language=(e.get("summary_detail") or {}).get("language"),
         categories=[str(t.get("term")) for t in e.get("tags") or [] if t.get("term")],

@@ -36,9 +36,9 @@ def make_huey(settings: Settings) -> Huey:
     if url:
         if not url.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError(f"KIZASHI_QUEUE_URL must be a redis:// URL, not {url!r}")
-        return RedisHuey("kizashi", url=url, **common)
+        return RedisHuey(settings.queue_name, url=url, **common)
     path = settings.ensure_data_dir() / "queue.db"
-    return SqliteHuey("kizashi", filename=str(path), **common)
+    return SqliteHuey(settings.queue_name, filename=str(path), **common)
 
 
 def make_fetcher(settings: Settings) -> Fetcher:

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+WRITE_OPTION = "kizashi_write"
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -29,9 +30,12 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Connection) -> None:
-    # pysqlite's own transaction handling defers BEGIN and cannot take the write
-    # lock up front; we emit BEGIN ourselves so a transaction is a transaction.
-    conn.exec_driver_sql("BEGIN")
+    # pysqlite's own transaction handling defers BEGIN and cannot take the write lock
+    # up front; we emit BEGIN ourselves. A write transaction takes the lock at once
+    # (IMMEDIATE): one that read first and then upgraded would fail with "database is
+    # locked" at once, without waiting, when another writer is there.
+    write = conn.get_execution_options().get(WRITE_OPTION, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 def make_engine(url: str) -> Engine:
@@ -84,8 +88,11 @@ class Store:
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
-        with self.engine.begin() as conn:
-            yield conn
+        """A write transaction: committed at the end of the block, rolled back on error."""
+        with self.engine.connect() as conn:
+            conn.execution_options(**{WRITE_OPTION: True})
+            with conn.begin():
+                yield conn
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
