@@ -237,3 +237,23 @@ def test_worker_killed_mid_poll_stores_every_item_exactly_once(
     state = runtime.feeds.get(SYSTEM, feed.id)
     assert state.items_stored == 1000 - partial
     runtime.close()
+
+
+def test_queued_jobs_survive_a_restart(tmp_path: Path, db_url: str, server: FeedServer) -> None:
+    """The embedded queue is a file: a poll queued before a restart runs after it."""
+    settings = settings_for(tmp_path, db_url, None)
+    runtime = open_runtime(settings)
+    feed = runtime.feeds.add(SYSTEM, server.url("/items/7"), enabled=False)
+    before = Jobs(settings, runtime=lambda: runtime)
+    before.enqueue_poll(feed.id)
+    before.huey.storage.close()  # the server goes away with the job still queued
+    assert report_count(runtime.kz) == 0
+    after = Jobs(settings, runtime=lambda: runtime)
+    assert after.huey.pending_count() == 1
+    consumer = after.consumer()
+    consumer.start()
+    try:
+        wait_for(lambda: report_count(runtime.kz) == 7, what="the queued poll")
+    finally:
+        consumer.stop(graceful=True)
+        after.close()
