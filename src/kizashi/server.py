@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
@@ -32,7 +34,15 @@ def create_app(
         kz = Kizashi.open(
             settings.resolved_database_url, default_taxonomies=settings.default_taxonomies
         )
+    fetcher = make_fetcher(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        fetcher.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Kizashi",
         version=kizashi.__version__,
         description="Threat intelligence in Japanese and English: STIX 2.1 objects, tags, links.",
@@ -44,9 +54,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.kizashi = kz
-    app.state.feeds = FeedService(
-        kz, make_fetcher(settings), lease_seconds=settings.poll_lease_seconds
-    )
+    app.state.feeds = FeedService(kz, fetcher, lease_seconds=settings.poll_lease_seconds)
     app.state.jobs = jobs
     errors.install(app)
 

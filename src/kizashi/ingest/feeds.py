@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import json
 import logging
 import random
@@ -404,6 +405,15 @@ class FeedService:
     ) -> PollResult:
         """Fetch, parse and store one feed now; the feed's state records how it went."""
         row = self._row(feed_id)
+        try:
+            return self._poll(row, progress)
+        except Exception as exc:
+            # A bug must not leave the feed looking busy for ever, nor kill the worker.
+            log.exception("feed %s: poll failed", row.pk)
+            message = f"internal error ({type(exc).__name__}); see the server log"
+            return self._failed(row, PollResult(row.pk, row.title), message, None, None)
+
+    def _poll(self, row: FeedRow, progress: Callable[[int, int], None] | None) -> PollResult:
         result = PollResult(row.pk, row.title)
         started = self.clock()
         with self.kz.store.begin() as conn:
@@ -433,6 +443,13 @@ class FeedService:
             parsed = parse_feed(fetched.body, content_type=fetched.content_type, url=fetched.url)
         except ParseError as exc:
             return self._failed(row, result, f"not a feed: {exc}", fetched.status, None)
+        auto_title = row.title == (urlsplit(row.url).hostname or row.url)
+        if auto_title and parsed.title.strip():
+            # Before the items: their reports name the source by this title.
+            row = dataclasses.replace(row, title=parsed.title.strip()[:500])
+            result.title = row.title
+            with self.kz.store.begin() as conn:
+                repo.update(conn, row.pk, {"title": row.title})
         total = len(parsed.entries)
         for i, entry in enumerate(parsed.entries, 1):
             outcome = self.pipeline.process(row, entry)
@@ -443,9 +460,6 @@ class FeedService:
                 self._renew(row.pk)
             if progress is not None:
                 progress(i, total)
-        title = (
-            parsed.title.strip() if row.title == (urlsplit(row.url).hostname or row.url) else None
-        )
         self._succeeded(
             row,
             fetched.status,
@@ -453,7 +467,6 @@ class FeedService:
             fetched.last_modified,
             seen=total,
             stored=result.counts["stored"],
-            title=title or None,
             site=parsed.link,
         )
         return result
@@ -511,7 +524,6 @@ class FeedService:
         *,
         seen: int,
         stored: int,
-        title: str | None = None,
         site: str | None = None,
     ) -> None:
         now = self.clock()
@@ -526,8 +538,6 @@ class FeedService:
         if status != 304:
             # Saved only now: a poll that died half-way sends no validators and is redone.
             values.update(etag=etag, last_modified=last_modified)
-        if title:
-            values["title"] = title[:500]
         if site and not row.site_url:
             values["site_url"] = site[:2000]
         with self.kz.store.begin() as conn:

@@ -6,6 +6,7 @@ HTML for display, which ``nh3`` then cleans (the page is hostile input).
 
 from __future__ import annotations
 
+import copy
 import zlib
 from dataclasses import dataclass
 
@@ -58,7 +59,9 @@ def extract(page: bytes | str, url: str) -> Extracted:
         raise ExtractionError(f"the page could not be read: {exc}") from exc
     if not isinstance(doc, Document) or doc.body is None:
         raise ExtractionError("no main text was found on the page")
-    text = xmltotxt(doc.body, include_formatting=False).strip()
+    plain = copy.deepcopy(doc.body)
+    etree.strip_tags(plain, "ref")  # links stay in the HTML; the text has their words only
+    text = xmltotxt(plain, include_formatting=False).strip()
     if not text:
         raise ExtractionError("no main text was found on the page")
     html = etree.tostring(convert_to_html(doc.body), encoding=str, method="html")

@@ -52,6 +52,8 @@ def canonical_url(url: str | None) -> str | None:
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return None
     host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
     default = {"http": 80, "https": 443}[parts.scheme.lower()]
     try:
         port = parts.port
@@ -92,6 +94,11 @@ def _tidy(text: str) -> str:
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 
 
+#: A matching hash is evidence of the same article only with a body and at least this
+#: much text: "Security update" with no body is many different articles.
+MIN_HASH_EVIDENCE = 24
+
+
 def content_hash(title: str, text: str) -> str:
     """What the article says, not when or where: NFKC, case and spacing folded."""
     norm = unicodedata.normalize("NFKC", f"{title}\n{text}").casefold()
@@ -99,7 +106,7 @@ def content_hash(title: str, text: str) -> str:
     return hashlib.sha256(norm.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def to_article(entry: Entry, *, feed_language: str | None, fallback_time: datetime) -> Article:
+def to_article(entry: Entry, *, feed_language: str | None) -> Article:
     title = _tidy(html_to_text(entry.title)) or "(untitled)"
     summary = html_to_text(entry.summary_html)
     text = html_to_text(entry.content_html) or summary
@@ -111,7 +118,7 @@ def to_article(entry: Entry, *, feed_language: str | None, fallback_time: dateti
         title=title[:1000],
         summary=summary,
         text=text,
-        published=entry.published or entry.updated or fallback_time,
+        published=entry.published or entry.updated,
         author=entry.author,
         language=language,
         content_hash=content_hash(title, text),

@@ -20,8 +20,9 @@ class Subscription:
 def parse_opml(document: bytes) -> list[Subscription]:
     """The feeds an OPML file lists (nested outlines become categories)."""
     result = listparser.parse(document)
-    if result.get("bozo") and not result.feeds:
-        reason = result.get("bozo_exception") or "not an OPML document"
+    looks_like_opml = b"<opml" in document[:4096].lower()
+    if not result.feeds and (result.get("bozo") or not looks_like_opml):
+        reason = result.get("bozo_exception") or "no <opml> element"
         raise invalid(
             f"The file is not an OPML subscription list: {reason}", [Problem("opml", str(reason))]
         )

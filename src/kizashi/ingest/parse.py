@@ -79,9 +79,13 @@ def _looks_like_html(head: bytes) -> bool:
 
 def parse_feed(body: bytes, *, content_type: str = "", url: str = "") -> ParsedFeed:
     """Parse a fetched document; raise ParseError when it is not a feed."""
-    stripped = body.lstrip()
+    stripped = body.removeprefix(b"\xef\xbb\xbf").lstrip()
     if not stripped:
         raise ParseError("the document is empty")
+    if b"<!entity" in stripped[:65536].lower():
+        # Feeds never need their own entities; declaring them is how "billion laughs"
+        # and external-entity attacks start.
+        raise ParseError("the document declares XML entities, which a feed does not need")
     if "json" in content_type.lower() or stripped[:1] == b"{":
         return _parse_json_feed(stripped)
     headers = {"content-type": content_type} if content_type else {}
@@ -98,6 +102,8 @@ def parse_feed(body: bytes, *, content_type: str = "", url: str = "") -> ParsedF
             raise ParseError("the document is an HTML page, not a feed")
         reason = f": {problem}" if problem else ""
         raise ParseError(f"the document is not an RSS or Atom feed{reason}")
+    if not entries and problem:
+        raise ParseError(f"the feed is not well-formed and has no items: {problem}")
     feed = parsed.get("feed", {})
     out = [_entry(e) for e in entries[:MAX_ENTRIES]]
     return ParsedFeed(
@@ -136,34 +142,49 @@ def _entry(e: Any) -> Entry:
     )
 
 
+def _str(value: Any) -> str | None:
+    """A JSON value that should be text: text, or None for anything else."""
+    return value if isinstance(value, str) and value else None
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _parse_json_feed(body: bytes) -> ParsedFeed:
     try:
         doc = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ParseError(f"the document is not valid JSON: {exc}") from exc
-    version = str(doc.get("version", "")) if isinstance(doc, dict) else ""
-    if not version.startswith("https://jsonfeed.org/version/1"):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError, ValueError) as exc:
+        raise ParseError(f"the document is not valid JSON: {str(exc)[:200]}") from None
+    version = _str(doc.get("version")) if isinstance(doc, dict) else None
+    if not version or not version.startswith("https://jsonfeed.org/version/1"):
         raise ParseError("the JSON document is not a JSON Feed (no jsonfeed.org version)")
     items = doc.get("items")
     if not isinstance(items, list):
         raise ParseError("the JSON Feed has no items list")
+    feed_language = _str(doc.get("language"))
     entries = []
     for item in items[:MAX_ENTRIES]:
         if not isinstance(item, dict):
             continue
-        authors = item.get("authors") or (
+        authors = _list(item.get("authors")) or (
             [item["author"]] if isinstance(item.get("author"), dict) else []
         )
         author = next(
-            (a.get("name") for a in authors if isinstance(a, dict) and a.get("name")), None
+            (_str(a.get("name")) for a in authors if isinstance(a, dict) and _str(a.get("name"))),
+            None,
         )
-        link = item.get("url") or item.get("external_url")
-        title = str(item.get("title") or "")
-        summary = str(item.get("summary") or "")
-        content = str(item.get("content_html") or "") or _text_as_html(item.get("content_text"))
+        link = _str(item.get("url")) or _str(item.get("external_url"))
+        title = _str(item.get("title")) or ""
+        summary = _str(item.get("summary")) or ""
+        content = _str(item.get("content_html")) or _text_as_html(item.get("content_text"))
+        guid = item.get("id")
+        guid_text = (
+            str(guid) if isinstance(guid, str | int) and not isinstance(guid, bool) else None
+        )
         entries.append(
             Entry(
-                guid=str(item.get("id") or link or _guid(title, summary, content))[:512],
+                guid=(guid_text or link or _guid(title, summary, content))[:512],
                 link=link,
                 title=title,
                 summary_html=summary,
@@ -171,15 +192,15 @@ def _parse_json_feed(body: bytes) -> ParsedFeed:
                 published=_iso(item.get("date_published")),
                 updated=_iso(item.get("date_modified")),
                 author=author,
-                language=item.get("language") or doc.get("language"),
-                categories=[str(t) for t in item.get("tags") or []],
+                language=_str(item.get("language")) or feed_language,
+                categories=[t for t in _list(item.get("tags")) if isinstance(t, str)],
             )
         )
     return ParsedFeed(
         version="json" + version.rsplit("/", 1)[-1].replace(".", ""),
-        title=str(doc.get("title") or ""),
-        link=doc.get("home_page_url"),
-        language=doc.get("language"),
+        title=_str(doc.get("title")) or "",
+        link=_str(doc.get("home_page_url")),
+        language=feed_language,
         entries=entries,
     )
 

@@ -11,14 +11,14 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
 from kizashi.ingest.fetch import Fetcher, FetchError
 from kizashi.ingest.fulltext import ExtractionError, compress, extract
-from kizashi.ingest.normalise import Article, canonical_url, to_article
+from kizashi.ingest.normalise import MIN_HASH_EVIDENCE, Article, canonical_url, to_article
 from kizashi.ingest.outcomes import Duplicate, Outcome, Rejected, Stored, Updated
 from kizashi.ingest.parse import Entry
 from kizashi.model.actor import SYSTEM
@@ -43,6 +43,7 @@ class FullText:
     author: str | None = None
     canonical_url: str | None = None
     language: str | None = None
+    published: str | None = None
     status: str = "feed"
     error: str | None = None
 
@@ -65,16 +66,22 @@ class ItemPipeline:
 
     def _process(self, feed: FeedRow, entry: Entry) -> Outcome:
         now = self.clock()
-        article = to_article(entry, feed_language=feed.language, fallback_time=now)
+        article = to_article(entry, feed_language=feed.language)
         if not (entry.title.strip() or article.text or article.url):
             return Rejected("the item has no title, link or text")
         stamp = format_timestamp(now)
         with self.kz.store.read() as conn:
             mine = repo.item_by_guid(conn, feed.pk, article.guid)
+            substantial = (
+                bool(article.text.strip())
+                and len(article.title) + len(article.text) >= MIN_HASH_EVIDENCE
+            )
             other = (
                 None
                 if mine
-                else repo.item_by_url_or_hash(conn, article.canonical_url, article.content_hash)
+                else repo.item_by_url_or_hash(
+                    conn, article.canonical_url, article.content_hash if substantial else None
+                )
             )
         if mine is not None and mine.content_hash == article.content_hash:
             return self._seen(mine.pk, mine.object_pk, stamp)
@@ -181,6 +188,7 @@ class ItemPipeline:
             author=found.author,
             canonical_url=found.canonical_url or canonical_url(page.url),
             language=found.language,
+            published=found.published,
             status="extracted",
         )
 
@@ -190,7 +198,7 @@ class ItemPipeline:
         raw: dict[str, Any] = {
             "type": "report",
             "name": article.title,
-            "published": format_timestamp(article.published or self.clock()),
+            "published": self._published(article, full),
             "description": text,
             "created_by_ref": feed.identity_id,
             "object_refs": [feed.identity_id],
@@ -203,6 +211,7 @@ class ItemPipeline:
                     "feed_title": feed.title,
                     "summary": article.summary[:10_000],
                     "author": full.author or article.author,
+                    "page_published": full.published,
                     "full_text": full.status,
                     "extraction_error": full.error,
                     "detected_language": language,
@@ -217,6 +226,19 @@ class ItemPipeline:
                 {"source_name": feed.title[:200] or "feed", "url": article.url}
             ]
         return raw
+
+    def _published(self, article: Article, full: FullText) -> str:
+        """The feed's date, else the page's, else now."""
+        if article.published is not None:
+            return format_timestamp(article.published)
+        if full.published:
+            try:
+                day = datetime.fromisoformat(full.published)
+            except ValueError:
+                day = None
+            if day is not None:
+                return format_timestamp(day if day.tzinfo else day.replace(tzinfo=UTC))
+        return format_timestamp(self.clock())
 
     def _item_values(
         self, feed: FeedRow, article: Article, object_pk: int, stamp: str

@@ -128,7 +128,7 @@ def item_by_guid(conn: Connection, feed_pk: int, guid: str) -> ItemRow | None:
 
 
 def item_by_url_or_hash(
-    conn: Connection, canonical_url: str | None, content_hash: str
+    conn: Connection, canonical_url: str | None, content_hash: str | None
 ) -> ItemRow | None:
     """An item from any feed with the same canonical URL, else the same content."""
     if canonical_url:
@@ -136,6 +136,8 @@ def item_by_url_or_hash(
         r = conn.execute(q).first()
         if r:
             return ItemRow(*r)
+    if content_hash is None:
+        return None
     q = sa.select(*_ITEM_COLS).where(feed_items.c.content_hash == content_hash).limit(1)
     r = conn.execute(q).first()
     return ItemRow(*r) if r else None
