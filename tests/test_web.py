@@ -340,3 +340,31 @@ def test_security_headers_forbid_foreign_and_inline_scripts(web: TestClient) -> 
         assert "http://" not in html.replace("http://127.0.0.1", "").replace(
             "http://testserver", ""
         )
+
+
+def test_report_page_shows_the_article_not_raw_json(web: TestClient, kz: Kizashi) -> None:
+    from kizashi.model.article import ARTICLE_EXTENSION, article_properties
+
+    login(web, "ana", "analyst-password")
+    view, _ = kz.objects.create(
+        SYSTEM,
+        {
+            "type": "report",
+            "name": "記事",
+            "published": "2024-05-01T00:00:00Z",
+            "description": "本文",
+            "extensions": article_properties(
+                {
+                    "url": "https://example.jp/a",
+                    "author": "記者",
+                    "full_text": "failed",
+                    "extraction_error": "no main text was found on the page",
+                }
+            ),
+        },
+    )
+    html = web.get(f"/objects/{view.id}").text
+    assert 'href="https://example.jp/a"' in html
+    assert "記者" in html
+    assert "no main text was found on the page" in html
+    assert ARTICLE_EXTENSION not in html  # shown as a table, not as JSON

@@ -385,6 +385,23 @@ class FeedService:
                 for r in rows
             ]
 
+    def article(self, _actor: Actor, object_id: str) -> dict[str, Any] | None:
+        """The stored article behind a report (display HTML, feeds), or None."""
+        with self.kz.store.read() as conn:
+            row = object_repo.get(conn, object_id)
+            if row is None:
+                return None
+            content = repo.content_of(conn, row.pk)
+            sources = repo.feeds_of_object(conn, row.pk)
+        if content is None and not sources:
+            return None
+        return {
+            "html": content.html if content is not None else None,
+            "extraction_error": content.extraction_error if content is not None else None,
+            "fetched_at": content.fetched_at if content is not None else None,
+            "feeds": [{"id": pk, "title": title} for pk, title in sources],
+        }
+
     # -- scheduling -------------------------------------------------------------------
     def claim_due(self, limit: int = 100) -> builtins.list[int]:
         """Feeds to poll now, each claimed once however many schedulers ask."""

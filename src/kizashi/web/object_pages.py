@@ -8,6 +8,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from kizashi.api.deps import check_csrf, get_kizashi
+from kizashi.ingest.fulltext import sanitize
+from kizashi.model.article import ARTICLE_EXTENSION
 from kizashi.model.errors import KizashiError, invalid
 from kizashi.model.stix import ENTITY_TYPES, HASH_ALGORITHMS, OBSERVABLE_VALUE_PROPERTY
 from kizashi.services.relationships import VOCABULARY
@@ -145,11 +147,16 @@ def show(request: Request, actor: PageActor, stix_id: str) -> Response:
         for name, count in kz.tags.neighbours(tag, 8):
             if name not in view.tags:
                 tag_neighbours[name] = tag_neighbours.get(name, 0) + count
+    article = request.app.state.feeds.article(actor, stix_id) if view.type == "report" else None
+    extension = view.stix.get("extensions", {}).get(ARTICLE_EXTENSION)
     return page(
         request,
         "object.html",
         actor=actor,
         obj=view,
+        article=article,
+        article_html=sanitize(article["html"]) if article and article.get("html") else None,
+        extension=extension,
         nodes=hood.nodes,
         outgoing=outgoing,
         incoming=incoming,
@@ -167,6 +174,7 @@ def show(request: Request, actor: PageActor, stix_id: str) -> Response:
 
 
 _SHOWN_ELSEWHERE = {
+    "extensions",
     "type",
     "spec_version",
     "id",
