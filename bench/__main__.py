@@ -1,5 +1,8 @@
 """``python -m bench``: run the benchmarks and print a table (``make bench``).
 
+Two benchmarks: the store (bulk insert, tag filters) and feeds (ingestion, full text);
+``--only store`` or ``--only feeds`` runs one of them.
+
 A measurement, not a test: it always exits 0 and says PASS/FAIL against the targets.
 """
 
@@ -16,11 +19,15 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from bench import bench_store
+from bench import bench_feeds, bench_store
+from bench.bench_feeds import FeedResult
 from bench.bench_store import Latency, Result
 
 TARGET_RATIO = 0.25
 TARGET_P95_MS = 20.0
+TARGET_FEED_RATIO = 0.5
+TARGET_RSS_MB = 300.0
+TARGET_EXTRACT_RATIO = 0.8
 
 
 def machine() -> dict[str, Any]:
@@ -44,6 +51,8 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
         "sqlalchemy": version("sqlalchemy"),
+        "feedparser": version("feedparser"),
+        "trafilatura": version("trafilatura"),
     }
 
 
@@ -177,35 +186,127 @@ def render(res: Result, env: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+def render_feeds(res: FeedResult, env: dict[str, Any]) -> str:
+    c, rss = res.config, res.rss
+    counts = ", ".join(f"{k} {v:,}" for k, v in res.counts.items())
+    again = ", ".join(f"{k} {v:,}" for k, v in res.second_counts.items() if v)
+    curve = ", ".join(f"{n:,}: {mb:.0f}" for n, mb in rss["curve"])
+    x = res.extract_check
+    out = [
+        "Kizashi benchmark: feed ingestion and full-text extraction",
+        f"machine: {env['cpus']} CPUs ({env['cpu']}), {env['memory_gib']} GiB, {env['platform']}",
+        f"python {env['python']}, SQLite {env['sqlite']}, feedparser {env['feedparser']}, "
+        f"trafilatura {env['trafilatura']}",
+        f"data: {c['feed_items']:,} items in {c['documents']:,} documents of "
+        f"{c['items_per_document']} ({c['atom_documents']} Atom, the rest RSS 2.0), "
+        f"{c['feed_bytes'] / 1e6:.1f} MB; {c['pages']:,} article pages, "
+        f"{c['page_bytes'] / 1e6:.1f} MB (mean {x['mean_page_bytes']:,} bytes)",
+        "load average (1 min) at start and end: " + " / ".join(f"{v:.2f}" for v in c["load_1min"]),
+        "",
+        "Feed ingestion: loopback HTTP -> SQLite, full text off",
+    ]
+    bare = [(f"bare feedparser.parse, same bytes (pass {i})", r) for i, r in enumerate(
+        res.bare_passes, 1)]  # fmt: skip
+    rows = [("FeedService.poll over every feed (new items)", res.ingest), *bare]
+    rows.append(("second poll, every item a duplicate (information)", res.duplicates))
+    cells = [[label, f"{r.n:,}", f"{r.seconds:.1f}", f"{r.rate:,.0f}"] for label, r in rows]
+    cells.insert(3, ["ratio ingestion / bare (faster pass)", "", "", f"{res.ratio:.3f}"])
+    out += [table(["path", "items", "seconds", "items/s"], cells)]
+    out += [
+        f"outcomes: {counts}; feed_items rows {res.stored_rows:,}; second poll: {again}",
+        f"problems reported by polls: {len(res.errors)}" + "".join(f"\n  {e}" for e in res.errors),
+        f"RSS of the ingesting process (MB): {rss['rss_start_mb']:.0f} at start (peak "
+        f"{rss['peak_imports_mb']:.0f} while importing), {rss['rss_ready_mb']:.0f} after open + "
+        f"add, peak {rss['peak_first_mb']:.0f} (ingestion), {rss['peak_mb']:.0f} (both polls)",
+        f"RSS after n items (MB): {curve}",
+        "",
+        "Full text: the same pages through both, alternating which goes first",
+    ]
+    out += [
+        table(
+            ["path", "pages", "seconds", "pages/s"],
+            [
+                ["kizashi.ingest.fulltext.extract", *_rate(res.fulltext)],
+                ["bare trafilatura.extract", *_rate(res.bare_extract)],
+                ["ratio kizashi / bare", "", "", f"{res.extract_ratio:.3f}"],
+            ],
+        ),
+        f"mean text (chars): kizashi {x['kizashi_mean_chars']:,}, bare {x['bare_mean_chars']:,};"
+        f" failures: kizashi {x['kizashi_failed']}, bare {x['bare_empty']}",
+    ]
+    ft, chk = res.pipeline_fulltext, res.pipeline_check
+    out.append(
+        f"pipeline with full text on (information): {ft.n:,} items in {ft.seconds:.1f} s, "
+        f"{ft.rate:,.1f} items/s; stored {chk.get('stored', 0):,}, article_content rows "
+        f"{chk['content_rows']:,} ({chk['with_html']:,} with HTML, "
+        f"{chk['extraction_errors']} errors)"
+    )
+    peak = rss["peak_mb"]
+    out += [
+        "",
+        "Targets",
+        f"  ingestion / bare feedparser {res.ratio:.3f} (target >= {TARGET_FEED_RATIO}): "
+        + verdict(res.ratio >= TARGET_FEED_RATIO),
+        f"  peak RSS of the ingestion {peak:.0f} MB (target < {TARGET_RSS_MB:.0f} MB): "
+        + verdict(peak < TARGET_RSS_MB),
+        f"  full text / bare trafilatura {res.extract_ratio:.3f} "
+        f"(target >= {TARGET_EXTRACT_RATIO}): "
+        + verdict(res.extract_ratio >= TARGET_EXTRACT_RATIO),
+    ]
+    return "\n".join(out)
+
+
+def _rate(r: bench_feeds.Rate) -> list[str]:
+    return [f"{r.n:,}", f"{r.seconds:.1f}", f"{r.rate:,.1f}"]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     ap.add_argument("--observables", type=int, default=1_000_000)
     ap.add_argument("--reports", type=int, default=100_000)
     ap.add_argument(
-        "--quick", action="store_true", help="20,000 observables, 2,000 reports, batches of 1,000"
+        "--quick",
+        action="store_true",
+        help="20,000 observables, 2,000 reports, batches of 1,000; 2,000 feed items, 200 pages",
     )
     ap.add_argument("--batch", type=int, default=10_000, help="observables per create_many call")
     ap.add_argument("--queries", type=int, default=200, help="samples per filter")
+    ap.add_argument("--feed-items", type=int, default=20_000, help="feed items to ingest")
+    ap.add_argument("--pages", type=int, default=2_000, help="article pages for full text")
+    ap.add_argument("--only", choices=["store", "feeds"], help="run one benchmark only")
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args(argv)
     if args.quick:
         # Smaller batches too, so that rare tags stay rare at this size.
         args.observables, args.reports, args.batch = 20_000, 2_000, 1_000
+        args.feed_items, args.pages = 2_000, 200
 
     def progress(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
     env = machine()
-    res = bench_store.run(
-        args.observables,
-        args.reports,
-        obs_batch=args.batch,
-        queries=args.queries,
-        progress=progress,
-    )
-    print(render(res, env), flush=True)
+    doc: dict[str, Any] = {"machine": env}
+    if args.only in (None, "store"):
+        res = bench_store.run(
+            args.observables,
+            args.reports,
+            obs_batch=args.batch,
+            queries=args.queries,
+            progress=progress,
+        )
+        print(render(res, env), flush=True)
+        doc.update(res.as_dict())
+    if args.only in (None, "feeds"):
+        if args.only is None:
+            print("\n", flush=True)
+        feeds = bench_feeds.run(args.feed_items, args.pages, progress=progress)
+        if isinstance(feeds, str):
+            print(f"Feed ingestion benchmark {feeds}", flush=True)
+            doc["feeds"] = {"skipped": feeds}
+        else:
+            print(render_feeds(feeds, env), flush=True)
+            doc["feeds"] = feeds.as_dict()
     if args.json:
-        doc = {"machine": env, **res.as_dict()}
         args.json.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         print(f"\nresults written to {args.json}")
     return 0
