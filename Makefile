@@ -13,7 +13,7 @@ help:
 	@echo "make run    install, then start Kizashi on http://$${KIZASHI_HOST:-127.0.0.1}:$${KIZASHI_PORT:-8000}"
 	@echo "make test   install, then run the whole test suite"
 	@echo "make check  ruff, mypy (strict) and the import layering contract"
-	@echo "make bench  measure the store (make bench ARGS=--quick for a short run)"
+	@echo "make bench  measure the store and feed ingestion (make bench ARGS=--quick for a short run)"
 
 install: $(INSTALLED) $(ASSETS)
 

@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 MIN_INTERVAL = 60
 MAX_INTERVAL = 7 * 24 * 3600
 DEFAULT_INTERVAL = 1800
-#: How often a long poll says it is still alive (items), so no scheduler takes it over.
+#: Items written per transaction; after each batch a long poll says it is still alive,
+#: so no scheduler takes it over.
 RENEW_EVERY = 50
 FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, "
@@ -468,15 +469,18 @@ class FeedService:
             with self.kz.store.begin() as conn:
                 repo.update(conn, row.pk, {"title": row.title})
         total = len(parsed.entries)
-        for i, entry in enumerate(parsed.entries, 1):
-            outcome = self.pipeline.process(row, entry)
-            result.counts[OUTCOME_NAMES[type(outcome)]] += 1
-            if isinstance(outcome, Rejected) and len(result.rejections) < 20:
-                result.rejections.append(f"{entry.guid}: {outcome.reason}")
-            if i % RENEW_EVERY == 0:
+        done = 0
+        for start in range(0, total, RENEW_EVERY):
+            batch = parsed.entries[start : start + RENEW_EVERY]
+            for entry, outcome in zip(batch, self.pipeline.process_batch(row, batch), strict=True):
+                result.counts[OUTCOME_NAMES[type(outcome)]] += 1
+                if isinstance(outcome, Rejected) and len(result.rejections) < 20:
+                    result.rejections.append(f"{entry.guid}: {outcome.reason}")
+            done += len(batch)
+            if done < total:
                 self._renew(row.pk)
             if progress is not None:
-                progress(i, total)
+                progress(done, total)
         self._succeeded(
             row,
             fetched.status,

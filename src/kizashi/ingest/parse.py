@@ -91,8 +91,10 @@ def parse_feed(body: bytes, *, content_type: str = "", url: str = "") -> ParsedF
     headers = {"content-type": content_type} if content_type else {}
     if url:
         headers["content-location"] = url
+    # Entry content becomes text, never HTML to show, so feedparser need not clean it or
+    # resolve its relative links (an entry's own link is resolved either way).
     parsed = feedparser.parse(
-        body, response_headers=headers, sanitize_html=False, resolve_relative_uris=True
+        body, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
     )
     version = parsed.get("version") or ""
     entries = parsed.get("entries") or []

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -28,7 +29,7 @@ from kizashi.model.stix import format_timestamp
 from kizashi.services import Kizashi
 from kizashi.store import feeds as repo
 from kizashi.store import objects as object_repo
-from kizashi.store.feeds import FeedRow
+from kizashi.store.feeds import FeedRow, ItemRow
 
 log = logging.getLogger(__name__)
 #: A report's description holds the article's text up to this many characters.
@@ -54,6 +55,95 @@ class ItemPipeline:
         self.fetcher = fetcher
         self.clock = clock
 
+    def process_batch(self, feed: FeedRow, entries: Sequence[Entry]) -> list[Outcome]:
+        """Outcomes for several entries, new ones written together in one transaction.
+
+        The common case (many new items, or many already seen) costs one look-up and
+        one write for the batch. Anything unusual in it (a changed article, the same
+        item twice in the batch, a conflicting write) goes through :meth:`process`,
+        one item at a time, with the same results.
+        """
+        try:
+            return self._batch(feed, entries)
+        except (IntegrityError, KizashiError):
+            log.info("feed %s: batch fell back to one item at a time", feed.pk)
+        except Exception:
+            log.exception("feed %s: batch failed; one item at a time", feed.pk)
+        return [self.process(feed, e) for e in entries]
+
+    def _batch(self, feed: FeedRow, entries: Sequence[Entry]) -> list[Outcome]:
+        stamp = format_timestamp(self.clock())
+        articles = [to_article(e, feed_language=feed.language) for e in entries]
+        guids = [a.guid for a in articles]
+        urls = [a.canonical_url for a in articles if a.canonical_url]
+        hashes = [a.content_hash for a in articles]
+        if (
+            len(set(guids)) < len(guids)
+            or len(set(urls)) < len(urls)
+            or len(set(hashes)) < len(hashes)
+        ):
+            raise KizashiError("the batch repeats an item", "batch")
+        with self.kz.store.read() as conn:
+            mine = repo.items_by_guids(conn, feed.pk, guids)
+            by_url = repo.items_by_urls(conn, urls) if urls else {}
+            by_hash = repo.items_by_hashes(conn, hashes)
+        outcomes: dict[int, Outcome] = {}
+        seen: list[tuple[int, ItemRow]] = []  # same item, same content
+        linked: list[tuple[int, int]] = []  # another item's report: (position, object pk)
+        fresh: list[int] = []
+        for i, (entry, article) in enumerate(zip(entries, articles, strict=True)):
+            item = mine.get(article.guid)
+            if not (entry.title.strip() or article.text or article.url):
+                outcomes[i] = Rejected("the item has no title, link or text")
+            elif item is not None and item.content_hash != article.content_hash:
+                outcomes[i] = self.process(feed, entry)  # changed: a new version
+            elif item is not None:
+                seen.append((i, item))
+            elif (other := self._elsewhere(article, by_url, by_hash)) is not None:
+                linked.append((i, other.object_pk))
+            else:
+                fresh.append(i)
+        full = {i: self._full_text(feed, articles[i]) for i in fresh}
+        raws = [self._report(feed, articles[i], full[i]) for i in fresh]
+        tags = [*json.loads(feed.default_tags), *([f"tlp:{feed.tlp}"] if feed.tlp else [])]
+        with self.kz.store.begin() as conn:
+            pks: dict[str, int] = {}
+            if raws:
+                pks = self.kz.objects.create_many_in(conn, SYSTEM, raws, tags=tags).pks
+            new = [(i, raw["id"], pks[raw["id"]]) for i, raw in zip(fresh, raws, strict=True)]
+            repo.add_items(
+                conn,
+                [self._item_values(feed, articles[i], pk, stamp) for i, _, pk in new]
+                + [self._item_values(feed, articles[i], pk, stamp) for i, pk in linked],
+            )
+            repo.add_contents(
+                conn, [c for i, _, pk in new if (c := self._content_row(pk, full[i], stamp))]
+            )
+            repo.touch_items(conn, [item.pk for _, item in seen], stamp)
+            names = object_repo.ids_of(
+                conn, [it.object_pk for _, it in seen] + [pk for _, pk in linked]
+            )
+        outcomes.update((i, Stored(report_id)) for i, report_id, _ in new)
+        outcomes.update((i, Duplicate(names[item.object_pk])) for i, item in seen)
+        outcomes.update((i, Duplicate(names[pk])) for i, pk in linked)
+        return [outcomes[i] for i in range(len(entries))]
+
+    def _elsewhere(
+        self, article: Article, by_url: dict[str, ItemRow], by_hash: dict[str, ItemRow]
+    ) -> ItemRow | None:
+        """The same article seen under another GUID or in another feed."""
+        if article.canonical_url and article.canonical_url in by_url:
+            return by_url[article.canonical_url]
+        return by_hash.get(article.content_hash) if self._substantial(article) else None
+
+    @staticmethod
+    def _substantial(article: Article) -> bool:
+        """A matching hash is evidence only with a body and enough text."""
+        return (
+            bool(article.text.strip())
+            and len(article.title) + len(article.text) >= MIN_HASH_EVIDENCE
+        )
+
     def process(self, feed: FeedRow, entry: Entry) -> Outcome:
         """The outcome for one entry; never raises for a bad item."""
         try:
@@ -72,10 +162,7 @@ class ItemPipeline:
         stamp = format_timestamp(now)
         with self.kz.store.read() as conn:
             mine = repo.item_by_guid(conn, feed.pk, article.guid)
-            substantial = (
-                bool(article.text.strip())
-                and len(article.title) + len(article.text) >= MIN_HASH_EVIDENCE
-            )
+            substantial = self._substantial(article)
             other = (
                 None
                 if mine
@@ -197,6 +284,8 @@ class ItemPipeline:
         language = full.language or article.language
         raw: dict[str, Any] = {
             "type": "report",
+            # Named here, so a batch knows which row became which report.
+            "id": f"report--{uuid.uuid4()}",
             "name": article.title,
             "published": self._published(article, full),
             "description": text,
@@ -255,18 +344,21 @@ class ItemPipeline:
         }
 
     def _save_content(self, conn: Any, object_pk: int, full: FullText, stamp: str) -> None:
+        row = self._content_row(object_pk, full, stamp)
+        if row is not None:
+            repo.save_content(conn, row)
+
+    @staticmethod
+    def _content_row(object_pk: int, full: FullText, stamp: str) -> dict[str, Any] | None:
         if full.raw is None and full.html is None and full.error is None:
-            return
-        repo.save_content(
-            conn,
-            {
-                "object_pk": object_pk,
-                "html": full.html,
-                "raw_html": compress(full.raw) if full.raw is not None else None,
-                "fetched_at": stamp,
-                "extraction_error": full.error,
-            },
-        )
+            return None
+        return {
+            "object_pk": object_pk,
+            "html": full.html,
+            "raw_html": compress(full.raw) if full.raw is not None else None,
+            "fetched_at": stamp,
+            "extraction_error": full.error,
+        }
 
     @staticmethod
     def _id_of(conn: Any, object_pk: int) -> str:

@@ -116,7 +116,9 @@ def _nul_paths(value: Any, path: str) -> list[str]:
     return []
 
 
-def _problems(cls: type, obj: Mapping[str, Any]) -> list[Problem]:
+def _own_problems(cls: type, obj: Mapping[str, Any]) -> list[Problem]:
+    """Kizashi's rules beyond stix2's: no NULs, no unknown properties, bounded confidence,
+    no empty required text."""
     problems: list[Problem] = []
     props: dict[str, Any] = cls._properties  # type: ignore[attr-defined]
     for name, value in obj.items():
@@ -126,22 +128,27 @@ def _problems(cls: type, obj: Mapping[str, Any]) -> list[Problem]:
                 problems.append(
                     Problem(name, f"not a property of {obj['type']} (custom ones start with x_)")
                 )
-            continue
-        if name in _CONTEXTUAL:
-            continue
-        if name == "confidence" and not (
+        elif name == "confidence" and not (
             isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 100
         ):
             problems.append(Problem(name, "an integer from 0 to 100"))
-            continue
-        msg = _clean_property(cls, name, value)
-        if msg:
-            problems.append(Problem(name, msg))
     for name, prop in props.items():
         if prop.required and name not in obj:
             problems.append(Problem(name, "required"))
         elif prop.required and isinstance(obj.get(name), str) and not obj[name].strip():
             problems.append(Problem(name, "must not be empty"))
+    return problems
+
+
+def _property_problems(cls: type, obj: Mapping[str, Any]) -> list[Problem]:
+    """stix2's check of each property on its own, so that every bad one is named."""
+    props: dict[str, Any] = cls._properties  # type: ignore[attr-defined]
+    problems = []
+    for name, value in obj.items():
+        if name in props and name not in _CONTEXTUAL and name != "confidence":
+            msg = _clean_property(cls, name, value)
+            if msg:
+                problems.append(Problem(name, msg))
     return problems
 
 
@@ -185,15 +192,19 @@ def validate(
         if author_ref and stix_type not in ("marking-definition",) and "created_by_ref" not in obj:
             obj["created_by_ref"] = author_ref
         cls = OBJ_MAP[stix_type]
-    problems = _problems(cls, obj)
+    problems = _own_problems(cls, obj)
     if problems:
+        problems += [
+            p for p in _property_problems(cls, obj) if p.loc not in {q.loc for q in problems}
+        ]
         raise invalid(f"The {stix_type} has {len(problems)} problem(s).", problems)
     try:
+        # stix2 stops at the first problem: only when it finds one is every property
+        # checked on its own, so a valid object is checked once, a bad one fully.
         parsed = stix2.parse(dict(obj), allow_custom=True, version=SPEC_VERSION)
     except (stix2.exceptions.STIXError, ValueError, TypeError) as exc:
-        raise invalid(
-            f"The {stix_type} is not valid STIX 2.1.", [Problem("object", str(exc))]
-        ) from exc
+        problems = _property_problems(cls, obj) or [Problem("object", str(exc))]
+        raise invalid(f"The {stix_type} has {len(problems)} problem(s).", problems) from exc
     out: dict[str, Any] = json.loads(parsed.serialize())
     return out
 

@@ -66,6 +66,8 @@ class BulkResult:
     created: int = 0
     existing: int = 0
     ids: list[str] = field(default_factory=list)
+    #: The new objects' row keys by STIX id (for callers that write beside them).
+    pks: dict[str, int] = field(default_factory=dict)
 
 
 def stix_out(row: ObjectRow, tags: Sequence[str]) -> dict[str, Any]:

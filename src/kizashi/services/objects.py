@@ -254,27 +254,49 @@ class ObjectService:
             raise invalid(
                 f"{len(problems)} problem(s) in the batch; nothing was stored.", problems[:1000]
             )
+        with self.ctx.store.begin() as conn:
+            return self._store_many(conn, actor, prepared, tags)
+
+    def create_many_in(
+        self,
+        conn: Connection,
+        actor: Actor,
+        raws: Sequence[Mapping[str, Any]],
+        *,
+        tags: Sequence[str] = (),
+    ) -> BulkResult:
+        """:meth:`create_many` inside the caller's transaction; the first bad object raises."""
+        actor.require_write()
+        prepared = [self._prepare_fast(actor, raw) for raw in raws]
+        return self._store_many(conn, actor, prepared, tags)
+
+    def _store_many(
+        self,
+        conn: Connection,
+        actor: Actor,
+        prepared: Sequence[tuple[dict[str, Any], str | None]],
+        tags: Sequence[str],
+    ) -> BulkResult:
         result = BulkResult()
         unique: dict[str, tuple[dict[str, Any], str | None]] = {}
         for d, lvl in prepared:
             unique.setdefault(d["id"], (d, lvl))
-        with self.ctx.store.begin() as conn:
-            parsed = self.tags.parse(conn, tags)
-            ids = list(unique)
-            have = repo.existing_ids(conn, ids)
-            clash = [i for i in have if not stix_model.is_observable(unique[i][0]["type"])]
-            if clash:
-                raise conflict(
-                    f"{len(clash)} object(s) exist already, e.g. {clash[0]}; nothing was stored."
-                )
-            fresh = [unique[i] for i in ids if i not in have]
-            self._insert(conn, actor, fresh, parsed)
-            if have and parsed:
-                old = repo.get_many(conn, have)
-                self.tags.attach(conn, actor, [r.pk for r in old.values()], parsed)
-            self.ctx.audit(
-                conn, actor, "create.bulk", None, f"{len(fresh)} created, {len(have)} existing"
+        parsed = self.tags.parse(conn, tags)
+        ids = list(unique)
+        have = repo.existing_ids(conn, ids)
+        clash = [i for i in have if not stix_model.is_observable(unique[i][0]["type"])]
+        if clash:
+            raise conflict(
+                f"{len(clash)} object(s) exist already, e.g. {clash[0]}; nothing was stored."
             )
+        fresh = [unique[i] for i in ids if i not in have]
+        result.pks = self._insert(conn, actor, fresh, parsed)
+        if have and parsed:
+            old = repo.get_many(conn, have)
+            self.tags.attach(conn, actor, [r.pk for r in old.values()], parsed)
+        self.ctx.audit(
+            conn, actor, "create.bulk", None, f"{len(fresh)} created, {len(have)} existing"
+        )
         result.created = len(fresh)
         result.existing = len(prepared) - len(fresh)
         result.ids = ids

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import functools
 import hashlib
 import re
 import secrets
@@ -29,8 +30,15 @@ TOKEN_PREFIX = "kz_"  # noqa: S105 - a prefix, not a secret
 MIN_PASSWORD = 8
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 _hasher = PasswordHasher()
-# Verifying against this keeps a login for an unknown user as slow as a wrong password.
-_DUMMY_HASH = _hasher.hash("not a real password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verifying against this keeps a login for an unknown user as slow as a wrong password.
+
+    Made on first use: an Argon2 hash takes 64 MiB, which a worker or a CLI run never needs.
+    """
+    return str(_hasher.hash("not a real password"))
 
 
 @dataclass(frozen=True)
@@ -155,7 +163,7 @@ class UserService:
     def authenticate(self, username: str, password: str) -> Actor:
         with self.ctx.store.read() as conn:
             row = repo.get_by_username(conn, username)
-        stored = row.password_hash if row is not None else _DUMMY_HASH
+        stored = row.password_hash if row is not None else _dummy_hash()
         try:
             _hasher.verify(stored, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):

@@ -7,23 +7,28 @@ go to the DB-API cursor as they are (tuples for positional paramstyles, dicts fo
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
+
+
+@functools.lru_cache(maxsize=256)
+def _statement(
+    table: sa.Table, keys: tuple[str, ...], dialect: Dialect
+) -> tuple[str, tuple[str, ...] | None]:
+    compiled = table.insert().compile(dialect=dialect, column_keys=list(keys))
+    order = tuple(compiled.positiontup or ()) if compiled.positional else None
+    return str(compiled), order
 
 
 def insert_rows(conn: Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert ``rows`` (dicts with the same keys) into ``table``."""
     if not rows:
         return
-    keys = list(rows[0])
-    compiled = table.insert().compile(dialect=conn.dialect, column_keys=keys)
-    params: list[Any]
-    if compiled.positional:
-        order = compiled.positiontup or []
-        params = [tuple(r[k] for k in order) for r in rows]
-    else:
-        params = list(rows)
-    conn.exec_driver_sql(str(compiled), params)
+    sql, order = _statement(table, tuple(rows[0]), conn.dialect)
+    # Positional paramstyles (SQLite's qmark) take tuples in the compiled order.
+    params = [tuple(r[k] for k in order) for r in rows] if order is not None else list(rows)
+    conn.exec_driver_sql(sql, params)

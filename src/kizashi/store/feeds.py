@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from kizashi.store.bulk import insert_rows
 from kizashi.store.schema import article_content, feed_items, feeds
 
 
@@ -192,3 +193,48 @@ def content_of(conn: Connection, object_pk: int) -> Any:
     return conn.execute(
         sa.select(article_content).where(article_content.c.object_pk == object_pk)
     ).first()
+
+
+# -- many items at once (a batch of a feed's entries) --------------------------------
+
+
+def _items_where(
+    conn: Connection, column: str, values: list[str], extra: Any = None
+) -> dict[str, ItemRow]:
+    """Items whose ``column`` is one of ``values``, by that value (the first one found)."""
+    out: dict[str, ItemRow] = {}
+    for i in range(0, len(values), 500):
+        q = sa.select(*_ITEM_COLS).where(feed_items.c[column].in_(values[i : i + 500]))
+        if extra is not None:
+            q = q.where(extra)
+        for r in conn.execute(q):
+            row = ItemRow(*r)
+            out.setdefault(str(getattr(row, column)), row)
+    return out
+
+
+def items_by_guids(conn: Connection, feed_pk: int, guids: list[str]) -> dict[str, ItemRow]:
+    return _items_where(conn, "guid", guids, feed_items.c.feed_pk == feed_pk)
+
+
+def items_by_urls(conn: Connection, urls: list[str]) -> dict[str, ItemRow]:
+    return _items_where(conn, "canonical_url", urls)
+
+
+def items_by_hashes(conn: Connection, hashes: list[str]) -> dict[str, ItemRow]:
+    return _items_where(conn, "content_hash", hashes)
+
+
+def add_items(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    insert_rows(conn, feed_items, rows)
+
+
+def touch_items(conn: Connection, pks: list[int], stamp: str) -> None:
+    for i in range(0, len(pks), 500):
+        conn.execute(
+            feed_items.update().where(feed_items.c.pk.in_(pks[i : i + 500])).values(last_seen=stamp)
+        )
+
+
+def add_contents(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    insert_rows(conn, article_content, rows)

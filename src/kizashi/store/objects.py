@@ -315,3 +315,12 @@ def referrers(conn: Connection, target: str, limit: int = 200) -> list[tuple[str
 
 def id_of(conn: Connection, pk: int) -> str:
     return str(conn.execute(sa.select(objects.c.id).where(objects.c.pk == pk)).scalar_one())
+
+
+def ids_of(conn: Connection, pks: Sequence[int]) -> dict[int, str]:
+    out: dict[int, str] = {}
+    wanted = list(set(pks))
+    for i in range(0, len(wanted), 500):
+        q = sa.select(objects.c.pk, objects.c.id).where(objects.c.pk.in_(wanted[i : i + 500]))
+        out.update((r[0], r[1]) for r in conn.execute(q))
+    return out
