@@ -257,3 +257,60 @@ def test_queued_jobs_survive_a_restart(tmp_path: Path, db_url: str, server: Feed
     finally:
         consumer.stop(graceful=True)
         after.close()
+
+
+def test_kizashi_run_polls_feeds_with_its_own_workers(tmp_path: Path, server: FeedServer) -> None:
+    """`make run`'s server: a feed added through the API is polled by the threads inside it."""
+    import json
+    import socket
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIZASHI_")} | {
+        "KIZASHI_DATA_DIR": str(tmp_path / "data"),
+        "KIZASHI_PORT": str(port),
+        "KIZASHI_ADMIN_PASSWORD": "admin-password",
+        "KIZASHI_FETCH_ALLOW": "127.0.0.1/32",
+        "KIZASHI_SCHEDULE_SECONDS": "1",
+    }
+    log = (tmp_path / "run.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kizashi", "run"], env=env, stdout=log, stderr=log
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+
+        def up() -> bool:
+            try:
+                return httpx.get(base + "/login", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for(up, what="the server")
+        made = subprocess.run(
+            [sys.executable, "-m", "kizashi", "token", "create", "--user", "admin", "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        auth = {"Authorization": "Bearer " + json.loads(made.stdout)["token"]}
+        with httpx.Client(base_url=base, headers=auth, timeout=10) as api:
+            feed = api.post("/api/v1/feeds", json={"url": server.url("/items/12")}).json()
+
+            def stored() -> bool:
+                return api.get(f"/api/v1/feeds/{feed['id']}").json()["items_stored"] == 12
+
+            wait_for(stored, what="the scheduler and a worker thread to poll the feed")
+            reports = api.get("/api/v1/objects", params={"type": "report", "limit": 50}).json()
+            assert len(reports["items"]) == 12
+            # "Poll now" is queued for the same workers (202), not done in the request.
+            assert api.post(f"/api/v1/feeds/{feed['id']}/poll").status_code == 202
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+        log.close()
+    assert proc.returncode == 0, (tmp_path / "run.log").read_text()
