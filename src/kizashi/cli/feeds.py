@@ -13,8 +13,9 @@ from rich.table import Table
 
 from kizashi.cli.common import JsonOpt, actor_of, err, open_app, out, print_json
 from kizashi.config import Settings
-from kizashi.ingest.feeds import FeedService, FeedView, PollResult
+from kizashi.ingest.feeds import FeedService, FeedView
 from kizashi.ingest.opml import Subscription, parse_opml, to_opml
+from kizashi.ingest.poller import PollResult
 from kizashi.jobs.queue import make_fetcher
 
 app = typer.Typer(help="RSS, Atom, RDF and JSON feeds.", no_args_is_help=True)

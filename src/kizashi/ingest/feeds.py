@@ -1,9 +1,11 @@
-"""Feeds: a row each (URL, interval, tags, TLP, headers…), polled by one generic poller."""
+"""Feeds: a row each (URL, interval, tags, TLP, headers…), polled by one generic poller.
+
+This module holds the subscriptions; ``poller.py`` polls them.
+"""
 
 from __future__ import annotations
 
 import builtins
-import dataclasses
 import json
 import logging
 import random
@@ -15,12 +17,9 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from kizashi.ingest.fetch import Fetcher, FetchError
+from kizashi.ingest.fetch import Fetcher
 from kizashi.ingest.opml import Subscription
-from kizashi.ingest.outcomes import OUTCOME_NAMES, Rejected
-from kizashi.ingest.parse import ParseError, parse_feed
-from kizashi.ingest.pipeline import ItemPipeline
-from kizashi.ingest.schedule import next_poll
+from kizashi.ingest.poller import Poller, PollResult
 from kizashi.model import tlp as tlp_model
 from kizashi.model.actor import KIZASHI_NAMESPACE, SYSTEM, Actor
 from kizashi.model.errors import KizashiError, Problem, conflict, invalid, not_found
@@ -35,13 +34,6 @@ log = logging.getLogger(__name__)
 MIN_INTERVAL = 60
 MAX_INTERVAL = 7 * 24 * 3600
 DEFAULT_INTERVAL = 1800
-#: Items written per transaction; after each batch a long poll says it is still alive,
-#: so no scheduler takes it over.
-RENEW_EVERY = 50
-FEED_ACCEPT = (
-    "application/rss+xml, application/atom+xml, application/feed+json, "
-    "application/xml;q=0.9, */*;q=0.8"
-)
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
 _FORBIDDEN_HEADERS = {"host", "content-length", "transfer-encoding", "connection"}
 
@@ -104,26 +96,6 @@ def _view(row: FeedRow) -> FeedView:
 
 
 @dataclass
-class PollResult:
-    feed_id: int
-    title: str
-    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOME_NAMES.values(), 0))
-    error: str | None = None
-    not_modified: bool = False
-    rejections: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "feed_id": self.feed_id,
-            "title": self.title,
-            **self.counts,
-            "not_modified": self.not_modified,
-            "error": self.error,
-            "rejections": self.rejections,
-        }
-
-
-@dataclass
 class ImportReport:
     added: list[int] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
@@ -172,7 +144,7 @@ class FeedService:
         self.clock = kz.ctx.clock
         self.lease = timedelta(seconds=lease_seconds)
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrecy
-        self.pipeline = ItemPipeline(kz, fetcher, self.clock)
+        self.poller = Poller(kz, fetcher, lease=self.lease, rng=self.rng)
 
     # -- the feeds themselves ---------------------------------------------------------
     def add(
@@ -269,8 +241,8 @@ class FeedService:
         if "headers" in given:
             try:
                 out["headers"] = check_headers(given["headers"])
-            except Exception as exc:
-                problems.extend(getattr(exc, "problems", []))
+            except KizashiError as exc:
+                problems.extend(exc.problems)
         if problems:
             raise invalid("The feed settings have problems.", problems)
         return out
@@ -403,164 +375,13 @@ class FeedService:
             "feeds": [{"id": pk, "title": title} for pk, title in sources],
         }
 
-    # -- scheduling -------------------------------------------------------------------
+    # -- polling (ingest/poller.py) ----------------------------------------------------
     def claim_due(self, limit: int = 100) -> builtins.list[int]:
         """Feeds to poll now, each claimed once however many schedulers ask."""
-        now = self.clock()
-        stamp = format_timestamp(now)
-        stale = format_timestamp(now - self.lease)
-        provisional = format_timestamp(now + self.lease)
-        claimed = []
-        with self.kz.store.begin() as conn:
-            for row in repo.due(conn, stamp, stale, limit):
-                if repo.claim(conn, row, {"next_poll_at": provisional, "polling_since": None}):
-                    claimed.append(row.pk)
-        return claimed
+        return self.poller.claim_due(limit)
 
-    # -- polling ----------------------------------------------------------------------
     def poll(
         self, feed_id: int, *, progress: Callable[[int, int], None] | None = None
     ) -> PollResult:
         """Fetch, parse and store one feed now; the feed's state records how it went."""
-        row = self._row(feed_id)
-        try:
-            return self._poll(row, progress)
-        except Exception as exc:
-            # A bug must not leave the feed looking busy for ever, nor kill the worker.
-            log.exception("feed %s: poll failed", row.pk)
-            message = f"internal error ({type(exc).__name__}); see the server log"
-            return self._failed(row, PollResult(row.pk, row.title), message, None, None)
-
-    def _poll(self, row: FeedRow, progress: Callable[[int, int], None] | None) -> PollResult:
-        result = PollResult(row.pk, row.title)
-        started = self.clock()
-        with self.kz.store.begin() as conn:
-            repo.update(
-                conn,
-                row.pk,
-                {
-                    "polling_since": format_timestamp(started),
-                    "last_polled_at": format_timestamp(started),
-                },
-            )
-        try:
-            fetched = self.fetcher.get(
-                row.url,
-                etag=row.etag,
-                last_modified=row.last_modified,
-                headers=json.loads(row.headers),
-                accept=FEED_ACCEPT,
-            )
-        except FetchError as exc:
-            return self._failed(row, result, exc.message, exc.status, exc.retry_after)
-        if fetched.not_modified:
-            result.not_modified = True
-            self._succeeded(row, 304, None, None, seen=0, stored=0)
-            return result
-        try:
-            parsed = parse_feed(fetched.body, content_type=fetched.content_type, url=fetched.url)
-        except ParseError as exc:
-            return self._failed(row, result, f"not a feed: {exc}", fetched.status, None)
-        auto_title = row.title == (urlsplit(row.url).hostname or row.url)
-        if auto_title and parsed.title.strip():
-            # Before the items: their reports name the source by this title.
-            row = dataclasses.replace(row, title=parsed.title.strip()[:500])
-            result.title = row.title
-            with self.kz.store.begin() as conn:
-                repo.update(conn, row.pk, {"title": row.title})
-        total = len(parsed.entries)
-        done = 0
-        for start in range(0, total, RENEW_EVERY):
-            batch = parsed.entries[start : start + RENEW_EVERY]
-            for entry, outcome in zip(batch, self.pipeline.process_batch(row, batch), strict=True):
-                result.counts[OUTCOME_NAMES[type(outcome)]] += 1
-                if isinstance(outcome, Rejected) and len(result.rejections) < 20:
-                    result.rejections.append(f"{entry.guid}: {outcome.reason}")
-            done += len(batch)
-            if done < total:
-                self._renew(row.pk)
-            if progress is not None:
-                progress(done, total)
-        self._succeeded(
-            row,
-            fetched.status,
-            fetched.etag,
-            fetched.last_modified,
-            seen=total,
-            stored=result.counts["stored"],
-            site=parsed.link,
-        )
-        return result
-
-    def _renew(self, feed_pk: int) -> None:
-        now = self.clock()
-        with self.kz.store.begin() as conn:
-            repo.update(
-                conn,
-                feed_pk,
-                {
-                    "polling_since": format_timestamp(now),
-                    "next_poll_at": format_timestamp(now + self.lease),
-                },
-            )
-
-    def _failed(
-        self,
-        row: FeedRow,
-        result: PollResult,
-        message: str,
-        status: int | None,
-        retry_after: float | None,
-    ) -> PollResult:
-        failures = row.consecutive_failures + 1
-        when = next_poll(
-            self.clock(),
-            row.interval_seconds,
-            failures=failures,
-            retry_after=retry_after,
-            rng=self.rng,
-        )
-        with self.kz.store.begin() as conn:
-            repo.update(
-                conn,
-                row.pk,
-                {
-                    "polling_since": None,
-                    "last_status": status,
-                    "last_error": message[:2000],
-                    "consecutive_failures": failures,
-                    "next_poll_at": format_timestamp(when),
-                },
-            )
-        log.info("feed %s (%s) failed: %s", row.pk, row.url, message)
-        result.error = message
-        return result
-
-    def _succeeded(
-        self,
-        row: FeedRow,
-        status: int,
-        etag: str | None,
-        last_modified: str | None,
-        *,
-        seen: int,
-        stored: int,
-        site: str | None = None,
-    ) -> None:
-        now = self.clock()
-        values: dict[str, Any] = {
-            "polling_since": None,
-            "last_success_at": format_timestamp(now),
-            "last_status": status,
-            "last_error": None,
-            "consecutive_failures": 0,
-            "next_poll_at": format_timestamp(next_poll(now, row.interval_seconds, rng=self.rng)),
-        }
-        if status != 304:
-            # Saved only now: a poll that died half-way sends no validators and is redone.
-            values.update(etag=etag, last_modified=last_modified)
-        if site and not row.site_url:
-            values["site_url"] = site[:2000]
-        with self.kz.store.begin() as conn:
-            repo.update(conn, row.pk, values)
-            repo.increment(conn, row.pk, seen=seen, stored=stored)
+        return self.poller.poll(self._row(feed_id), progress=progress)

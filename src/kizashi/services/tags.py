@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 
 from kizashi.model import tlp as tlp_model
 from kizashi.model.actor import Actor
-from kizashi.model.errors import Problem, conflict, invalid, not_found
+from kizashi.model.errors import KizashiError, Problem, conflict, invalid, not_found
 from kizashi.model.tags import TagName, check_colour, parse_tag
 from kizashi.services import taxonomies
 from kizashi.services.common import Context
@@ -74,9 +74,9 @@ class TagService:
         for raw in names:
             try:
                 tag = taxonomies.check(parse_tag(raw), enabled)
-            except Exception as exc:
-                messages.append(str(getattr(exc, "message", exc)))
-                problems.extend(getattr(exc, "problems", []) or [Problem("tag", str(exc))])
+            except KizashiError as exc:
+                messages.append(exc.message)
+                problems.extend(exc.problems or [Problem("tag", exc.message)])
                 continue
             out[tag.name] = tag
         if problems:
