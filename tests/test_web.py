@@ -370,3 +370,20 @@ def test_report_page_shows_the_article_not_raw_json(web: TestClient, kz: Kizashi
     # Shown as a table, not as a JSON property (the history keeps the raw STIX).
     assert "<code>extensions</code>" not in html
     assert html.count(ARTICLE_EXTENSION) == 1
+
+
+def test_home_shows_feeds_and_those_failing(web: TestClient, kz: Kizashi) -> None:
+    login(web, "ana", "analyst-password")
+    assert "No feeds yet" in web.get("/").text
+    feeds = web.app.state.feeds  # type: ignore[attr-defined]
+    ok = feeds.add(SYSTEM, "https://feeds.example/ok.xml", title="Good feed")
+    bad = feeds.add(SYSTEM, "https://feeds.example/bad.xml", title="Broken feed")
+    from kizashi.store import feeds as feed_repo
+
+    with kz.store.begin() as conn:
+        feed_repo.update(conn, bad.id, {"last_error": "HTTP 500", "consecutive_failures": 3})
+    html = web.get("/").text
+    assert "2 feed(s)" in html
+    assert "1 failing" in html
+    assert f'href="/feeds/{bad.id}"' in html
+    assert f'href="/feeds/{ok.id}"' not in html

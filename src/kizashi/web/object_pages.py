@@ -36,7 +36,16 @@ def home(request: Request, actor: PageActor) -> Response:
     kz = get_kizashi(request)
     shown = ["report", "note", "indicator", *(t for t in ENTITY_TYPES if t != "identity")]
     recent = kz.objects.list(actor, types=shown, limit=15).items
-    return page(request, "home.html", actor=actor, recent=recent, top_tags=kz.tags.list(limit=30))
+    feeds = request.app.state.feeds.list(actor)
+    return page(
+        request,
+        "home.html",
+        actor=actor,
+        recent=recent,
+        top_tags=kz.tags.list(limit=30),
+        feeds=feeds,
+        failing=[f for f in feeds if f.enabled and f.last_error],
+    )
 
 
 @router.get("/objects")
