@@ -411,3 +411,12 @@ def test_web_reader_sees_feeds_but_cannot_change_them(client: TestClient, kz: Ki
                        {"action": "pause"}), (f"/feeds/{fid}", {"title": "x"})]:  # fmt: skip
         assert client.post(path, data={"csrf": csrf, **data}).status_code == 403, path
     assert service.get(SYSTEM, fid).enabled
+
+
+def test_a_password_in_a_feed_url_is_never_shown(client: TestClient, kz: Kizashi) -> None:
+    auth = token(kz, "ana", "analyst")
+    made = client.post(FEEDS, headers=auth, json={"url": "https://reader:s3cret@feeds.example/rss"})
+    assert made.status_code == 201, made.text
+    assert made.json()["url"] == "https://reader:***@feeds.example/rss"
+    for path in (FEEDS, f"{FEEDS}/{made.json()['id']}", f"{FEEDS}/opml"):
+        assert "s3cret" not in client.get(path, headers=auth).text

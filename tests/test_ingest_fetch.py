@@ -397,3 +397,15 @@ def test_allowlist_admits_only_its_ranges() -> None:
     assert policy.permits("10.1.200.3") and policy.permits("fd00::5")
     assert not policy.permits("127.0.0.2") and not policy.permits("10.2.0.1")
     assert not policy.permits("::1") and policy.permits("8.8.8.8")
+
+
+def test_redact_url_hides_passwords_only() -> None:
+    from kizashi.ingest.fetch import redact_url
+
+    assert redact_url("https://feeds.example/rss") == "https://feeds.example/rss"
+    assert (
+        redact_url("https://bob:s3cret@feeds.example:8443/rss?x=1")
+        == "https://bob:***@feeds.example:8443/rss?x=1"
+    )
+    assert redact_url("https://tok3n@feeds.example/rss") == "https://***@feeds.example/rss"
+    assert "s3cret" not in redact_url("http://a:s3cret@[2001:db8::1]/x")

@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from kizashi.ingest.fetch import Fetcher
+from kizashi.ingest.fetch import Fetcher, redact_url
 from kizashi.ingest.opml import Subscription
 from kizashi.ingest.poller import Poller, PollResult
 from kizashi.model import tlp as tlp_model
@@ -71,7 +71,8 @@ class FeedView:
 def _view(row: FeedRow) -> FeedView:
     return FeedView(
         id=row.pk,
-        url=row.url,
+        # A password in the URL is a secret like the headers: never shown again.
+        url=redact_url(row.url),
         title=row.title,
         site_url=row.site_url,
         enabled=row.enabled,

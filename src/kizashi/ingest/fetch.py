@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit, urlunsplit
 
 import httpcore
 import httpx
@@ -79,6 +80,20 @@ class FetchError(Exception):
         return self.message
 
 
+def redact_url(url: str) -> str:
+    """A URL fit for logs, errors and pages: credentials in it become ``***``."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if parts.password is None and "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rsplit("@", 1)[-1]
+    # user:password keeps the user; a lone user-info is often a token, so it all goes.
+    shown = f"{parts.username}:***" if parts.password is not None and parts.username else "***"
+    return urlunsplit(parts._replace(netloc=f"{shown}@{host}"))
+
+
 def retry_after_seconds(value: str | None, now: datetime) -> float | None:
     """``Retry-After`` as seconds from now: delta-seconds or an HTTP date."""
     if not value:
@@ -135,7 +150,7 @@ class Fetcher:
         while True:
             target = self._check_url(current, url)
             if current in seen:
-                chain = " → ".join([*seen, current])
+                chain = " → ".join(redact_url(u) for u in [*seen, current])
                 raise FetchError("redirects", f"redirect loop: {chain}", url)
             seen.append(current)
             here = (target.scheme, target.host, target.port)
@@ -153,7 +168,8 @@ class Fetcher:
             if len(seen) > self.limits.max_redirects:
                 raise FetchError(
                     "redirects",
-                    f"more than {self.limits.max_redirects} redirects (last: {current})",
+                    f"more than {self.limits.max_redirects} redirects "
+                    f"(last: {redact_url(current)})",
                     url,
                 )
             current = str(target.join(location))

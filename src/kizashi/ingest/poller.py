@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from kizashi.ingest.fetch import Fetcher, FetchError
+from kizashi.ingest.fetch import Fetcher, FetchError, redact_url
 from kizashi.ingest.outcomes import OUTCOME_NAMES, Rejected
 from kizashi.ingest.parse import ParseError, parse_feed
 from kizashi.ingest.pipeline import ItemPipeline
@@ -197,7 +197,7 @@ class Poller:
                     "next_poll_at": format_timestamp(when),
                 },
             )
-        log.info("feed %s (%s) failed: %s", row.pk, row.url, message)
+        log.info("feed %s (%s) failed: %s", row.pk, redact_url(row.url), message)
         result.error = message
         return result
 
