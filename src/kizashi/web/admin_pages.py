@@ -23,7 +23,6 @@ def users(request: Request, actor: PageActor, error: KizashiError | None = None)
     return page(
         request,
         "users.html",
-        status_code=422 if error else 200,
         actor=actor,
         users=get_kizashi(request).users.list(actor),
         error=error,

@@ -57,7 +57,6 @@ def feed_list(
     return page(
         request,
         "feeds.html",
-        status_code=422 if error else 200,
         actor=actor,
         feeds=_feeds(request).list(actor),
         error=error,
@@ -117,7 +116,6 @@ def feed_page(
     return page(
         request,
         "feed.html",
-        status_code=422 if error else 200,
         actor=actor,
         feed=view,
         items=items,

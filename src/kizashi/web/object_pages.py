@@ -93,7 +93,6 @@ def list_objects(
         params=params,
         types=LIST_TYPES,
         error=error,
-        status_code=422 if error else 200,
     )
 
 
@@ -111,7 +110,6 @@ def _render_new(
     return page(
         request,
         f"new_{kind}.html",
-        status_code=422 if error else 200,
         values=values,
         error=error,
         entity_types=ENTITY_TYPES,

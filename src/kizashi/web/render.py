@@ -56,7 +56,12 @@ templates.env.globals.update(
 )
 
 
-def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+def page(
+    request: Request, name: str, status_code: int | None = None, **context: Any
+) -> HTMLResponse:
+    """Render a template; a page that shows an ``error`` answers 422 unless told otherwise."""
+    if status_code is None:
+        status_code = 422 if context.get("error") else 200
     actor = context.pop("actor", None) or session_actor(request)
     context.update(request=request, actor=actor, csrf=csrf_token(request))
     return templates.TemplateResponse(request, name, context, status_code=status_code)

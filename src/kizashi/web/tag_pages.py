@@ -36,7 +36,6 @@ def tag(
     return page(
         request,
         "tag.html",
-        status_code=422 if error else 200,
         actor=actor,
         tag=view,
         objects=objects,
