@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit, urlunsplit
 
-import httpcore
 import httpx
 
 import kizashi
@@ -183,14 +182,8 @@ class Fetcher:
             raise FetchError(
                 "bad_url", f"only http and https URLs can be fetched, not {current!r}", original
             )
-        try:
-            self.policy.check_host(
-                target.host, target.port or (443 if target.scheme == "https" else 80)
-            )
-        except AddressRefusedError as exc:
-            raise FetchError("refused", f"refused: {exc}", original) from exc
-        except httpcore.ConnectError as exc:  # the name does not resolve
-            raise FetchError("network", str(exc), original) from exc
+        # Where it may connect is decided when the socket opens (netguard.GuardedBackend),
+        # on the addresses it actually connects to: no second look-up here.
         return target
 
     def _once(
@@ -217,9 +210,9 @@ class Fetcher:
                 "http", f"the response could not be decompressed: {exc}", original
             ) from exc
         except httpx.HTTPError as exc:
-            message = str(exc) or type(exc).__name__
-            kind = "refused" if "not a public address" in message else "network"
-            raise FetchError(kind, message, original) from exc
+            if isinstance(exc.__cause__, AddressRefusedError):
+                raise FetchError("refused", f"refused: {exc.__cause__}", original) from exc
+            raise FetchError("network", str(exc) or type(exc).__name__, original) from exc
 
     def _read(self, response: httpx.Response, deadline: float, original: str) -> FetchResult:
         status = response.status_code
