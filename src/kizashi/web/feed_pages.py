@@ -8,7 +8,7 @@ from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from kizashi.api.deps import check_csrf, get_kizashi
-from kizashi.ingest.feeds import FeedService
+from kizashi.api.routes.feeds import get_feeds, poll_now, queue_poll
 from kizashi.ingest.opml import parse_opml
 from kizashi.model.errors import KizashiError
 from kizashi.web import forms
@@ -16,11 +16,6 @@ from kizashi.web.deps import FormFields, PageActor
 from kizashi.web.render import page
 
 router = APIRouter()
-
-
-def _feeds(request: Request) -> FeedService:
-    feeds: FeedService = request.app.state.feeds
-    return feeds
 
 
 def _settings_from(f: dict[str, str]) -> dict[str, Any]:
@@ -58,7 +53,7 @@ def feed_list(
         request,
         "feeds.html",
         actor=actor,
-        feeds=_feeds(request).list(actor),
+        feeds=get_feeds(request).list(actor),
         error=error,
         values=values or {},
     )
@@ -69,14 +64,12 @@ def add_feed(request: Request, actor: PageActor, f: FormFields) -> Response:
     actor.require_write()
     check_csrf(request, f.get("csrf"))
     try:
-        view = _feeds(request).add(
+        view = get_feeds(request).add(
             actor, f.get("url", ""), title=f.get("title") or None, **_settings_from(f)
         )
     except KizashiError as exc:
         return feed_list(request, actor, error=exc, values=f)
-    jobs = getattr(request.app.state, "jobs", None)
-    if jobs is not None:
-        jobs.enqueue_poll(view.id)
+    queue_poll(request, view.id)
     return RedirectResponse(f"/feeds/{view.id}", status_code=303)
 
 
@@ -91,14 +84,14 @@ def import_opml(
     check_csrf(request, csrf)
     try:
         # The request size limit bounds the upload.
-        report = _feeds(request).subscribe_all(actor, parse_opml(file.file.read()))
+        report = get_feeds(request).subscribe_all(actor, parse_opml(file.file.read()))
     except KizashiError as exc:
         return feed_list(request, actor, error=exc)
     return page(
         request,
         "feeds.html",
         actor=actor,
-        feeds=_feeds(request).list(actor),
+        feeds=get_feeds(request).list(actor),
         error=None,
         values={},
         imported=report,
@@ -109,7 +102,7 @@ def import_opml(
 def feed_page(
     request: Request, actor: PageActor, feed_id: int, error: KizashiError | None = None
 ) -> Response:
-    feeds = _feeds(request)
+    feeds = get_feeds(request)
     view = feeds.get(actor, feed_id)
     items = feeds.items(actor, feed_id, 30)
     reports = get_kizashi(request).objects.get_many(i["report_id"] for i in items)
@@ -129,7 +122,7 @@ def update_feed(request: Request, actor: PageActor, feed_id: int, f: FormFields)
     actor.require_write()
     check_csrf(request, f.get("csrf"))
     try:
-        _feeds(request).update(actor, feed_id, title=f.get("title"), **_settings_from(f))
+        get_feeds(request).update(actor, feed_id, title=f.get("title"), **_settings_from(f))
     except KizashiError as exc:
         if exc.code in ("forbidden", "not_found"):
             raise
@@ -141,16 +134,12 @@ def update_feed(request: Request, actor: PageActor, feed_id: int, f: FormFields)
 def feed_action(request: Request, actor: PageActor, feed_id: int, f: FormFields) -> Response:
     actor.require_write()
     check_csrf(request, f.get("csrf"))
-    feeds = _feeds(request)
+    feeds = get_feeds(request)
     action = f.get("action")
     if action in ("pause", "resume"):
         feeds.update(actor, feed_id, enabled=action == "resume")
     elif action == "poll":
-        jobs = getattr(request.app.state, "jobs", None)
-        if jobs is not None:
-            jobs.enqueue_poll(feed_id)
-        else:
-            feeds.poll(feed_id)
+        poll_now(request, feed_id)
     elif action == "remove":
         feeds.remove(actor, feed_id)
         return RedirectResponse("/feeds", status_code=303)

@@ -11,6 +11,7 @@ from kizashi.api.deps import ActorDep
 from kizashi.api.schemas import ErrorOut
 from kizashi.ingest.feeds import FeedService
 from kizashi.ingest.opml import Subscription, parse_opml, to_opml
+from kizashi.ingest.poller import PollResult
 
 router = APIRouter(
     prefix="/feeds", tags=["feeds"], responses={401: {"model": ErrorOut}, 422: {"model": ErrorOut}}
@@ -23,6 +24,22 @@ def get_feeds(request: Request) -> FeedService:
 
 
 FeedsDep = Annotated[FeedService, Depends(get_feeds)]
+
+
+def queue_poll(request: Request, feed_id: int) -> bool:
+    """Put a poll on the job queue when this app has one; say whether it did."""
+    jobs = getattr(request.app.state, "jobs", None)
+    if jobs is None:
+        return False
+    jobs.enqueue_poll(feed_id)
+    return True
+
+
+def poll_now(request: Request, feed_id: int) -> PollResult | None:
+    """Poll a feed now: queued for the workers (None), or, with no queue, in this request."""
+    if queue_poll(request, feed_id):
+        return None
+    return get_feeds(request).poll(feed_id)
 
 
 class FeedIn(BaseModel):
@@ -162,22 +179,11 @@ def poll_feed(
     """Poll now: queued for a worker (202), or done in this request when no queue runs (200)."""
     actor.require_write()
     view = feeds.get(actor, feed_id)
-    jobs = getattr(request.app.state, "jobs", None)
-    if jobs is not None:
-        jobs.enqueue_poll(view.id)
+    result = poll_now(request, view.id)
+    if result is None:
         response.status_code = 202
-        return {
-            "feed_id": view.id,
-            "title": view.title,
-            "stored": 0,
-            "updated": 0,
-            "duplicate": 0,
-            "rejected": 0,
-            "not_modified": False,
-            "error": None,
-            "rejections": [],
-        }
-    return feeds.poll(view.id).as_dict()
+        return PollResult(view.id, view.title).as_dict()
+    return result.as_dict()
 
 
 @router.get("/{feed_id}/items", response_model=list[ItemOut])
