@@ -6,6 +6,7 @@ import os
 import secrets
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import (
@@ -52,6 +53,12 @@ class Settings(BaseSettings):
     fetch_max_bytes: int = 10 * 1024 * 1024
     fetch_timeout: float = 30.0
     fetch_connect_timeout: float = 10.0
+    #: Keep extracted values that are flagged (documentation or private ranges, example
+    #: domains, MISP warning lists) as objects and mentions, with their flags shown.
+    #: False drops them at extraction; `kizashi extract` always prints the flags.
+    extract_keep_flagged: bool = True
+    #: Check extracted values against MISP's benign warning lists (loaded on first use).
+    extract_warninglists: bool = True
     #: MISP taxonomy namespaces enabled on a new store.
     default_taxonomies: list[str] = Field(default_factory=lambda: ["tlp", "PAP", "admiralty-scale"])
 
@@ -76,6 +83,14 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'kizashi.db'}"
+
+    def store_options(self) -> dict[str, Any]:
+        """Keyword arguments for ``Kizashi.open`` that come from settings."""
+        return {
+            "default_taxonomies": self.default_taxonomies,
+            "keep_flagged": self.extract_keep_flagged,
+            "warninglists": self.extract_warninglists,
+        }
 
     @cached_property
     def resolved_secret_key(self) -> str:

@@ -14,7 +14,7 @@ import kizashi
 from kizashi.api import errors
 from kizashi.api.headers import SecurityHeaders
 from kizashi.api.limits import BodySizeLimit
-from kizashi.api.routes import auth, feeds, meta, objects, relationships, tags
+from kizashi.api.routes import auth, feeds, indicators, meta, objects, relationships, tags
 from kizashi.config import Settings
 from kizashi.ingest.feeds import FeedService
 from kizashi.jobs.queue import Jobs, make_fetcher
@@ -31,9 +31,7 @@ def create_app(
     settings = settings or Settings()
     if kz is None:
         settings.ensure_data_dir()
-        kz = Kizashi.open(
-            settings.resolved_database_url, default_taxonomies=settings.default_taxonomies
-        )
+        kz = Kizashi.open(settings.resolved_database_url, **settings.store_options())
     fetcher = make_fetcher(settings)
 
     @asynccontextmanager
@@ -59,7 +57,7 @@ def create_app(
     errors.install(app)
 
     api = APIRouter(prefix="/api/v1")
-    for module in (objects, tags, relationships, feeds, auth, meta):
+    for module in (objects, tags, relationships, indicators, feeds, auth, meta):
         api.include_router(module.router)
     app.include_router(api)
 

@@ -183,3 +183,70 @@ class TaxonomyOut(BaseModel):
 
 class TaxonomyPatch(BaseModel):
     enabled: bool
+
+
+class LookupIn(BaseModel):
+    values: list[str] = Field(
+        max_length=100_000, description="Values to look up, defanged or not (up to 100,000)."
+    )
+
+
+class ObjectRefOut(BaseModel):
+    id: str
+    type: str
+
+
+class LookupOut(BaseModel):
+    query: str = Field(description="The value as asked.")
+    value: str = Field(description="The value refanged and normalised, as stored.")
+    type: str | None = Field(description="What the value is (ipv4, domain, cve…), if recognised.")
+    known: bool
+    objects: list[ObjectRefOut]
+    reports: int = Field(description="Live reports that mention it.")
+    sources: int = Field(description="Distinct sources of those reports.")
+    first_seen: str | None
+    last_seen: str | None
+
+
+class ExtractIn(BaseModel):
+    text: str = Field(description="Any text; nothing is stored.")
+    warninglists: bool = True
+
+
+class HitOut(BaseModel):
+    type: str
+    value: str
+    start: int = Field(description="Offset of the first character, in characters of the text.")
+    end: int
+    flags: list[str]
+
+
+class MentionOut(BaseModel):
+    report_id: str
+    report_name: str
+    type: str
+    value: str
+    object_id: str | None = None
+    occurrences: int
+    context: str = Field(description="The sentence the value was found in.")
+    context_start: int = Field(description="Where the value starts inside the sentence.")
+    context_end: int
+    flags: list[str]
+    seen_at: str
+    source: str
+
+
+class CoOccurringOut(BaseModel):
+    type: str
+    value: str
+    object_id: str | None
+    reports: int
+
+
+class IndicatorOut(BaseModel):
+    reports: int
+    sources: int
+    first_seen: str | None
+    last_seen: str | None
+    mentions: list[MentionOut]
+    co_occurring: list[CoOccurringOut]

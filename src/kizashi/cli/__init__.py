@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from kizashi.cli import add, admin, feeds, objects, serve, worker
+from kizashi.cli import add, admin, feeds, indicators, objects, serve, worker
 
 app = typer.Typer(
     name="kizashi",
@@ -29,6 +29,10 @@ app.add_typer(admin.tokens, name="token")
 app.add_typer(admin.taxonomy, name="taxonomy")
 app.command("migrate")(admin.migrate)
 app.add_typer(feeds.app, name="feed")
+app.command("extract")(indicators.extract)
+app.command("lookup")(indicators.lookup)
+app.command("reextract")(indicators.reextract)
+app.add_typer(indicators.attack, name="attack")
 app.command("run")(serve.run)
 app.command("worker")(worker.worker)
 

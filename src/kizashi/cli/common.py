@@ -31,9 +31,7 @@ def open_app() -> Iterator[Kizashi]:
     """The store named by KIZASHI_DATABASE_URL or KIZASHI_DATA_DIR, migrated."""
     settings = Settings()
     settings.ensure_data_dir()
-    kz = Kizashi.open(
-        settings.resolved_database_url, default_taxonomies=settings.default_taxonomies
-    )
+    kz = Kizashi.open(settings.resolved_database_url, **settings.store_options())
     try:
         yield kz
     except KizashiError as exc:

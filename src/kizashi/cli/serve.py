@@ -20,9 +20,7 @@ def run(
     """Start the web UI and API (SQLite in the data directory, or KIZASHI_DATABASE_URL)."""
     settings = Settings()
     data_dir = settings.ensure_data_dir()
-    kz = Kizashi.open(
-        settings.resolved_database_url, default_taxonomies=settings.default_taxonomies
-    )
+    kz = Kizashi.open(settings.resolved_database_url, **settings.store_options())
     try:
         generated = kz.users.ensure_admin(settings.admin_user, settings.admin_password)
     except KizashiError as exc:

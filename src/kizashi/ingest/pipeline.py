@@ -109,7 +109,9 @@ class ItemPipeline:
         with self.kz.store.begin() as conn:
             pks: dict[str, int] = {}
             if raws:
-                pks = self.kz.objects.create_many_in(conn, SYSTEM, raws, tags=tags).pks
+                pks = self.kz.objects.create_many_in(
+                    conn, SYSTEM, raws, tags=tags, extract=True
+                ).pks
             new = [(i, raw["id"], pks[raw["id"]]) for i, raw in zip(fresh, raws, strict=True)]
             repo.add_items(
                 conn,

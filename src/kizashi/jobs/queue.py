@@ -66,9 +66,7 @@ class Runtime:
 def open_runtime(settings: Settings, kz: Kizashi | None = None) -> Runtime:
     if kz is None:
         settings.ensure_data_dir()
-        kz = Kizashi.open(
-            settings.resolved_database_url, default_taxonomies=settings.default_taxonomies
-        )
+        kz = Kizashi.open(settings.resolved_database_url, **settings.store_options())
     feeds = FeedService(kz, make_fetcher(settings), lease_seconds=settings.poll_lease_seconds)
     return Runtime(kz, feeds)
 

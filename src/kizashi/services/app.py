@@ -6,6 +6,7 @@ from kizashi.model.actor import SYSTEM, SYSTEM_IDENTITY
 from kizashi.model.article import ARTICLE_EXTENSION, extension_definition
 from kizashi.services import taxonomies
 from kizashi.services.common import Clock, Context, utcnow
+from kizashi.services.indicators import IndicatorService
 from kizashi.services.objects import ObjectService
 from kizashi.services.relationships import RelationshipService
 from kizashi.services.tags import TagService
@@ -16,20 +17,39 @@ from kizashi.store.engine import Store
 
 
 class Kizashi:
-    def __init__(self, store: Store, *, clock: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Clock = utcnow,
+        keep_flagged: bool = True,
+        warninglists: bool = True,
+    ) -> None:
         self.store = store
         self.ctx = Context(store, clock)
         self.tags = TagService(self.ctx)
         self.objects = ObjectService(self.ctx, self.tags)
+        self.indicators = IndicatorService(
+            self.ctx, self.objects, keep_flagged=keep_flagged, warninglists=warninglists
+        )
+        self.objects.linker = self.indicators
         self.relationships = RelationshipService(self.ctx, self.objects)
         self.users = UserService(self.ctx)
 
     @classmethod
     def open(
-        cls, url: str, *, default_taxonomies: list[str] | None = None, clock: Clock = utcnow
+        cls,
+        url: str,
+        *,
+        default_taxonomies: list[str] | None = None,
+        clock: Clock = utcnow,
+        keep_flagged: bool = True,
+        warninglists: bool = True,
     ) -> Kizashi:
         """Open (and migrate) the store, then make sure first-run data is there."""
-        app = cls(Store.open(url), clock=clock)
+        app = cls(
+            Store.open(url), clock=clock, keep_flagged=keep_flagged, warninglists=warninglists
+        )
         app.bootstrap(default_taxonomies or ["tlp", "PAP", "admiralty-scale"])
         return app
 

@@ -12,6 +12,7 @@ from kizashi.model import stix as stix_model
 from kizashi.model import tlp as tlp_model
 from kizashi.model.actor import Actor
 from kizashi.model.errors import Problem, invalid
+from kizashi.model.observables import lookup_value
 from kizashi.store.rows import ObjectRow
 
 
@@ -154,7 +155,7 @@ def row_values(data: dict[str, Any], tlp: str | None, actor: Actor, stamp: str) 
         "id": data["id"],
         "type": data["type"],
         "name": stix_model.display_name(data),
-        "value": stix_model.observable_value(data),
+        "value": lookup_value(data),
         "created": data.get("created"),
         "modified": data.get("modified"),
         "published": data.get("published"),

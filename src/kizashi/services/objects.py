@@ -6,7 +6,7 @@ import builtins
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.engine import Connection
 
@@ -43,10 +43,26 @@ MAX_PAGE = 500
 _FIXED = ("id", "type", "created", "spec_version")
 
 
+class Linker(Protocol):
+    """Extraction seen from here: plans refs for reports, stores what a plan found."""
+
+    def plan(self, conn: Connection, raws: Sequence[Mapping[str, Any]]) -> list[Any]: ...
+
+    def store_in(
+        self, conn: Connection, actor: Actor, reports: Sequence[tuple[int, Mapping[str, Any], Any]]
+    ) -> None: ...
+
+    def upgrade_stubs(
+        self, conn: Connection, actor: Actor, created: Iterable[Mapping[str, Any]]
+    ) -> int: ...
+
+
 class ObjectService:
     def __init__(self, ctx: Context, tags: TagService) -> None:
         self.ctx = ctx
         self.tags = tags
+        #: Set by the application: indicator extraction for reports (None: no extraction).
+        self.linker: Linker | None = None
 
     # -- reading ----------------------------------------------------------------
     def get(self, actor: Actor, stix_id: str) -> ObjectView:
@@ -168,10 +184,23 @@ class ObjectService:
         *,
         tags: Sequence[str] = (),
         tlp: str | None = None,
+        extract: bool = True,
     ) -> tuple[ObjectView, bool]:
-        """:meth:`create` inside the caller's transaction (ingestion writes more beside it)."""
+        """:meth:`create` inside the caller's transaction (ingestion writes more beside it).
+
+        A report's text is read for indicators (``extract``), which it then refers to.
+        """
         actor.require_write()
         labels = raw.get("labels") if isinstance(raw, Mapping) else None
+        plans = None
+        if (
+            extract
+            and self.linker is not None
+            and isinstance(raw, Mapping)
+            and (raw.get("type") == "report")
+        ):
+            plans = self.linker.plan(conn, [raw])
+            raw = _with_refs(raw, plans[0].refs)
         data, level = self._prepare(actor, raw, tlp)
         names = [*tags, *(labels if isinstance(labels, list) else [])]
         parsed = self.tags.parse(conn, names)
@@ -185,7 +214,11 @@ class ObjectService:
                 raise conflict(f"{data['id']} exists and is revoked; an admin can restore it.")
             self.tags.attach(conn, actor, [existing.pk], parsed)
             return _reload(conn, data["id"]), False
-        self._insert(conn, actor, [(data, level)], parsed)
+        pks = self._insert(conn, actor, [(data, level)], parsed)
+        if self.linker is not None:
+            if plans is not None:
+                self.linker.store_in(conn, actor, [(pks[data["id"]], data, plans[0])])
+            self.linker.upgrade_stubs(conn, actor, [data])
         self.ctx.audit(conn, actor, "create", data["id"])
         return _reload(conn, data["id"]), True
 
@@ -264,11 +297,35 @@ class ObjectService:
         raws: Sequence[Mapping[str, Any]],
         *,
         tags: Sequence[str] = (),
+        extract: bool = False,
     ) -> BulkResult:
-        """:meth:`create_many` inside the caller's transaction; the first bad object raises."""
+        """:meth:`create_many` inside the caller's transaction; the first bad object raises.
+
+        With ``extract``, reports are read for indicators as :meth:`create_in` does.
+        """
         actor.require_write()
+        linker = self.linker if extract else None
+        reports = [i for i, raw in enumerate(raws) if raw.get("type") == "report"]
+        plans: dict[int, Any] = {}
+        if linker is not None and reports:
+            found = linker.plan(conn, [raws[i] for i in reports])
+            plans = dict(zip(reports, found, strict=True))
+            raws = [
+                _with_refs(raw, plans[i].refs) if i in plans else raw for i, raw in enumerate(raws)
+            ]
         prepared = [self._prepare_fast(actor, raw) for raw in raws]
-        return self._store_many(conn, actor, prepared, tags)
+        result = self._store_many(conn, actor, prepared, tags)
+        if linker is not None and plans:
+            linker.store_in(
+                conn,
+                actor,
+                [
+                    (result.pks[prepared[i][0]["id"]], prepared[i][0], plan)
+                    for i, plan in plans.items()
+                    if prepared[i][0]["id"] in result.pks
+                ],
+            )
+        return result
 
     def _store_many(
         self,
@@ -291,6 +348,8 @@ class ObjectService:
             )
         fresh = [unique[i] for i in ids if i not in have]
         result.pks = self._insert(conn, actor, fresh, parsed)
+        if self.linker is not None:
+            self.linker.upgrade_stubs(conn, actor, [d for d, _ in fresh])
         if have and parsed:
             old = repo.get_many(conn, have)
             self.tags.attach(conn, actor, [r.pk for r in old.values()], parsed)
@@ -317,9 +376,19 @@ class ObjectService:
             return self.update_in(conn, actor, stix_id, changes)
 
     def update_in(
-        self, conn: Connection, actor: Actor, stix_id: str, changes: Mapping[str, Any]
+        self,
+        conn: Connection,
+        actor: Actor,
+        stix_id: str,
+        changes: Mapping[str, Any],
+        *,
+        relink: bool = True,
     ) -> ObjectView:
-        """:meth:`update` inside the caller's transaction."""
+        """:meth:`update` inside the caller's transaction.
+
+        When a report's name or description changes, its text is read again: mentions
+        are replaced and newly found indicators join its refs.
+        """
         actor.require_write()
         fixed = [k for k in changes if k in _FIXED]
         if fixed:
@@ -330,6 +399,15 @@ class ObjectService:
         row = self._live_row(conn, stix_id)
         current: dict[str, Any] = json.loads(row.data)
         merged = {k: v for k, v in {**current, **changes}.items() if v is not None}
+        plans = None
+        if (
+            relink
+            and self.linker is not None
+            and row.type == "report"
+            and ("name" in changes or "description" in changes)
+        ):
+            plans = self.linker.plan(conn, [merged])
+            merged = _with_refs(merged, plans[0].refs)
         tag_names = [r.name for r in tag_repo.object_tag_rows(conn, row.pk)]
         merged.pop("modified", None)
         if not stix_model.is_observable(row.type):
@@ -370,6 +448,8 @@ class ObjectService:
             else:
                 tlp_tags = [t for t in tag_names if t.startswith("tlp:")]
                 tag_repo.unlink(conn, row.pk, list(tag_repo.pks_by_names(conn, tlp_tags).values()))
+        if plans is not None and self.linker is not None:
+            self.linker.store_in(conn, actor, [(row.pk, data, plans[0])])
         self.ctx.audit(conn, actor, "update", stix_id, ", ".join(sorted(changes)))
         return _reload(conn, stix_id)
 
@@ -377,16 +457,21 @@ class ObjectService:
         """Delete as STIX does: the object stays, marked revoked, recoverable by an admin."""
         actor.require_write()
         with self.ctx.store.begin() as conn:
-            row = self._live_row(conn, stix_id)
-            data: dict[str, Any] = json.loads(row.data)
-            if not stix_model.is_observable(row.type):
-                data["revoked"] = True
-                data["modified"] = stix_model.next_modified(
-                    row.modified or self.ctx.stamp(), self.ctx.clock()
-                )
-            self._new_version(conn, actor, row, data, "revoke", row.tlp, revoked=True)
-            self.ctx.audit(conn, actor, "revoke", stix_id)
-            return _reload(conn, stix_id)
+            return self.revoke_in(conn, actor, stix_id)
+
+    def revoke_in(self, conn: Connection, actor: Actor, stix_id: str) -> ObjectView:
+        """:meth:`revoke` inside the caller's transaction."""
+        actor.require_write()
+        row = self._live_row(conn, stix_id)
+        data: dict[str, Any] = json.loads(row.data)
+        if not stix_model.is_observable(row.type):
+            data["revoked"] = True
+            data["modified"] = stix_model.next_modified(
+                row.modified or self.ctx.stamp(), self.ctx.clock()
+            )
+        self._new_version(conn, actor, row, data, "revoke", row.tlp, revoked=True)
+        self.ctx.audit(conn, actor, "revoke", stix_id)
+        return _reload(conn, stix_id)
 
     def restore(self, actor: Actor, stix_id: str) -> ObjectView:
         actor.require_admin()
@@ -465,6 +550,23 @@ def _bound(value: str | None, field: str, *, end: bool) -> str | None:
     if "T" not in value and end:
         when += timedelta(days=1, milliseconds=-1)
     return stix_model.format_timestamp(when)
+
+
+def _with_refs(raw: Mapping[str, Any], found: Sequence[str]) -> dict[str, Any]:
+    """The report's refs plus the indicators found in it (once each, in order).
+
+    A report with no refs of its own referred to its author to stay valid STIX; once
+    something is found, the indicators take that place.
+    """
+    out = dict(raw)
+    if not found:
+        return out
+    refs = [r for r in (raw.get("object_refs") or []) if isinstance(r, str)]
+    author = raw.get("created_by_ref")
+    if refs == [author]:
+        refs = []
+    out["object_refs"] = list(dict.fromkeys([*refs, *found]))
+    return out
 
 
 def _reload(conn: Connection, stix_id: str) -> ObjectView:

@@ -227,3 +227,29 @@ article_content = sa.Table(
     sa.Column("fetched_at", TS),
     sa.Column("extraction_error", sa.Text),
 )
+
+# Where a report mentions an indicator or identifier: one row per report and value,
+# with the sentence around its first mention. Lookups ("known or not, and where")
+# and indicator pages read this table; ``object_pk`` is the STIX object the value
+# became (null for values STIX has no object for, such as ATT&CK tactics).
+mentions = sa.Table(
+    "mentions",
+    metadata,
+    sa.Column("pk", sa.Integer, primary_key=True),
+    sa.Column(
+        "report_pk", sa.Integer, sa.ForeignKey("objects.pk", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("object_pk", sa.Integer, sa.ForeignKey("objects.pk", ondelete="SET NULL")),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("occurrences", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("context", sa.Text, nullable=False),
+    sa.Column("context_start", sa.Integer, nullable=False),
+    sa.Column("context_end", sa.Integer, nullable=False),
+    sa.Column("flags", sa.String(255)),
+    sa.Column("seen_at", TS, nullable=False),
+    sa.Column("source", sa.String(255), nullable=False),
+    sa.UniqueConstraint("report_pk", "kind", "value"),
+    sa.Index("ix_mentions_value", "value"),
+    sa.Index("ix_mentions_object_pk", "object_pk"),
+)

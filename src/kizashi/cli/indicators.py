@@ -1,0 +1,143 @@
+"""``kizashi extract``, ``lookup``, ``reextract`` and ``attack load``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from kizashi.cli.common import JsonOpt, actor_of, err, open_app, out, print_json
+from kizashi.model.observables import ATTACK_TYPES
+from kizashi.text.extract import extract as extract_hits
+
+#: Lookups read values in slices of this many (memory stays flat for huge lists).
+LOOKUP_SLICE = 20_000
+#: What an ATT&CK load keeps: the objects ids name, and their authors and markings.
+ATTACK_LOADED = ATTACK_TYPES | {"identity", "marking-definition"}
+
+
+def _read(source: str) -> str:
+    if source == "-":
+        return sys.stdin.read()
+    path = Path(source)
+    try:
+        return path.read_text("utf-8", errors="replace")
+    except OSError as exc:
+        err.print(f"[red]error[/red]: cannot read {source}: {exc.strerror}", highlight=False)
+        raise typer.Exit(2) from exc
+
+
+def extract(
+    source: str = typer.Argument(..., help="A text file, or - for standard input."),
+    drop_flagged: bool = typer.Option(
+        False, "--drop-flagged", help="Leave out documentation, private and warning-listed values."
+    ),
+    warninglists: bool = typer.Option(
+        True, "--warninglists/--no-warninglists", help="Flag values on MISP's benign lists."
+    ),
+) -> None:
+    """Print every indicator in a text as JSON Lines (type, value, start, end, flags).
+
+    Needs no store: offsets are characters into the text as read (UTF-8).
+    """
+    text = _read(source)
+    write = sys.stdout.write
+    for hit in extract_hits(text, warninglists=warninglists):
+        if drop_flagged and hit.flags:
+            continue
+        write(json.dumps(hit.as_dict(), ensure_ascii=False) + "\n")
+
+
+def lookup(
+    values: list[str] = typer.Argument(None, help="Values to look up (defanged is fine)."),
+    file: str | None = typer.Option(
+        None, "--file", "-f", help="Read values from a file, one per line (- for stdin)."
+    ),
+    known_only: bool = typer.Option(False, "--known", help="Print only the values that are known."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Known or not, and where: reports, sources, first and last seen, for each value."""
+    queries = list(values or [])
+    if file is not None:
+        queries += [line.strip() for line in _read(file).splitlines() if line.strip()]
+    if not queries:
+        err.print("[red]error[/red]: give values, or --file FILE (- for stdin)", highlight=False)
+        raise typer.Exit(2)
+    with open_app() as kz:
+        actor = actor_of(kz)
+        results: list[dict[str, Any]] = []
+        for i in range(0, len(queries), LOOKUP_SLICE):
+            found = kz.indicators.lookup(actor, queries[i : i + LOOKUP_SLICE])
+            results += [r.as_dict() for r in found if r.known or not known_only]
+    if as_json:
+        print_json(results)
+        return
+    table = Table("value", "type", "known", "reports", "sources", "first seen", "last seen")
+    for r in results:
+        table.add_row(
+            r["value"],
+            r["type"] or "",
+            "yes" if r["known"] else "no",
+            str(r["reports"]),
+            str(r["sources"]),
+            (r["first_seen"] or "")[:10],
+            (r["last_seen"] or "")[:10],
+        )
+    out.print(table)
+
+
+def reextract() -> None:
+    """Run the (improved) extractor again over every stored report."""
+    with open_app() as kz:
+        actor = actor_of(kz)
+        columns = (
+            TextColumn("re-extracting"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=err, transient=False) as progress:
+            task = progress.add_task("reports", total=None)
+
+            def tick(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            done = kz.indicators.reextract(actor, tick)
+    out.print(f"{done} report(s) read again", highlight=False)
+
+
+attack = typer.Typer(
+    help="MITRE ATT&CK data: ids in reports link to its objects.", no_args_is_help=True
+)
+
+
+@attack.command("load")
+def attack_load(
+    path: Path = typer.Argument(..., help="An ATT&CK STIX 2.1 bundle (enterprise, mobile, ICS)."),
+) -> None:
+    """Load techniques, groups, software and campaigns; stubs made from ids are replaced."""
+    try:
+        bundle = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        err.print(f"[red]error[/red]: {path} is not a readable JSON bundle: {exc}", highlight=False)
+        raise typer.Exit(2) from exc
+    wanted = [
+        o
+        for o in bundle.get("objects", [])
+        if isinstance(o, dict)
+        and o.get("type") in ATTACK_LOADED
+        and not o.get("revoked")
+        and not o.get("x_mitre_deprecated")
+    ]
+    with open_app() as kz:
+        actor = actor_of(kz)
+        have = kz.objects.get_many([o["id"] for o in wanted])
+        fresh = [o for o in wanted if o["id"] not in have]
+        for i in range(0, len(fresh), 500):
+            kz.objects.create_many(actor, fresh[i : i + 500])
+    out.print(f"{len(fresh)} ATT&CK object(s) loaded, {len(have)} already there", highlight=False)

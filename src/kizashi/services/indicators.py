@@ -1,0 +1,372 @@
+"""Indicators pulled out of reports, linked as STIX objects, looked up and correlated.
+
+A report's text is read by :func:`kizashi.text.extract.extract`; each value becomes its
+STIX object (:func:`kizashi.model.observables.stix_for`), the report refers to it
+(``object_refs``), and a ``mentions`` row keeps the sentence it was found in. Lookups and
+indicator pages read ``mentions``: which reports, which sources, first and last seen.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.engine import Connection
+
+from kizashi.model import stix as stix_model
+from kizashi.model.actor import Actor
+from kizashi.model.errors import not_found
+from kizashi.model.observables import ATTACK_TYPES, STUB_PROPERTY, lookup_value, stix_for
+from kizashi.services.common import Context
+from kizashi.store import mentions as repo
+from kizashi.store import objects as object_repo
+from kizashi.text.extract import Hit, extract
+from kizashi.text.extract.context import sentence_around
+
+if TYPE_CHECKING:
+    from kizashi.services.objects import ObjectService
+
+#: Longest text read per report (the description is capped at 200,000 characters).
+MAX_TEXT = 400_000
+#: Extracted kinds whose objects may already exist under another id (loaded ATT&CK).
+_NAMED_KINDS = {"attack-technique", "attack-group", "attack-software"}
+
+
+@dataclass
+class Mention:
+    kind: str
+    value: str
+    object_id: str | None
+    occurrences: int
+    context: str
+    context_start: int
+    context_end: int
+    flags: tuple[str, ...]
+
+
+@dataclass
+class Plan:
+    """What one report's text yields: objects to create, refs, mentions."""
+
+    objects: list[dict[str, Any]] = field(default_factory=list)
+    refs: list[str] = field(default_factory=list)
+    mentions: list[Mention] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LookupResult:
+    query: str
+    value: str
+    kind: str | None
+    known: bool
+    objects: list[tuple[str, str]]
+    reports: int
+    sources: int
+    first_seen: str | None
+    last_seen: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "value": self.value,
+            "type": self.kind,
+            "known": self.known,
+            "objects": [{"id": i, "type": t} for i, t in self.objects],
+            "reports": self.reports,
+            "sources": self.sources,
+            "first_seen": self.first_seen,
+            "last_seen": self.last_seen,
+        }
+
+
+@dataclass
+class Overview:
+    """An indicator page: totals, the reports with their sentence, what co-occurs."""
+
+    reports: int = 0
+    sources: int = 0
+    first_seen: str | None = None
+    last_seen: str | None = None
+    mentions: list[repo.MentionRow] = field(default_factory=list)
+    co_occurring: list[tuple[str, str, str | None, int]] = field(default_factory=list)
+
+
+class IndicatorService:
+    def __init__(
+        self,
+        ctx: Context,
+        objects: ObjectService,
+        *,
+        keep_flagged: bool = True,
+        warninglists: bool = True,
+    ) -> None:
+        self.ctx = ctx
+        self.objects = objects
+        self.keep_flagged = keep_flagged
+        self.warninglists = warninglists
+
+    # -- extraction ---------------------------------------------------------------
+    def hits(self, text: str) -> list[Hit]:
+        hits = extract(text[:MAX_TEXT], warninglists=self.warninglists)
+        return hits if self.keep_flagged else [h for h in hits if not h.flags]
+
+    def plan(self, conn: Connection, raws: Sequence[Mapping[str, Any]]) -> list[Plan]:
+        """One plan per report, ATT&CK ids resolved to loaded objects where there are."""
+        found = [self.hits(report_text(raw)) for raw in raws]
+        named = sorted({h.value for hits in found for h in hits if h.type in _NAMED_KINDS})
+        loaded = repo.live_ids_by_value(conn, named, sorted(ATTACK_TYPES)) if named else {}
+        return [
+            self._plan(report_text(raw), hits, loaded)
+            for raw, hits in zip(raws, found, strict=True)
+        ]
+
+    def _plan(self, text: str, hits: list[Hit], loaded: Mapping[str, tuple[str, bool]]) -> Plan:
+        plan = Plan()
+        by_value: dict[tuple[str, str], Mention] = {}
+        validated: dict[str, str] = {}
+        for hit in hits:
+            key = (hit.type, hit.value)
+            mention = by_value.get(key)
+            if mention is not None:
+                mention.occurrences += 1
+                continue
+            object_id = None
+            if hit.type in _NAMED_KINDS and hit.value in loaded:
+                object_id = loaded[hit.value][0]
+            else:
+                for i, raw in enumerate(stix_for(hit.type, hit.value)):
+                    data = stix_model.validate(raw, now=self.ctx.clock())
+                    if data["id"] not in validated:
+                        validated[data["id"]] = data["type"]
+                        plan.objects.append(data)
+                    if i == 0:
+                        object_id = data["id"]
+            context, c_start, c_end = sentence_around(text, hit.start, hit.end)
+            mention = Mention(hit.type, hit.value, object_id, 1, context, c_start, c_end, hit.flags)
+            by_value[key] = mention
+            plan.mentions.append(mention)
+            if object_id is not None and object_id not in plan.refs:
+                plan.refs.append(object_id)
+        return plan
+
+    def store_in(
+        self,
+        conn: Connection,
+        actor: Actor,
+        reports: Sequence[tuple[int, Mapping[str, Any], Plan]],
+    ) -> None:
+        """Create the plans' objects that do not exist and record the mentions."""
+        wanted: dict[str, dict[str, Any]] = {}
+        for _, _, plan in reports:
+            for data in plan.objects:
+                wanted.setdefault(data["id"], data)
+        have = object_repo.existing_ids(conn, list(wanted))
+        fresh = [d for i, d in wanted.items() if i not in have]
+        if fresh:
+            self.objects.create_many_in(conn, actor, fresh)
+        ids = sorted({m.object_id for _, _, p in reports for m in p.mentions if m.object_id})
+        pks = repo.pks_by_ids(conn, ids)
+        rows = []
+        for report_pk, report, plan in reports:
+            seen_at = str(report.get("published") or report.get("created") or self.ctx.stamp())
+            source = report_source(report)
+            for m in plan.mentions:
+                rows.append(
+                    {
+                        "report_pk": report_pk,
+                        "object_pk": pks.get(m.object_id) if m.object_id else None,
+                        "kind": m.kind,
+                        "value": m.value,
+                        "occurrences": m.occurrences,
+                        "context": m.context,
+                        "context_start": m.context_start,
+                        "context_end": m.context_end,
+                        "flags": ",".join(m.flags) or None,
+                        "seen_at": seen_at,
+                        "source": source,
+                    }
+                )
+        repo.replace_for(conn, [pk for pk, _, _ in reports], rows)
+
+    # -- ATT&CK stubs ---------------------------------------------------------------
+    def upgrade_stubs(
+        self, conn: Connection, actor: Actor, created: Iterable[Mapping[str, Any]]
+    ) -> int:
+        """Real ATT&CK objects take the place of the stubs named by the same id."""
+        real = {
+            v: d
+            for d in created
+            if d.get("type") in ATTACK_TYPES and not d.get(STUB_PROPERTY) and (v := lookup_value(d))
+        }
+        if not real:
+            return 0
+        stubs = repo.live_ids_by_value(conn, sorted(real), sorted(ATTACK_TYPES))
+        upgraded = 0
+        for value, data in real.items():
+            # live_ids_by_value prefers the real object: a stub remains only where the
+            # real one is not stored yet, so look the stub up by its deterministic id.
+            for stub_id in _stub_ids(value):
+                stub = object_repo.get(conn, stub_id)
+                if stub is None or stub.revoked:
+                    continue
+                new = stubs.get(value, (data["id"], False))[0]
+                self._replace(conn, actor, stub.pk, stub_id, new)
+                upgraded += 1
+        return upgraded
+
+    def _replace(
+        self, conn: Connection, actor: Actor, stub_pk: int, stub_id: str, new_id: str
+    ) -> None:
+        new_pk = repo.pks_by_ids(conn, [new_id]).get(new_id)
+        if new_pk is None:
+            return
+        repo.repoint(conn, stub_pk, new_pk)
+        for report_id, _prop in object_repo.referrers(conn, stub_id, limit=100_000):
+            row = object_repo.get(conn, report_id)
+            if row is None or row.type != "report":
+                continue
+            refs = json.loads(row.data).get("object_refs") or []
+            swapped = list(dict.fromkeys(new_id if r == stub_id else r for r in refs))
+            self.objects.update_in(conn, actor, report_id, {"object_refs": swapped})
+        self.objects.revoke_in(conn, actor, stub_id)
+
+    # -- reading ----------------------------------------------------------------------
+    def lookup(self, actor: Actor, queries: Sequence[str]) -> builtins.list[LookupResult]:
+        """Known or not, and where, for each value (refanged and normalised first).
+
+        Every signed-in role may look up; TLP filtering arrives with access control.
+        """
+        del actor
+        normal = [normalise_query(q) for q in queries]
+        values = sorted({v for v, _ in normal})
+        with self.ctx.store.read() as conn:
+            seen = repo.seen(conn, values)
+            objs = repo.objects_by_value(conn, values)
+        out = []
+        for query, (value, kind) in zip(queries, normal, strict=True):
+            s = seen.get(value)
+            o = objs.get(value, [])
+            out.append(
+                LookupResult(
+                    query=query,
+                    value=value,
+                    kind=kind,
+                    known=bool(s or o),
+                    objects=o,
+                    reports=s.reports if s else 0,
+                    sources=s.sources if s else 0,
+                    first_seen=s.first_seen if s else None,
+                    last_seen=s.last_seen if s else None,
+                )
+            )
+        return out
+
+    def overview(self, actor: Actor, stix_id: str) -> Overview:
+        with self.ctx.store.read() as conn:
+            row = object_repo.get(conn, stix_id)
+            if row is None or (row.revoked and not actor.is_admin):
+                raise not_found(f"Object {stix_id}")
+            totals, rows = repo.for_object(conn, row.pk)
+            if totals is None:
+                return Overview()
+            co = repo.co_occurring(conn, row.pk)
+            co_ids = object_repo.ids_of(conn, [pk for _, _, pk, _ in co if pk is not None])
+        return Overview(
+            reports=totals.reports,
+            sources=totals.sources,
+            first_seen=totals.first_seen,
+            last_seen=totals.last_seen,
+            mentions=[r for r in rows if not r.report_revoked],
+            co_occurring=[(k, v, co_ids.get(pk) if pk else None, n) for k, v, pk, n in co],
+        )
+
+    def in_report(self, actor: Actor, stix_id: str) -> builtins.list[repo.MentionRow]:
+        with self.ctx.store.read() as conn:
+            row = object_repo.get(conn, stix_id)
+            if row is None or (row.revoked and not actor.is_admin):
+                raise not_found(f"Object {stix_id}")
+            return repo.in_report(conn, row.pk)
+
+    # -- re-extraction ----------------------------------------------------------------
+    def reextract(
+        self, actor: Actor, progress: Callable[[int, int], None] | None = None, *, batch: int = 100
+    ) -> int:
+        """Run the extractor again over every live report; returns how many were read."""
+        actor.require_write()
+        with self.ctx.store.read() as conn:
+            total = repo.count_reports(conn)
+        done = 0
+        after = 0
+        while True:
+            with self.ctx.store.begin() as conn:
+                pks = repo.report_pks(conn, after=after, limit=batch)
+                if not pks:
+                    break
+                after = pks[-1]
+                rows = object_repo.ids_of(conn, pks)
+                self.relink_in(conn, actor, [rows[pk] for pk in pks])
+            done += len(pks)
+            if progress is not None:
+                progress(done, total)
+        return done
+
+    def relink_in(self, conn: Connection, actor: Actor, report_ids: Sequence[str]) -> None:
+        """Extract again from stored reports; new refs are added to a new version."""
+        rows = object_repo.get_many(conn, report_ids)
+        reports = [(r.pk, json.loads(r.data)) for r in rows.values() if not r.revoked]
+        plans = self.plan(conn, [d for _, d in reports])
+        self.store_in(conn, actor, [(pk, d, p) for (pk, d), p in zip(reports, plans, strict=True)])
+        for (_, data), plan in zip(reports, plans, strict=True):
+            refs = list(data.get("object_refs") or [])
+            missing = [r for r in plan.refs if r not in refs]
+            if missing:
+                merged = [r for r in refs if r != data.get("created_by_ref")] + missing
+                self.objects.update_in(
+                    conn, actor, data["id"], {"object_refs": merged}, relink=False
+                )
+
+
+def _stub_ids(value: str) -> list[str]:
+    from kizashi.model.observables import deterministic_id
+
+    return [deterministic_id(t, value) for t in ("attack-pattern", "intrusion-set", "malware")]
+
+
+def report_text(report: Mapping[str, Any]) -> str:
+    """What extraction reads of a report: its name, then its description."""
+    name = report.get("name") or ""
+    description = report.get("description") or ""
+    return f"{name}\n{description}" if description else str(name)
+
+
+def report_source(report: Mapping[str, Any]) -> str:
+    """Who a report came from: its first external reference's source, else its author."""
+    for ref in report.get("external_references") or ():
+        if isinstance(ref, Mapping) and ref.get("source_name"):
+            return str(ref["source_name"])[:255]
+    return str(report.get("created_by_ref") or "unknown")[:255]
+
+
+_PLAIN_IPV4 = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
+_PLAIN_HASH = re.compile(r"[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}|[0-9a-f]{128}")
+_HASH_KINDS = {32: "md5", 40: "sha1", 64: "sha256", 128: "sha512"}
+
+
+def normalise_query(query: str) -> tuple[str, str | None]:
+    """A looked-up value as stored: refanged, normalised, with its type when recognised."""
+    text = query.strip()
+    # Bulk lists are mostly plain addresses and hashes: those need no extractor run.
+    if _PLAIN_IPV4.fullmatch(text) and max(map(int, text.split("."))) < 256:
+        return text, "ipv4"
+    if _PLAIN_HASH.fullmatch(text):
+        return text, _HASH_KINDS[len(text)]
+    hits = extract(text, flag=False)
+    whole = [h for h in hits if h.start == 0 and h.end >= len(text.rstrip(".,;"))]
+    if whole:
+        best = max(whole, key=lambda h: h.end - h.start)
+        return best.value, best.type
+    return text, None

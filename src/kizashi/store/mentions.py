@@ -1,0 +1,221 @@
+"""Queries on ``mentions``: where reports name an indicator, and what is known of a value."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from kizashi.store.bulk import insert_rows
+from kizashi.store.schema import mentions, objects
+
+#: Values per ``IN (…)``: well under SQLite's and PostgreSQL's parameter limits.
+CHUNK = 900
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What the store knows of one value."""
+
+    value: str
+    reports: int
+    sources: int
+    first_seen: str | None
+    last_seen: str | None
+
+
+@dataclass(frozen=True)
+class MentionRow:
+    report_id: str
+    report_name: str
+    report_revoked: bool
+    kind: str
+    value: str
+    object_pk: int | None
+    occurrences: int
+    context: str
+    context_start: int
+    context_end: int
+    flags: str | None
+    seen_at: str
+    source: str
+
+
+def replace_for(
+    conn: Connection, report_pks: Sequence[int], rows: Sequence[dict[str, Any]]
+) -> None:
+    """The reports' mentions become ``rows`` (re-extraction replaces, never adds twice)."""
+    for i in range(0, len(report_pks), CHUNK):
+        chunk = list(report_pks[i : i + CHUNK])
+        conn.execute(mentions.delete().where(mentions.c.report_pk.in_(chunk)))
+    insert_rows(conn, mentions, rows)
+
+
+def seen(conn: Connection, values: Sequence[str]) -> dict[str, Seen]:
+    """Per value: how many live reports mention it, from how many sources, first and last."""
+    out: dict[str, Seen] = {}
+    m = mentions.c
+    for i in range(0, len(values), CHUNK):
+        chunk = list(values[i : i + CHUNK])
+        q = (
+            sa.select(
+                m.value,
+                sa.func.count(m.report_pk.distinct()),
+                sa.func.count(m.source.distinct()),
+                sa.func.min(m.seen_at),
+                sa.func.max(m.seen_at),
+            )
+            .where(m.value.in_(chunk))
+            .group_by(m.value)
+        )
+        for value, reports, sources, first, last in conn.execute(q):
+            out[value] = Seen(value, reports, sources, first, last)
+    return out
+
+
+def objects_by_value(conn: Connection, values: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+    """Live objects looked up by value: value → [(id, type)]."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    o = objects.c
+    for i in range(0, len(values), CHUNK):
+        chunk = list(values[i : i + CHUNK])
+        q = sa.select(o.value, o.id, o.type).where(o.value.in_(chunk), o.revoked.is_(False))
+        for value, stix_id, stix_type in conn.execute(q):
+            out.setdefault(value, []).append((stix_id, stix_type))
+    return out
+
+
+def pks_by_ids(conn: Connection, ids: Sequence[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for i in range(0, len(ids), CHUNK):
+        chunk = list(ids[i : i + CHUNK])
+        q = sa.select(objects.c.id, objects.c.pk).where(objects.c.id.in_(chunk))
+        out.update((stix_id, pk) for stix_id, pk in conn.execute(q))
+    return out
+
+
+def live_ids_by_value(
+    conn: Connection, values: Sequence[str], types: Sequence[str]
+) -> dict[str, tuple[str, bool]]:
+    """value → (id, is a stub) of the live object of one of ``types``; a real object wins
+    over a stub (``x_kizashi_stub``) for the same value."""
+    out: dict[str, tuple[str, bool]] = {}
+    o = objects.c
+    for i in range(0, len(values), CHUNK):
+        chunk = list(values[i : i + CHUNK])
+        q = (
+            sa.select(o.value, o.id, o.data)
+            .where(o.value.in_(chunk), o.type.in_(list(types)), o.revoked.is_(False))
+            .order_by(o.pk)
+        )
+        for value, stix_id, data in conn.execute(q):
+            stub = '"x_kizashi_stub":true' in data
+            if value not in out or (out[value][1] and not stub):
+                out[value] = (stix_id, stub)
+    return out
+
+
+_REPORT = objects.alias("report")
+
+
+def for_object(
+    conn: Connection, object_pk: int, *, limit: int = 50
+) -> tuple[Seen | None, list[MentionRow]]:
+    """An object's mentions, newest first, and the totals over all of them."""
+    m = mentions.c
+    totals = conn.execute(
+        sa.select(
+            sa.func.count(m.report_pk.distinct()),
+            sa.func.count(m.source.distinct()),
+            sa.func.min(m.seen_at),
+            sa.func.max(m.seen_at),
+        ).where(m.object_pk == object_pk)
+    ).one()
+    if not totals[0]:
+        return None, []
+    rows = conn.execute(
+        _mention_select().where(m.object_pk == object_pk).order_by(m.seen_at.desc()).limit(limit)
+    ).all()
+    return Seen("", *totals), [MentionRow(*r) for r in rows]
+
+
+def in_report(conn: Connection, report_pk: int, *, limit: int = 500) -> list[MentionRow]:
+    """The indicators a report mentions, in the order of their kind and value."""
+    m = mentions.c
+    rows = conn.execute(
+        _mention_select().where(m.report_pk == report_pk).order_by(m.kind, m.value).limit(limit)
+    ).all()
+    return [MentionRow(*r) for r in rows]
+
+
+def _mention_select() -> sa.Select[Any]:
+    m = mentions.c
+    return sa.select(
+        _REPORT.c.id,
+        _REPORT.c.name,
+        _REPORT.c.revoked,
+        m.kind,
+        m.value,
+        m.object_pk,
+        m.occurrences,
+        m.context,
+        m.context_start,
+        m.context_end,
+        m.flags,
+        m.seen_at,
+        m.source,
+    ).join(_REPORT, _REPORT.c.pk == m.report_pk)
+
+
+def co_occurring(
+    conn: Connection, object_pk: int, *, limit: int = 20
+) -> list[tuple[str, str, int | None, int]]:
+    """Values mentioned in the same reports as the object: (kind, value, object pk, reports)."""
+    mine = mentions.alias("mine")
+    other = mentions.alias("other")
+    q = (
+        sa.select(
+            other.c.kind,
+            other.c.value,
+            other.c.object_pk,
+            sa.func.count(other.c.report_pk.distinct()).label("n"),
+        )
+        .select_from(mine.join(other, other.c.report_pk == mine.c.report_pk))
+        .where(
+            mine.c.object_pk == object_pk,
+            sa.or_(other.c.object_pk.is_(None), other.c.object_pk != object_pk),
+        )
+        .group_by(other.c.kind, other.c.value, other.c.object_pk)
+        .order_by(sa.desc("n"), other.c.value)
+        .limit(limit)
+    )
+    return [(k, v, pk, int(n)) for k, v, pk, n in conn.execute(q)]
+
+
+def repoint(conn: Connection, old_pk: int, new_pk: int) -> None:
+    """A stub's mentions belong to the real object that replaced it."""
+    conn.execute(mentions.update().where(mentions.c.object_pk == old_pk).values(object_pk=new_pk))
+
+
+def report_pks(conn: Connection, *, after: int = 0, limit: int = 200) -> list[int]:
+    """Live reports in pk order, for re-extraction in batches."""
+    o = objects.c
+    q = (
+        sa.select(o.pk)
+        .where(o.type == "report", o.revoked.is_(False), o.pk > after)
+        .order_by(o.pk)
+        .limit(limit)
+    )
+    return list(conn.execute(q).scalars())
+
+
+def count_reports(conn: Connection) -> int:
+    o = objects.c
+    return int(
+        conn.execute(
+            sa.select(sa.func.count()).where(o.type == "report", o.revoked.is_(False))
+        ).scalar_one()
+    )

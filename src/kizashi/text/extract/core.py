@@ -1,0 +1,512 @@
+"""One pass over the text finds candidate spans; each span is read by small patterns.
+
+Why this shape: the public extractors run a dozen whole-document regexes with Unicode
+word boundaries. Those boundaries treat kana and kanji as word characters (so
+``通信先は45.77.12.34であり`` yields nothing), and every extra pass costs time. Here one
+master pattern, anchored at the start of an ASCII run, finds the few runs that can hold an
+indicator (they contain ``.`` ``:`` ``@`` ``/`` ``\\`` ``=`` or a defang bracket, or start
+like an identifier), and everything else (prose words, Japanese) is skipped inside the
+regex engine. Each candidate is then read by short patterns over a short string.
+
+Linear by construction: every repetition is bounded or possessive, the master pattern only
+starts at the beginning of a run (a look-behind refuses the middle of one), and the scan
+position only moves forward.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from kizashi.text.extract import validate
+from kizashi.text.extract.flags import flags_for
+from kizashi.text.extract.refang import fold_width, may_be_defanged, refang_mapped
+
+TYPES = (
+    "ipv4", "ipv6", "cidr", "domain", "url", "email", "md5", "sha1", "sha256", "sha512",
+    "ssdeep", "tlsh", "cve", "jvn", "attack-technique", "attack-tactic", "attack-group",
+    "attack-software", "asn", "registry-key", "file-path", "file-name", "btc", "eth", "xmr",
+    "mac", "user-agent",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One indicator: ``text[start:end]`` is where it was written (defanged or not)."""
+
+    type: str
+    value: str
+    start: int
+    end: int
+    flags: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "type": self.type,
+            "value": self.value,
+            "start": self.start,
+            "end": self.end,
+            "flags": list(self.flags),
+        }
+
+
+# ASCII characters that can be part of an indicator run. Not quotes, not <>, not space.
+_RUN = r"A-Za-z0-9._~:/?#\[\]@!$&()*+,;=%\\{}|\-"
+# Characters that make a run worth reading; a run must have one followed by more run.
+_SIGNAL = r".:/@\\=\[({"
+_PLAIN = r"A-Za-z0-9_~?#\]!$&)*+,;%}|\-"  # _RUN minus _SIGNAL
+
+_HIVE = r"(?:HKEY_[A-Z_]{4,24}|HK(?:LM|CU|CR|CC|U|PD))"
+_SEGMENT = r"[^\\\x00-\x1f\"<>|\x7f-\U0010ffff]{1,255}"
+
+# The master pattern: an ASCII run that holds a signal character followed by more run,
+# or that starts like an identifier. Only a run's first character can start a match.
+_IDENTIFIER = (
+    r"[A-Za-z0-9]{26}|CVE-|cve-|JVN|T[0-9]{4}|TA[0-9]{4}|[GS][0-9]{4}|0x"
+    r"|[0-9A-Fa-f]{2}-[0-9A-Fa-f]{2}-|ASN?[ ]?[0-9]"
+)
+_MASTER = re.compile(
+    rf"(?<![{_RUN}])(?:[{_PLAIN}]*+[{_SIGNAL}]++[{_RUN}]|(?={_IDENTIFIER}))[{_RUN}]*+"
+)
+_WINPATH = re.compile(
+    rf"""(?:{_HIVE}|(?:\\\\[.?]\\)?[A-Za-z]:|\\\\[A-Za-z0-9][A-Za-z0-9.\-]{{0,62}}|%[A-Za-z_][A-Za-z0-9_]{{1,39}}%)
+    (?:\\{_SEGMENT})++""",
+    re.VERBOSE,
+)
+_ASN = re.compile(r"ASN?[ ]?([0-9]{1,10})(?![A-Za-z0-9])")
+_USER_AGENT = re.compile(r"(?<![A-Za-z-])(?i:user-agent)[ \t]{0,8}[:=][ \t]{0,8}")
+_QUOTES = frozenset("\"「'")
+
+# Within a run (already refanged), everything that is not part of a URL.
+_ITEMS = re.compile(
+    r"""
+    (?P<email>(?<![A-Za-z0-9._%+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}@
+        [A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){1,8}+)
+    |(?P<mac>(?<![0-9A-Za-z\-.])(?<![^0-9A-Za-z][0-9A-Fa-f]{2}:)(?<!^[0-9A-Fa-f]{2}:)[0-9A-Fa-f]{2}(?P<msep>[:\-])[0-9A-Fa-f]{2}(?:(?P=msep)[0-9A-Fa-f]{2}){4}
+        (?![0-9A-Za-z:\-])
+     |(?<![0-9A-Za-z.])[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}(?![0-9A-Za-z.]))
+    |(?P<ssdeep>(?<![0-9A-Za-z])[0-9]{1,10}:[A-Za-z0-9/+]{3,64}:[A-Za-z0-9/+]{3,64}
+        (?![A-Za-z0-9/+:]))
+    |(?P<ipv6>(?<![0-9A-Za-z:.])
+        (?:[0-9A-Fa-f]{0,4}:){2,7}
+        (?:[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9A-Fa-f]{1,4})?
+        (?:%[0-9A-Za-z]{1,15})?(?:/[0-9]{1,3}(?![0-9]))?
+        (?![0-9A-Za-z:]))
+    |(?P<ipv4>(?<![0-9A-Za-z.])[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}
+        (?P<prefix>/[0-9]{1,2}(?![0-9]))?(?::[0-9]{1,5}(?![0-9]))?
+        (?![0-9A-Za-z]|\.[0-9]))
+    |(?P<cve>(?<![A-Za-z0-9])[Cc][Vv][Ee]-[0-9]{4}-[0-9]{4,19}(?![0-9A-Za-z]))
+    |(?P<jvn>(?<![A-Za-z0-9])(?:JVNDB-[0-9]{4}-[0-9]{6}|JVN(?:VU|TA)?\#[0-9]{6,8}|JVNTA-[0-9]{4}-[0-9]{3,6})
+        (?![0-9A-Za-z]))
+    |(?P<attack>(?<![A-Za-z0-9])(?:T[0-9]{4}(?:\.[0-9]{3})?|TA[0-9]{4}|[GS][0-9]{4})
+        (?![0-9A-Za-z]|\.[0-9]))
+    |(?P<eth>(?<![A-Za-z0-9])0x[0-9A-Fa-f]{40}(?![0-9A-Za-z]))
+    |(?P<hex>(?<![0-9A-Za-z])[0-9A-Fa-f]{32,128}(?![0-9A-Za-z]|[.\-][A-Za-z0-9]))
+    |(?P<coin>(?<![0-9A-Za-z])(?:[13][1-9A-HJ-NP-Za-km-z]{25,34}|bc1[02-9ac-hj-np-z]{11,71}
+        |4[0-9AB][1-9A-HJ-NP-Za-km-z]{93})(?![0-9A-Za-z]))
+    |(?P<unixpath>(?<![A-Za-z0-9._~/\-])/(?:[A-Za-z0-9._\-]{1,255}/){1,32}+[A-Za-z0-9._\-]{1,255}
+        (?![A-Za-z0-9._\-]))
+    |(?P<domain>(?<![A-Za-z0-9_.\-])[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){1,20}+\.?
+        (?![A-Za-z0-9_\-]))
+    """,
+    re.VERBOSE,
+)
+
+_URL_START = re.compile(r"(?<![A-Za-z])(?:https?|ftps?|sftp|tcp|udp)://", re.IGNORECASE)
+_SCHEMELESS = re.compile(r"(?<![A-Za-z])[A-Za-z][A-Za-z0-9+.\-]{0,15}://")
+_CLOSERS = {")": "(", "]": "[", ">": "<", "}": "{"}
+_TRAILING = ".,;:!?'\""
+_OPENERS = "([{<"
+
+#: Executable extensions whose files are reported as ``file-name``.
+EXECUTABLE = frozenset(
+    ["exe", "dll", "scr", "bat", "ps1", "vbs", "js", "jar", "msi", "lnk", "hta", "sys"]
+)
+_FILENAME = re.compile(
+    r"(?<![A-Za-z0-9._\-/])[A-Za-z0-9_\-][A-Za-z0-9_.\-]{0,200}"
+    r"\.(?i:exe|dll|scr|bat|ps1|vbs|js|jar|msi|lnk|hta|sys)"
+    r"(?![A-Za-z0-9_\-]|\.[A-Za-z0-9])"
+)
+
+_VERSION_CONTEXT = re.compile(
+    r"(?:version|ver\.?|v|build|release|firmware|バージョン|ビルド|版|第)\s{0,2}$", re.IGNORECASE
+)
+#: A dotted quad followed by one of these numbers a section (第3.2.1.5節), not a host.
+_SECTION_MARKS = frozenset("節章項条")
+
+Emit = Callable[[str, str, int, int], None]
+
+
+def extract(text: str, *, flag: bool = True, warninglists: bool = False) -> list[Hit]:
+    """Every indicator in ``text``, in order of position.
+
+    ``flag`` marks documentation, private and example values; ``warninglists`` also
+    consults MISP's benign warning lists (a slower first call: they load lazily).
+    """
+    folded = fold_width(text)
+    hits: list[Hit] = []
+
+    def emit(kind: str, value: str, start: int, end: int) -> None:
+        hits.append(Hit(kind, value, start, end))
+
+    _scan(folded, emit)
+    if "gent" in folded:
+        for m in _USER_AGENT.finditer(folded):
+            _read_user_agent(folded, m.start(), m.end(), emit)
+        hits.sort(key=lambda h: h.start)
+    if flag or warninglists:
+        hits = [
+            h
+            if not (f := flags_for(h.type, h.value, warninglists))
+            else Hit(h.type, h.value, h.start, h.end, f)
+            for h in hits
+        ]
+    return hits
+
+
+def extract_pairs(text: str) -> set[tuple[str, str]]:
+    """The distinct ``(type, value)`` pairs in ``text``."""
+    return {(h.type, h.value) for h in extract(text, flag=False)}
+
+
+def _scan(text: str, emit: Emit) -> None:
+    pos = 0
+    search = _MASTER.search
+    while (m := search(text, pos)) is not None:
+        start, end = m.span()
+        first = text[start]
+        if first in "HACDEFGJKLMNOPQRSTUVWXYZBIbcdefghijklmnopqrstuvwxyz%\\":
+            special = _read_special(text, start, emit)
+            if special:
+                pos = max(special, start + 1)
+                continue
+        _read_run(text, start, end, emit)
+        pos = end
+
+
+def _read_special(text: str, start: int, emit: Emit) -> int:
+    """A registry key, a Windows path (both may hold spaces) or an ASN; 0 if none."""
+    if start and text[start - 1] in _QUOTES:
+        quoted = _read_quoted(text, start - 1, emit)
+        if quoted:
+            return quoted
+    m = _WINPATH.match(text, start)
+    if m is not None:
+        return _read_winpath(text, start, m.end(), emit)
+    if text.startswith("AS", start):
+        m = _ASN.match(text, start)
+        if m is not None:
+            emit("asn", "AS" + m.group(1), start, m.end())
+            return m.end()
+    return 0
+
+
+def _read_run(text: str, start: int, end: int, emit: Emit) -> None:
+    token = text[start:end]
+    positions: list[int] | None = None
+    if may_be_defanged(token):
+        token, positions = refang_mapped(token)
+
+    def at(i: int) -> int:
+        return start + (positions[i] if positions is not None else i)
+
+    def local(kind: str, value: str, s: int, e: int) -> None:
+        emit(kind, value, at(s), at(e))
+
+    covered = 0
+    if (start and not text[start - 1].isascii()) or token.startswith("."):
+        covered = _read_unicode_name(text, start, token, at, emit)
+    for m in _URL_START.finditer(token):
+        s = m.start()
+        if s < covered:
+            continue
+        if s > covered:
+            _read_items(token, covered, s, text, at, local)
+        covered = _read_url(token, s, local)
+    if covered < len(token):
+        tail_start = covered
+        other = _SCHEMELESS.search(token, tail_start)
+        if other is not None:  # ws://, smb://, file://: not a URL, but its host counts
+            _read_items(token, tail_start, other.start(), text, at, local)
+            tail_start = other.end()
+        _read_items(token, tail_start, len(token), text, at, local)
+
+
+_UNICODE_NAME = re.compile(r"[^\W_][\w\-]{0,62}(?:\.[\w\-]{1,63}){1,8}")
+_OPEN_QUOTES = frozenset("「『（([\"'“‘【〈《")
+_CJK = re.compile("[\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff66-\uff9f]")
+
+
+def _read_unicode_name(
+    text: str, start: int, token: str, at: Callable[[int], int], emit: Emit
+) -> int:
+    """A name in non-ASCII letters just before the run: ``見積書.exe``, ``例え.jp``.
+
+    Japanese has no spaces, so a Japanese label only counts where something clearly opens
+    it (whitespace, a bracket or a quote): ``ファイルは見積書.exe`` names nothing.
+    Returns how much of ``token`` was read.
+    """
+    i = start
+    floor = max(0, start - 63)
+    while i > floor and (text[i - 1].isalnum() or text[i - 1] == "-"):
+        i -= 1
+    prefix = text[i:start]
+    if not prefix or prefix.isascii():
+        return 0
+    before = text[i - 1] if i else ""
+    opened = before.isspace() or before in _OPEN_QUOTES
+    if not opened and (before or _CJK.search(prefix)):
+        return 0
+    m = _UNICODE_NAME.match(prefix + token)
+    if m is None or m.end() <= len(prefix):
+        return 0
+    name = m.group()
+    used = m.end() - len(prefix)
+    extension = name.rsplit(".", 1)[-1]
+    if extension.lower() in EXECUTABLE:
+        emit("file-name", name, i, at(used))
+        return used
+    checked = None if validate.looks_like_file(name) else validate.domain(name)
+    if checked is None:
+        return 0
+    emit("domain", checked, i, at(used))
+    return used
+
+
+def _read_url(token: str, s: int, emit: Emit) -> int:
+    """Emit the URL starting at ``s`` and its host; return where it ends."""
+    end = len(token)
+    nxt = _URL_START.search(token, s + 3)
+    if nxt is not None:
+        end = nxt.start()
+    end = _trim(token, s, end)
+    url = token[s:end]
+    scheme_end = url.index("://") + 3
+    rest = url[scheme_end:]
+    authority_len = len(rest)
+    for sep in "/?#":
+        i = rest.find(sep)
+        if i != -1:
+            authority_len = min(authority_len, i)
+    authority = rest[:authority_len]
+    at_sign = authority.rfind("@")
+    host_offset = at_sign + 1
+    hostport = authority[host_offset:]
+    host = hostport
+    if hostport.startswith("["):
+        close = hostport.find("]")
+        host = hostport[1:close] if close != -1 else hostport[1:]
+        h_start = s + scheme_end + host_offset + 1
+    else:
+        colon = hostport.rfind(":")
+        if colon != -1 and hostport[colon + 1 :].isdigit():
+            host = hostport[:colon]
+        h_start = s + scheme_end + host_offset
+    host_kind, host_value = validate.host(host)
+    if host_kind is None:
+        return max(end, s + scheme_end)
+    value = (
+        url[:scheme_end].lower()
+        + url[scheme_end : scheme_end + host_offset]
+        + hostport.lower()
+        + url[scheme_end + authority_len :]
+    )
+    emit("url", value, s, end)
+    emit(host_kind, host_value, h_start, h_start + len(host))
+    return end
+
+
+def _trim(token: str, s: int, end: int) -> int:
+    """Drop trailing sentence punctuation and closing brackets that do not close."""
+    while end > s:
+        ch = token[end - 1]
+        if ch in _TRAILING or ch in _OPENERS:
+            end -= 1
+        elif ch in _CLOSERS:
+            segment = token[s:end]
+            if segment.count(_CLOSERS[ch]) < segment.count(ch):
+                end -= 1
+            else:
+                break
+        else:
+            break
+    return end
+
+
+def _read_items(
+    token: str, lo: int, hi: int, text: str, at: Callable[[int], int], emit: Emit
+) -> None:
+    if hi - lo < 3:
+        return
+    paths: list[tuple[int, int]] = []
+    for m in _ITEMS.finditer(token, lo, hi):
+        kind = m.lastgroup
+        s, e = m.span()
+        if kind == "domain":
+            _read_domain(m.group(), s, emit)
+        elif kind == "ipv4":
+            _read_ipv4(m, text, at, emit)
+        elif kind == "email":
+            _read_email(m.group(), s, emit)
+        elif kind == "unixpath":
+            value = m.group().rstrip(".")
+            emit("file-path", value, s, s + len(value))
+            paths.append((s, s + len(value)))
+        elif kind is not None:
+            found = _checked(kind, m.group())
+            if found is not None:
+                emit(found[0], found[1], s, e)
+    if "." in token[lo:hi]:
+        for m in _FILENAME.finditer(token, lo, hi):
+            s, e = m.span()
+            if not any(p_s <= s < p_e for p_s, p_e in paths):
+                emit("file-name", m.group(), s, e)
+
+
+def _read_domain(value: str, s: int, emit: Emit) -> None:
+    value = value.removesuffix(".")
+    ext = value.rsplit(".", 1)[-1]
+    if ext.lower() in EXECUTABLE or validate.looks_like_file(value):
+        return
+    if ext[0].isupper() and ext[1:].islower() and value.count(".") == 1:
+        return  # "sentence.Next": a missing space, not a host
+    host_kind, host_value = validate.host(value)
+    if host_kind == "domain":  # (a dotted quad is read by the ipv4 pattern)
+        emit("domain", host_value, s, s + len(value))
+
+
+def _read_email(value: str, s: int, emit: Emit) -> None:
+    local_part, _, domain = value.rpartition("@")
+    host_kind, host_value = validate.host(domain)
+    if host_kind == "domain" and local_part:
+        emit("email", value.lower(), s, s + len(value))
+        emit("domain", host_value, s + len(local_part) + 1, s + len(value))
+
+
+def _checked(kind: str, value: str) -> tuple[str, str] | None:
+    """The type and normalised value of a hit that needs no context, or None."""
+    if kind == "ipv6":
+        kind6, value6 = validate.ipv6(value)
+        return (kind6, value6) if kind6 is not None else None
+    if kind == "hex":
+        hash_kind = validate.HASH_LENGTHS.get(len(value))
+        return (hash_kind, value.lower()) if hash_kind is not None else None
+    if kind == "mac":
+        return "mac", validate.mac(value)
+    if kind == "cve":
+        return "cve", value.upper()
+    if kind == "attack":
+        return validate.attack_kind(value), value
+    if kind == "coin":
+        coin = validate.coin(value)
+        return (coin, value) if coin is not None else None
+    if kind == "ssdeep":
+        return (kind, value) if validate.ssdeep(value) else None
+    return kind, value  # jvn, eth: the pattern is the check
+
+
+def _read_ipv4(m: re.Match[str], text: str, at: Callable[[int], int], emit: Emit) -> None:
+    s = m.start()
+    address = m.group().split("/")[0].split(":")[0]
+    if not validate.ipv4(address):
+        return
+    before = text[max(0, at(s) - 16) : at(s)]
+    after = text[at(m.end()) : at(m.end()) + 1]
+    if _VERSION_CONTEXT.search(before) or after in _SECTION_MARKS:
+        return
+    prefix = m.group("prefix")
+    if prefix is not None:
+        emit("cidr", address + prefix, s, s + len(address) + len(prefix))
+    else:
+        emit("ipv4", address, s, s + len(address))
+
+
+def _read_winpath(text: str, start: int, end: int, emit: Emit) -> int:
+    """A registry key or Windows path: spaces inside, the last segment ends at a space."""
+    span = _first_path(text[start:end])
+    end = start + len(span)
+    last = span.rfind("\\")
+    tail = span[last + 1 :]
+    cut = len(tail)
+    for i, ch in enumerate(tail):
+        if ch.isspace():
+            cut = i
+            break
+    stop = start + last + 1 + cut
+    stop = start + _trim(text[start:stop], 0, stop - start)
+    value = text[start:stop].rstrip("\\")
+    stop = start + len(value)
+    _emit_windows(value, start, emit)
+    return stop
+
+
+_NEXT_PATH = re.compile(r"\s(?:[A-Za-z]:|%[A-Za-z_]{2,40}%|HK[A-Z_]{1,24})$|\.[A-Za-z0-9]{1,4}\s")
+
+
+def _first_path(span: str) -> str:
+    """Cut a run of segments where a second path starts (``a.exe and C:\\...``)."""
+    segments = span.split("\\")
+    for i in range(1, len(segments) - 1):
+        m = _NEXT_PATH.search(segments[i])
+        if m is not None:
+            cut = m.start() + (0 if m.group()[0].isspace() else len(m.group()) - 1)
+            return "\\".join([*segments[:i], segments[i][:cut]])
+    return span
+
+
+def _emit_windows(value: str, start: int, emit: Emit) -> None:
+    if re.match(_HIVE + r"\\", value):
+        emit("registry-key", value, start, start + len(value))
+        return
+    if value.count("\\") < 1 or value.endswith(":"):
+        return
+    emit("file-path", value, start, start + len(value))
+    if value.startswith("\\\\"):
+        host = value[2:].split("\\", 1)[0]
+        kind, host_value = validate.host(host)
+        if kind is not None:
+            emit(kind, host_value, start + 2, start + 2 + len(host))
+
+
+def _read_quoted(text: str, start: int, emit: Emit) -> int:
+    """A key or path in quotes or 「」: the whole quoted span, spaces and Japanese too."""
+    if _QUOTED_PATH.match(text, start + 1) is None:
+        return 0
+    closer = "」" if text[start] == "「" else text[start]
+    limit = min(len(text), start + 1 + 1024)
+    close = text.find(closer, start + 1, limit)
+    newline = text.find("\n", start + 1, limit)
+    if close == -1 or (newline != -1 and newline < close):
+        return 0
+    value = text[start + 1 : close].rstrip("\\")
+    if value:
+        _emit_windows(value, start + 1, emit)
+    return close + 1
+
+
+_QUOTED_PATH = re.compile(
+    rf"{_HIVE}\\|[A-Za-z]:\\|\\\\[A-Za-z0-9]|%[A-Za-z_][A-Za-z0-9_]{{1,39}}%\\"
+)
+
+
+def _read_user_agent(text: str, label: int, value_start: int, emit: Emit) -> int:
+    quote = text[value_start : value_start + 1]
+    outer = text[label - 1 : label] if label else ""
+    if outer in ('"', "'", "「"):  # "User-Agent: curl/7.88.1": the header is quoted
+        closer = "」" if outer == "「" else outer
+        end = text.find(closer, value_start, value_start + 1024)
+        begin = value_start
+    elif quote in ('"', "'", "「"):
+        closer = "」" if quote == "「" else quote
+        end = text.find(closer, value_start + 1, value_start + 1 + 1024)
+        begin = value_start + 1
+    else:
+        end = text.find("\n", value_start, value_start + 1024)
+        begin = value_start
+    if end == -1:
+        end = min(len(text), value_start + 1024)
+    value = text[begin:end].rstrip()
+    if len(value) >= 4:
+        emit("user-agent", value, begin, begin + len(value))
+    return begin  # URLs inside the agent are read too

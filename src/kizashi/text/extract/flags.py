@@ -1,0 +1,103 @@
+"""Why an analyst may not want a value: documentation, private, or on a benign list.
+
+Flags explain; they never drop. Callers (the CLI, the ingest pipeline) decide by setting
+whether flagged values are kept.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import cache, lru_cache
+from typing import Any
+
+DOCUMENTATION_NETS = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "192.0.2.0/24",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "2001:db8::/32",
+        "3fff::/20",
+    )
+)
+#: Second-level names reserved for documentation (RFC 2606, JPRS for example.jp).
+DOCUMENTATION_NAMES = frozenset({"example.com", "example.net", "example.org", "example.jp"})
+#: Top-level names that never resolve on the internet (RFC 2606, RFC 6761).
+RESERVED_TLDS = frozenset({"example", "test", "invalid", "localhost"})
+
+
+def flags_for(kind: str, value: str, warninglists: bool = False) -> tuple[str, ...]:
+    flags = _static_flags(kind, value)
+    if warninglists and kind in _LISTED_TYPES:
+        listed = _warninglist_flags(_host_or_value(kind, value))
+        if listed:
+            flags = flags + listed
+    return flags
+
+
+@lru_cache(maxsize=65536)
+def _static_flags(kind: str, value: str) -> tuple[str, ...]:
+    host = _host_or_value(kind, value)
+    if kind in ("ipv4", "ipv6", "cidr") or (host and (host[0].isdigit() or ":" in host)):
+        return _ip_flags(host)
+    if kind in ("domain", "url", "email"):
+        return _name_flags(host)
+    return ()
+
+
+def _host_or_value(kind: str, value: str) -> str:
+    if kind == "email":
+        return value.rpartition("@")[2]
+    if kind == "url":
+        rest = value.split("://", 1)[-1]
+        authority = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+        hostport = authority.rpartition("@")[2]
+        if hostport.startswith("["):
+            return hostport[1:].split("]", 1)[0]
+        return hostport.rsplit(":", 1)[0] if hostport.count(":") == 1 else hostport
+    return value
+
+
+def _ip_flags(text: str) -> tuple[str, ...]:
+    try:
+        net = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return ()
+    address = net.network_address
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return _ip_flags(str(address.ipv4_mapped))
+    if any(
+        net.version == doc.version and net.subnet_of(doc)  # type: ignore[arg-type]
+        for doc in DOCUMENTATION_NETS
+    ):
+        return ("documentation",)
+    if address.is_loopback or address.is_link_local or address.is_private:
+        return ("private",)
+    if address.is_multicast or address.is_reserved or address.is_unspecified:
+        return ("reserved",)
+    return ()
+
+
+def _name_flags(name: str) -> tuple[str, ...]:
+    labels = name.split(".")
+    if labels[-1] in RESERVED_TLDS:
+        return ("documentation",)
+    if ".".join(labels[-2:]) in DOCUMENTATION_NAMES:
+        return ("documentation",)
+    return ()
+
+
+_LISTED_TYPES = frozenset(
+    {"ipv4", "ipv6", "cidr", "domain", "url", "email", "md5", "sha1", "sha256"}
+)
+
+
+@cache
+def _warninglists() -> Any:
+    import pymispwarninglists
+
+    return pymispwarninglists.WarningLists(slow_search=False)  # type: ignore[attr-defined]
+
+
+def _warninglist_flags(value: str) -> tuple[str, ...]:
+    return tuple(f"warninglist:{hit.name}" for hit in _warninglists().search(value))
