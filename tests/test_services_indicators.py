@@ -138,6 +138,16 @@ def test_lookup_answers_known_or_not_and_where(kz: Kizashi, analyst: Actor, read
     assert (unknown.known, unknown.reports, unknown.objects) == (False, 0, [])
 
 
+def test_a_revoked_report_no_longer_counts_until_restored(
+    kz: Kizashi, analyst: Actor, admin: Actor
+) -> None:
+    rid = report(kz, analyst, "r", "Beacon to 45.77.12.34.")
+    kz.objects.revoke(analyst, rid)
+    assert not kz.indicators.lookup(analyst, ["45.77.12.34"])[0].reports
+    kz.objects.restore(admin, rid)
+    assert kz.indicators.lookup(analyst, ["45.77.12.34"])[0].reports == 1
+
+
 def test_editing_the_text_relinks_and_keeps_earlier_refs(kz: Kizashi, analyst: Actor) -> None:
     rid = report(kz, analyst, "r", "Beacon to 45.77.12.34.")
     kz.objects.update(analyst, rid, {"description": "Now kizashi-c2.top instead."})

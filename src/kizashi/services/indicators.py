@@ -314,6 +314,10 @@ class IndicatorService:
                 progress(done, total)
         return done
 
+    def forget_in(self, conn: Connection, report_pk: int) -> None:
+        """A revoked report's mentions go; restoring it reads its text again."""
+        repo.replace_for(conn, [report_pk], [])
+
     def relink_in(self, conn: Connection, actor: Actor, report_ids: Sequence[str]) -> None:
         """Extract again from stored reports; new refs are added to a new version."""
         rows = object_repo.get_many(conn, report_ids)

@@ -56,6 +56,10 @@ class Linker(Protocol):
         self, conn: Connection, actor: Actor, created: Iterable[Mapping[str, Any]]
     ) -> int: ...
 
+    def forget_in(self, conn: Connection, report_pk: int) -> None: ...
+
+    def relink_in(self, conn: Connection, actor: Actor, report_ids: Sequence[str]) -> None: ...
+
 
 class ObjectService:
     def __init__(self, ctx: Context, tags: TagService) -> None:
@@ -470,6 +474,8 @@ class ObjectService:
                 row.modified or self.ctx.stamp(), self.ctx.clock()
             )
         self._new_version(conn, actor, row, data, "revoke", row.tlp, revoked=True)
+        if self.linker is not None and row.type == "report":
+            self.linker.forget_in(conn, row.pk)  # a revoked report no longer counts
         self.ctx.audit(conn, actor, "revoke", stix_id)
         return _reload(conn, stix_id)
 
@@ -488,6 +494,8 @@ class ObjectService:
                     row.modified or self.ctx.stamp(), self.ctx.clock()
                 )
             self._new_version(conn, actor, row, data, "restore", row.tlp, revoked=False)
+            if self.linker is not None and row.type == "report":
+                self.linker.relink_in(conn, actor, [stix_id])
             self.ctx.audit(conn, actor, "restore", stix_id)
             return _reload(conn, stix_id)
 

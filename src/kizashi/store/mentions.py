@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
 from kizashi.store.bulk import insert_rows
 from kizashi.store.schema import mentions, objects
 
-#: Values per ``IN (…)``: well under SQLite's and PostgreSQL's parameter limits.
+#: Values per ``IN (…)`` on SQLite: well under its parameter limit.
 CHUNK = 900
+#: Values per query on PostgreSQL, where they travel as one array parameter.
+PG_CHUNK = 20_000
+
+
+def _chunks(conn: Connection, values: Sequence[str]) -> Iterator[list[str]]:
+    size = PG_CHUNK if conn.dialect.name == "postgresql" else CHUNK
+    for i in range(0, len(values), size):
+        yield list(values[i : i + size])
+
+
+def _among(conn: Connection, column: sa.ColumnElement[Any], chunk: list[str]) -> Any:
+    """``column IN chunk``; on PostgreSQL ``= ANY(array)``, one parameter however long."""
+    if conn.dialect.name == "postgresql":
+        return column == sa.any_(sa.cast(sa.literal(chunk, ARRAY(sa.Text)), ARRAY(sa.Text)))
+    return column.in_(chunk)
 
 
 @dataclass(frozen=True)
@@ -34,7 +50,7 @@ class MentionRow:
     report_revoked: bool
     kind: str
     value: str
-    object_pk: int | None
+    object_id: str | None
     occurrences: int
     context: str
     context_start: int
@@ -58,8 +74,7 @@ def seen(conn: Connection, values: Sequence[str]) -> dict[str, Seen]:
     """Per value: how many live reports mention it, from how many sources, first and last."""
     out: dict[str, Seen] = {}
     m = mentions.c
-    for i in range(0, len(values), CHUNK):
-        chunk = list(values[i : i + CHUNK])
+    for chunk in _chunks(conn, values):
         q = (
             sa.select(
                 m.value,
@@ -68,7 +83,7 @@ def seen(conn: Connection, values: Sequence[str]) -> dict[str, Seen]:
                 sa.func.min(m.seen_at),
                 sa.func.max(m.seen_at),
             )
-            .where(m.value.in_(chunk))
+            .where(_among(conn, m.value, chunk))
             .group_by(m.value)
         )
         for value, reports, sources, first, last in conn.execute(q):
@@ -80,9 +95,10 @@ def objects_by_value(conn: Connection, values: Sequence[str]) -> dict[str, list[
     """Live objects looked up by value: value → [(id, type)]."""
     out: dict[str, list[tuple[str, str]]] = {}
     o = objects.c
-    for i in range(0, len(values), CHUNK):
-        chunk = list(values[i : i + CHUNK])
-        q = sa.select(o.value, o.id, o.type).where(o.value.in_(chunk), o.revoked.is_(False))
+    for chunk in _chunks(conn, values):
+        q = sa.select(o.value, o.id, o.type).where(
+            _among(conn, o.value, chunk), o.revoked.is_(False)
+        )
         for value, stix_id, stix_type in conn.execute(q):
             out.setdefault(value, []).append((stix_id, stix_type))
     return out
@@ -119,6 +135,7 @@ def live_ids_by_value(
 
 
 _REPORT = objects.alias("report")
+_TARGET = objects.alias("target")
 
 
 def for_object(
@@ -159,7 +176,7 @@ def _mention_select() -> sa.Select[Any]:
         _REPORT.c.revoked,
         m.kind,
         m.value,
-        m.object_pk,
+        _TARGET.c.id,
         m.occurrences,
         m.context,
         m.context_start,
@@ -167,7 +184,11 @@ def _mention_select() -> sa.Select[Any]:
         m.flags,
         m.seen_at,
         m.source,
-    ).join(_REPORT, _REPORT.c.pk == m.report_pk)
+    ).select_from(
+        mentions.join(_REPORT, _REPORT.c.pk == m.report_pk).outerjoin(
+            _TARGET, _TARGET.c.pk == m.object_pk
+        )
+    )
 
 
 def co_occurring(

@@ -156,6 +156,7 @@ def show(request: Request, actor: PageActor, stix_id: str) -> Response:
                 tag_neighbours[name] = tag_neighbours.get(name, 0) + count
     article = request.app.state.feeds.article(actor, stix_id) if view.type == "report" else None
     extension = view.stix.get("extensions", {}).get(ARTICLE_EXTENSION)
+    is_report = view.type == "report"
     return page(
         request,
         "object.html",
@@ -176,6 +177,8 @@ def show(request: Request, actor: PageActor, stix_id: str) -> Response:
         tag_neighbours=sorted(tag_neighbours.items(), key=lambda kv: (-kv[1], kv[0]))[:15],
         vocabulary=VOCABULARY,
         properties=_properties(view.stix),
+        mentions=kz.indicators.in_report(actor, stix_id) if is_report else [],
+        seen=None if is_report else kz.indicators.overview(actor, stix_id),
         error=None,
     )
 

@@ -6,12 +6,19 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
 from kizashi.model.errors import KizashiError
-from kizashi.web import admin_pages, auth_pages, feed_pages, object_pages, tag_pages
+from kizashi.web import (
+    admin_pages,
+    auth_pages,
+    feed_pages,
+    indicator_pages,
+    object_pages,
+    tag_pages,
+)
 from kizashi.web.deps import LoginRequiredError, login_url
 from kizashi.web.render import page
 
 router = APIRouter(include_in_schema=False)
-for module in (auth_pages, object_pages, tag_pages, feed_pages, admin_pages):
+for module in (auth_pages, object_pages, tag_pages, feed_pages, indicator_pages, admin_pages):
     router.include_router(module.router)
 
 STATUS = {

@@ -82,6 +82,7 @@ def mention_dict(m: MentionRow) -> dict[str, Any]:
         "report_name": m.report_name,
         "type": m.kind,
         "value": m.value,
+        "object_id": m.object_id,
         "occurrences": m.occurrences,
         "context": m.context,
         "context_start": m.context_start,
