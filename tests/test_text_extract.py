@@ -171,8 +171,17 @@ def test_no_ipv6_from_macs_times_serials_or_scopes(text: str) -> None:
 
 
 def test_registry_keys_keep_their_spaces() -> None:
-    text = r"Persistence via HKLM\Software\Microsoft\Windows\CurrentVersion\Shell Extensions\Approved now."
-    assert ("registry-key", text[16:-5]) in extract_pairs(text)
+    key = r"HKLM\Software\Microsoft\Windows\CurrentVersion\Shell Extensions\Approved"
+    assert ("registry-key", key) in extract_pairs(f"Persistence via {key} now.")
+    assert ("registry-key", key) in extract_pairs(f"永続化に{key}を使用")
+
+
+def test_fuzzy_hashes() -> None:
+    tlsh = "T1" + "A3F0" * 17 + "9C"
+    ssdeep = "3072:Z3z1YQwR9+Mx4iW8E6jK2rQvT5nL0pH7sB:Z3z1YQwR9+Mx4iW8E6jK"
+    found = extract_pairs(f"TLSH {tlsh} ssdeep {ssdeep}")
+    assert ("tlsh", tlsh) in found and ("ssdeep", ssdeep) in found
+    assert not {t for t, _ in found} & {"md5", "sha1", "sha256", "sha512"}
 
 
 def test_bitcoin_addresses_need_a_valid_checksum() -> None:

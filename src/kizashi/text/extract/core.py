@@ -102,6 +102,7 @@ _ITEMS = re.compile(
     |(?P<attack>(?<![A-Za-z0-9])(?:T[0-9]{4}(?:\.[0-9]{3})?|TA[0-9]{4}|[GS][0-9]{4})
         (?![0-9A-Za-z]|\.[0-9]))
     |(?P<eth>(?<![A-Za-z0-9])0x[0-9A-Fa-f]{40}(?![0-9A-Za-z]))
+    |(?P<tlsh>(?<![A-Za-z0-9])T1[0-9A-Fa-f]{70}(?![0-9A-Za-z]))
     |(?P<hex>(?<![0-9A-Za-z])[0-9A-Fa-f]{32,128}(?![0-9A-Za-z]|[.\-][A-Za-z0-9]))
     |(?P<coin>(?<![0-9A-Za-z])(?:[13][1-9A-HJ-NP-Za-km-z]{25,34}|bc1[02-9ac-hj-np-z]{11,71}
         |4[0-9AB][1-9A-HJ-NP-Za-km-z]{93})(?![0-9A-Za-z]))
@@ -403,6 +404,8 @@ def _checked(kind: str, value: str) -> tuple[str, str] | None:
         return (coin, value) if coin is not None else None
     if kind == "ssdeep":
         return (kind, value) if validate.ssdeep(value) else None
+    if kind == "tlsh":
+        return kind, value.upper()
     return kind, value  # jvn, eth: the pattern is the check
 
 
