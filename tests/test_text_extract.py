@@ -210,3 +210,12 @@ def test_offsets_point_into_the_original_text() -> None:
     for hit in extract(text):
         written = refang(text[hit.start : hit.end])
         assert written.lower() == hit.value.lower(), hit
+
+
+def test_user_agent_labels_inside_an_agent_do_not_start_another() -> None:
+    hits = [h for h in extract("User-Agent: " * 50) if h.type == "user-agent"]
+    assert len(hits) == 1
+
+
+def test_an_e_mail_local_part_is_not_a_file_name() -> None:
+    assert ("file-name", "a.exe") not in extract_pairs("mail a.exe@kizashi-c2.top")

@@ -84,7 +84,7 @@ _ITEMS = re.compile(
     (?P<email>(?<![A-Za-z0-9._%+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}@
         [A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){1,8}+)
     |(?P<mac>(?<![0-9A-Za-z\-.])(?<![^0-9A-Za-z][0-9A-Fa-f]{2}:)(?<!^[0-9A-Fa-f]{2}:)[0-9A-Fa-f]{2}(?P<msep>[:\-])[0-9A-Fa-f]{2}(?:(?P=msep)[0-9A-Fa-f]{2}){4}
-        (?![0-9A-Za-z:\-])
+        (?![0-9A-Za-z:\-]|\.[0-9A-Za-z])
      |(?<![0-9A-Za-z.])[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}(?![0-9A-Za-z.]))
     |(?P<ssdeep>(?<![0-9A-Za-z])[0-9]{1,10}:[A-Za-z0-9/+]{3,64}:[A-Za-z0-9/+]{3,64}
         (?![A-Za-z0-9/+:]))
@@ -95,17 +95,17 @@ _ITEMS = re.compile(
         (?![0-9A-Za-z:]))
     |(?P<ipv4>(?<![0-9A-Za-z.])[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}
         (?P<prefix>/[0-9]{1,2}(?![0-9]))?(?::[0-9]{1,5}(?![0-9]))?
-        (?![0-9A-Za-z]|\.[0-9]))
-    |(?P<cve>(?<![A-Za-z0-9])[Cc][Vv][Ee]-[0-9]{4}-[0-9]{4,19}(?![0-9A-Za-z]))
+        (?![0-9A-Za-z]|[.\-][0-9A-Za-z]))
+    |(?P<cve>(?<![A-Za-z0-9])[Cc][Vv][Ee]-[0-9]{4}-[0-9]{4,19}(?![0-9A-Za-z]|[.\-][0-9A-Za-z]))
     |(?P<jvn>(?<![A-Za-z0-9])(?:JVNDB-[0-9]{4}-[0-9]{6}|JVN(?:VU|TA)?\#[0-9]{6,8}|JVNTA-[0-9]{4}-[0-9]{3,6})
         (?![0-9A-Za-z]))
     |(?P<attack>(?<![A-Za-z0-9])(?:T[0-9]{4}(?:\.[0-9]{3})?|TA[0-9]{4}|[GS][0-9]{4})
-        (?![0-9A-Za-z]|\.[0-9]))
-    |(?P<eth>(?<![A-Za-z0-9])0x[0-9A-Fa-f]{40}(?![0-9A-Za-z]))
-    |(?P<tlsh>(?<![A-Za-z0-9])T1[0-9A-Fa-f]{70}(?![0-9A-Za-z]))
+        (?![0-9A-Za-z]|[.\-][0-9A-Za-z]))
+    |(?P<eth>(?<![A-Za-z0-9])0x[0-9A-Fa-f]{40}(?![0-9A-Za-z]|[.\-][0-9A-Za-z]))
+    |(?P<tlsh>(?<![A-Za-z0-9])T1[0-9A-Fa-f]{70}(?![0-9A-Za-z]|[.\-][0-9A-Za-z]))
     |(?P<hex>(?<![0-9A-Za-z])[0-9A-Fa-f]{32,128}(?![0-9A-Za-z]|[.\-][A-Za-z0-9]))
     |(?P<coin>(?<![0-9A-Za-z])(?:[13][1-9A-HJ-NP-Za-km-z]{25,34}|bc1[02-9ac-hj-np-z]{11,71}
-        |4[0-9AB][1-9A-HJ-NP-Za-km-z]{93})(?![0-9A-Za-z]))
+        |4[0-9AB][1-9A-HJ-NP-Za-km-z]{93})(?![0-9A-Za-z]|[.\-][0-9A-Za-z]))
     |(?P<unixpath>(?<![A-Za-z0-9._~/\-])/(?:[A-Za-z0-9._\-]{1,255}/){1,32}+[A-Za-z0-9._\-]{1,255}
         (?![A-Za-z0-9._\-]))
     |(?P<domain>(?<![A-Za-z0-9_.\-])[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){1,20}+\.?
@@ -127,11 +127,12 @@ EXECUTABLE = frozenset(
 _FILENAME = re.compile(
     r"(?<![A-Za-z0-9._\-/])[A-Za-z0-9_\-][A-Za-z0-9_.\-]{0,200}"
     r"\.(?i:exe|dll|scr|bat|ps1|vbs|js|jar|msi|lnk|hta|sys)"
-    r"(?![A-Za-z0-9_\-]|\.[A-Za-z0-9])"
+    r"(?![A-Za-z0-9_\-@]|\.[A-Za-z0-9])"
 )
 
 _VERSION_CONTEXT = re.compile(
-    r"(?:version|ver\.?|v|build|release|firmware|バージョン|ビルド|版|第)\s{0,2}$", re.IGNORECASE
+    r"(?:(?<![A-Za-z])(?:version|ver\.?|v|build|release|firmware)|バージョン|ビルド|版|第)\s{0,2}$",
+    re.IGNORECASE,
 )
 #: A dotted quad followed by one of these numbers a section (第3.2.1.5節), not a host.
 _SECTION_MARKS = frozenset("節章項条")
@@ -153,9 +154,11 @@ def extract(text: str, *, flag: bool = True, warninglists: bool = False) -> list
 
     _scan(folded, emit)
     if "gent" in folded:
+        after = 0
         for m in _USER_AGENT.finditer(folded):
-            _read_user_agent(folded, m.start(), m.end(), emit)
-        hits.sort(key=lambda h: h.start)
+            if m.start() >= after:  # a label inside the previous agent is part of it
+                after = _read_user_agent(folded, m.start(), m.end(), emit)
+    hits.sort(key=_position)
     if flag or warninglists:
         hits = [
             h
@@ -164,6 +167,10 @@ def extract(text: str, *, flag: bool = True, warninglists: bool = False) -> list
             for h in hits
         ]
     return hits
+
+
+def _position(hit: Hit) -> tuple[int, int]:
+    return hit.start, -hit.end
 
 
 def extract_pairs(text: str) -> set[tuple[str, str]]:
@@ -307,6 +314,7 @@ def _read_url(token: str, s: int, emit: Emit) -> int:
     host_kind, host_value = validate.host(host)
     if host_kind is None:
         return max(end, s + scheme_end)
+    host = host.removesuffix(".")
     value = (
         url[:scheme_end].lower()
         + url[scheme_end : scheme_end + host_offset]
@@ -512,4 +520,4 @@ def _read_user_agent(text: str, label: int, value_start: int, emit: Emit) -> int
     value = text[begin:end].rstrip()
     if len(value) >= 4:
         emit("user-agent", value, begin, begin + len(value))
-    return begin  # URLs inside the agent are read too
+    return begin + len(value)
