@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from kizashi.text.extract import validate
 from kizashi.text.extract.flags import flags_for
@@ -31,9 +31,11 @@ TYPES = (
 )  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """One indicator: ``text[start:end]`` is where it was written (defanged or not)."""
+class Hit(NamedTuple):
+    """One indicator: ``text[start:end]`` is where it was written (defanged or not).
+
+    A named tuple: tens of thousands are made per megabyte of dense text.
+    """
 
     type: str
     value: str
@@ -54,8 +56,10 @@ class Hit:
 # ASCII characters that can be part of an indicator run. Not quotes, not <>, not space.
 _RUN = r"A-Za-z0-9._~:/?#\[\]@!$&()*+,;=%\\{}|\-"
 # Characters that make a run worth reading; a run must have one followed by more run.
-_SIGNAL = r".:/@\\=\[({"
-_PLAIN = r"A-Za-z0-9_~?#\]!$&)*+,;%}|\-"  # _RUN minus _SIGNAL
+# Brackets are not among them (every parenthesis in prose would be a candidate): the
+# defangs that have no other signal, ``evil[dot]com``, ``a(at)b``, are identifiers.
+_SIGNAL = r".:/@\\="
+_PLAIN = r"A-Za-z0-9_~?#\[\]!$&()*+,;%{}|\-"  # _RUN minus _SIGNAL
 
 _HIVE = r"(?:HKEY_[A-Z_]{4,24}|HK(?:LM|CU|CR|CC|U|PD))"
 _SEGMENT = r"[^\\\x00-\x1f\"<>|\x7f-\U0010ffff]{1,255}"
@@ -65,9 +69,11 @@ _SEGMENT = r"[^\\\x00-\x1f\"<>|\x7f-\U0010ffff]{1,255}"
 _IDENTIFIER = (
     r"[A-Za-z0-9]{26}|CVE-|cve-|JVN|T[0-9]{4}|TA[0-9]{4}|[GS][0-9]{4}|0x"
     r"|[0-9A-Fa-f]{2}-[0-9A-Fa-f]{2}-|ASN?[ ]?[0-9]"
+    r"|[A-Za-z0-9_\-]{0,63}[\[({](?i:dot|at)[\])}]"
 )
 _MASTER = re.compile(
-    rf"(?<![{_RUN}])(?:[{_PLAIN}]*+[{_SIGNAL}]++[{_RUN}]|(?={_IDENTIFIER}))[{_RUN}]*+"
+    rf"(?<![{_RUN}])(?:[{_PLAIN}]*+[{_SIGNAL}]++[{_RUN}]|(?=[(\[{{]{{0,3}}(?:{_IDENTIFIER})))"
+    rf"[{_RUN}]*+"
 )
 _WINPATH = re.compile(
     rf"""(?:{_HIVE}|(?:\\\\[.?]\\)?[A-Za-z]:|\\\\[A-Za-z0-9][A-Za-z0-9.\-]{{0,62}}|%[A-Za-z_][A-Za-z0-9_]{{1,39}}%)
@@ -149,8 +155,15 @@ def extract(text: str, *, flag: bool = True, warninglists: bool = False) -> list
     folded = fold_width(text)
     hits: list[Hit] = []
 
-    def emit(kind: str, value: str, start: int, end: int) -> None:
-        hits.append(Hit(kind, value, start, end))
+    if flag or warninglists:
+
+        def emit(kind: str, value: str, start: int, end: int) -> None:
+            hits.append(Hit(kind, value, start, end, flags_for(kind, value, warninglists)))
+
+    else:
+
+        def emit(kind: str, value: str, start: int, end: int) -> None:
+            hits.append(Hit(kind, value, start, end))
 
     _scan(folded, emit)
     if "gent" in folded:
@@ -159,13 +172,6 @@ def extract(text: str, *, flag: bool = True, warninglists: bool = False) -> list
             if m.start() >= after:  # a label inside the previous agent is part of it
                 after = _read_user_agent(folded, m.start(), m.end(), emit)
     hits.sort(key=_position)
-    if flag or warninglists:
-        hits = [
-            h
-            if not (f := flags_for(h.type, h.value, warninglists))
-            else Hit(h.type, h.value, h.start, h.end, f)
-            for h in hits
-        ]
     return hits
 
 
@@ -225,6 +231,9 @@ def _read_run(text: str, start: int, end: int, emit: Emit) -> None:
     covered = 0
     if (start and not text[start - 1].isascii()) or token.startswith("."):
         covered = _read_unicode_name(text, start, token, at, emit)
+    if "://" not in token:
+        _read_items(token, covered, len(token), text, at, local)
+        return
     for m in _URL_START.finditer(token):
         s = m.start()
         if s < covered:

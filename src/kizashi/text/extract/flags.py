@@ -26,8 +26,23 @@ DOCUMENTATION_NAMES = frozenset({"example.com", "example.net", "example.org", "e
 RESERVED_TLDS = frozenset({"example", "test", "invalid", "localhost"})
 
 
+_FLAGGED_KINDS = frozenset({"ipv4", "ipv6", "cidr", "domain", "url", "email"})
+#: First octets of every IPv4 range that gets a flag (private, documentation, reserved,
+#: multicast): an address starting otherwise needs no closer look.
+_FLAGGED_FIRST_OCTETS = frozenset(
+    {"0", "10", "100", "127", "169", "172", "192", "198", "203"} | {str(n) for n in range(224, 256)}
+)
+
+
 def flags_for(kind: str, value: str, warninglists: bool = False) -> tuple[str, ...]:
-    flags = _static_flags(kind, value)
+    if kind not in _FLAGGED_KINDS:
+        flags: tuple[str, ...] = ()
+    elif kind == "ipv4" and value.partition(".")[0] not in _FLAGGED_FIRST_OCTETS:
+        flags = ()
+    elif kind == "domain":
+        flags = _name_flags(value)
+    else:
+        flags = _static_flags(kind, value)
     if warninglists and kind in _LISTED_TYPES:
         listed = _warninglist_flags(_host_or_value(kind, value))
         if listed:
@@ -78,11 +93,13 @@ def _ip_flags(text: str) -> tuple[str, ...]:
     return ()
 
 
+_DOCUMENTATION_SUFFIXES = tuple("." + n for n in DOCUMENTATION_NAMES)
+
+
 def _name_flags(name: str) -> tuple[str, ...]:
-    labels = name.split(".")
-    if labels[-1] in RESERVED_TLDS:
+    if name.rpartition(".")[2] in RESERVED_TLDS:
         return ("documentation",)
-    if ".".join(labels[-2:]) in DOCUMENTATION_NAMES:
+    if name in DOCUMENTATION_NAMES or name.endswith(_DOCUMENTATION_SUFFIXES):
         return ("documentation",)
     return ()
 
