@@ -1,7 +1,11 @@
 """``python -m bench``: run the benchmarks and print a table (``make bench``).
 
-Two benchmarks: the store (bulk insert, tag filters) and feeds (ingestion, full text);
-``--only store`` or ``--only feeds`` runs one of them.
+Three benchmarks: the store (bulk insert, tag filters), feeds (ingestion, full text) and
+extract (indicator extraction against public extractors); ``--only store``, ``--only
+feeds`` or ``--only extract`` runs one of them.
+
+A fourth, lookup (indicator lookup on a store of 10 million observables; 200,000 with
+``--quick``), runs with the others or alone with ``--only lookup``.
 
 A measurement, not a test: it always exits 0 and says PASS/FAIL against the targets.
 """
@@ -19,7 +23,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from bench import bench_feeds, bench_store
+from bench import bench_extract, bench_feeds, bench_lookup, bench_store
 from bench.bench_feeds import FeedResult
 from bench.bench_store import Latency, Result
 
@@ -267,13 +271,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--quick",
         action="store_true",
-        help="20,000 observables, 2,000 reports, batches of 1,000; 2,000 feed items, 200 pages",
+        help="20,000 observables, 2,000 reports, batches of 1,000; 2,000 feed items, 200 pages; "
+        "a 2 MB extraction corpus, peers on 128 KB",
     )
     ap.add_argument("--batch", type=int, default=10_000, help="observables per create_many call")
     ap.add_argument("--queries", type=int, default=200, help="samples per filter")
     ap.add_argument("--feed-items", type=int, default=20_000, help="feed items to ingest")
     ap.add_argument("--pages", type=int, default=2_000, help="article pages for full text")
-    ap.add_argument("--only", choices=["store", "feeds"], help="run one benchmark only")
+    ap.add_argument(
+        "--only", choices=["store", "feeds", "extract", "lookup"], help="run one benchmark only"
+    )
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args(argv)
     if args.quick:
@@ -306,6 +313,24 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(render_feeds(feeds, env), flush=True)
             doc["feeds"] = feeds.as_dict()
+    if args.only in (None, "extract"):
+        if args.only is None:
+            print("\n", flush=True)
+        settings = bench_extract.Settings.quick() if args.quick else bench_extract.Settings()
+        found = bench_extract.run(settings, progress=progress)
+        if isinstance(found, str):
+            print(f"Extraction benchmark {found}", flush=True)
+            doc["extract"] = {"skipped": found}
+        else:
+            print(bench_extract.render(found, env), flush=True)
+            doc["extract"] = found.as_dict()
+    if args.only in (None, "lookup"):
+        if args.only is None:
+            print("\n", flush=True)
+        lookup = bench_lookup.Settings.quick() if args.quick else bench_lookup.Settings()
+        looked = bench_lookup.run(lookup, progress=progress)
+        print(bench_lookup.render(looked, env), flush=True)
+        doc["lookup"] = looked.as_dict()
     if args.json:
         args.json.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         print(f"\nresults written to {args.json}")

@@ -15,8 +15,13 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
+from kizashi.cli import app
+from kizashi.config import Settings
 from kizashi.model.actor import SYSTEM, Actor
+from kizashi.server import create_app
 from kizashi.services import Kizashi
 from kizashi.store.engine import Store
 from kizashi.store.schema import metadata
@@ -110,3 +115,29 @@ def analyst(kz: Kizashi) -> Actor:
 def reader(kz: Kizashi) -> Actor:
     kz.users.create(SYSTEM, "rei", "reader password", "reader")
     return kz.users.get_actor("rei")
+
+
+# -- interfaces shared by several test files ----------------------------------------------
+@pytest.fixture
+def run(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("KIZASHI_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("KIZASHI_DATABASE_URL", db_url)
+    monkeypatch.delenv("KIZASHI_USER", raising=False)
+    runner = CliRunner()
+
+    def invoke(*args: str, code: int = 0, stdin: str | None = None) -> str:
+        result = runner.invoke(app, list(args), input=stdin)
+        assert result.exit_code == code, (args, result.output, result.exception)
+        return result.output
+
+    return invoke
+
+
+@pytest.fixture
+def web(kz: Kizashi, tmp_path: Path) -> Iterator[TestClient]:
+    kz.users.create(SYSTEM, "alice", "alice-password", "admin")
+    kz.users.create(SYSTEM, "ana", "analyst-password", "analyst")
+    kz.users.create(SYSTEM, "rei", "reader-password", "reader")
+    settings = Settings(data_dir=tmp_path / "data", secret_key="test-secret")
+    with TestClient(create_app(settings, kz)) as client:
+        yield client

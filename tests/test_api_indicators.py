@@ -12,6 +12,7 @@ from kizashi.config import Settings
 from kizashi.model.actor import SYSTEM
 from kizashi.server import create_app
 from kizashi.services import Kizashi
+from test_api import _token
 
 
 @pytest.fixture
@@ -19,12 +20,6 @@ def api(kz: Kizashi, tmp_path: Path) -> Iterator[TestClient]:
     settings = Settings(data_dir=tmp_path / "data", secret_key="test-secret")
     with TestClient(create_app(settings, kz)) as client:
         yield client
-
-
-def _token(kz: Kizashi, username: str, role: str) -> dict[str, str]:
-    kz.users.create(SYSTEM, username, f"{username}-password", role)
-    token, _ = kz.users.create_token(kz.users.get_actor(username), "tests")
-    return {"Authorization": f"Bearer {token}"}
 
 
 REPORT = {

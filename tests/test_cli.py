@@ -14,21 +14,6 @@ from typer.testing import CliRunner
 from kizashi.cli import app
 
 
-@pytest.fixture
-def run(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("KIZASHI_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("KIZASHI_DATABASE_URL", db_url)
-    monkeypatch.delenv("KIZASHI_USER", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args: str, code: int = 0, stdin: str | None = None) -> str:
-        result = runner.invoke(app, list(args), input=stdin)
-        assert result.exit_code == code, (args, result.output, result.exception)
-        return result.output
-
-    return invoke
-
-
 def test_add_report_from_file_with_tags_prints_json(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     body = tmp_path / "report.md"
     body.write_text("# 概要\n\n国内の製造業を狙った攻撃。", encoding="utf-8")

@@ -7,28 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-from typer.testing import CliRunner
-
-from kizashi.cli import app
 from support import shared_data
 
 TEXT = "侵害の痕跡：hxxps://evil[.]top/a.php と １９２．０．２．１０、CVE-2024-3400。\n"
-
-
-@pytest.fixture
-def run(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("KIZASHI_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("KIZASHI_DATABASE_URL", db_url)
-    monkeypatch.delenv("KIZASHI_USER", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args: str, code: int = 0, stdin: str | None = None) -> str:
-        result = runner.invoke(app, list(args), input=stdin)
-        assert result.exit_code == code, (args, result.output, result.exception)
-        return result.output
-
-    return invoke
 
 
 def test_extract_prints_json_lines_without_a_store(tmp_path: Path) -> None:
@@ -96,7 +77,7 @@ def test_attack_load_links_ids_to_the_real_objects(run) -> None:  # type: ignore
             "--title",
             "r",
             "--text",
-            "Seen: T0801 and T0000.",
+            "Seen: T0801, T0000 and tactic TA0104.",
             "--published",
             "2025-01-02",
             "--json",
@@ -113,4 +94,8 @@ def test_attack_load_links_ids_to_the_real_objects(run) -> None:  # type: ignore
     )
     assert technique["stix"].get("x_kizashi_stub") is None
     assert technique["name"] != "T0801"  # the real name, e.g. "Monitor Process State"
+    tactic = json.loads(
+        run("show", next(r for r in refs if r.startswith("x-mitre-tactic")), "--json")
+    )
+    assert tactic["stix"].get("x_kizashi_stub") is None and tactic["name"] != "TA0104"
     assert "not a readable JSON bundle" in run("attack", "load", str(__file__), code=2)

@@ -250,3 +250,25 @@ def test_feed_items_are_read_for_indicators(feeds: FeedService) -> None:
         (True, 1, 1),
         (True, 2, 1),
     ]
+
+
+def test_wallets_user_agents_and_tactics_become_objects(kz: Kizashi, analyst: Actor) -> None:
+    rid = report(
+        kz,
+        analyst,
+        "r",
+        "Ransom to 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa during TA0040.\n"
+        "User-Agent: KzBot/2.0 (compatible)\n",
+    )
+    refs = kz.objects.get(analyst, rid).stix["object_refs"]
+    by_type = {r.split("--")[0]: r for r in refs}
+    assert set(by_type) == {"cryptocurrency-wallet", "user-agent", "x-mitre-tactic"}
+    wallet = kz.objects.get(analyst, by_type["cryptocurrency-wallet"]).stix
+    assert (wallet["value"], wallet["currency"]) == ("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", "btc")
+    ext = next(iter(wallet["extensions"]))
+    assert kz.objects.get(analyst, ext).type == "extension-definition"
+    agent = kz.objects.get(analyst, by_type["user-agent"]).stix
+    assert agent["value"] == "KzBot/2.0 (compatible)"
+    tactic = kz.objects.get(analyst, by_type["x-mitre-tactic"]).stix
+    assert tactic["x_kizashi_stub"] is True and tactic["name"] == "TA0040"
+    assert kz.indicators.lookup(analyst, ["TA0040"])[0].objects[0][1] == "x-mitre-tactic"

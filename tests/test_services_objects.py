@@ -272,8 +272,9 @@ def test_tag_filters_match_the_reference_semantics(kz: Kizashi, analyst: Actor) 
         tags = rnd.sample(ALPHABET, rnd.randint(0, 4))
         kz.objects.create(analyst, malware(f"m{i}"), tags=tags, tlp="amber" if i % 3 == 0 else None)
     everything = kz.objects.list(analyst, limit=500).items
-    # 14, Kizashi's and the analyst's identities, and the article extension definition.
-    assert len(everything) == 17
+    # 14, Kizashi's and the analyst's identities, and three extension definitions
+    # (articles, wallets, user agents).
+    assert len(everything) == 19
     for q in QUERIES:
         expr = map_tags(parse_tag_query(q), lambda t: parse_tag(t).name)
         expected = [v.id for v in everything if evaluate(expr, set(v.tags))]

@@ -3,26 +3,12 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 
-from kizashi.config import Settings
 from kizashi.model.actor import SYSTEM
-from kizashi.server import create_app
 from kizashi.services import Kizashi
 from test_web import login
-
-
-@pytest.fixture
-def web(kz: Kizashi, tmp_path: Path) -> Iterator[TestClient]:
-    kz.users.create(SYSTEM, "ana", "analyst-password", "analyst")
-    kz.users.create(SYSTEM, "rei", "reader-password", "reader")
-    settings = Settings(data_dir=tmp_path / "data", secret_key="test-secret")
-    with TestClient(create_app(settings, kz)) as client:
-        yield client
 
 
 def test_report_page_lists_its_indicators_with_the_sentence(web: TestClient) -> None:

@@ -4,7 +4,8 @@ Every extracted type maps to STIX 2.1: observables (ids computed from their valu
 the same domain is always the same object), ``vulnerability`` for CVE and JVN ids, and
 the ATT&CK object for technique, group and software ids. Until ATT&CK data is loaded,
 an ATT&CK id becomes a *stub* (``x_kizashi_stub``) that the real object replaces when it
-arrives. Types STIX 2.1 has no object for (tactics, wallets, user agents) stay mentions.
+arrives. Wallets and user agents are Kizashi's own observables (:mod:`.custom`), tactics
+are ATT&CK's ``x-mitre-tactic``.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from kizashi.model.stix import SCO_NAMESPACE, compact_json, observable_value
 #: ``external_references`` source names that carry ATT&CK ids.
 ATTACK_SOURCES = frozenset({"mitre-attack", "mitre-ics-attack", "mitre-mobile-attack"})
 #: Object types an ATT&CK id can name.
-ATTACK_TYPES = frozenset({"attack-pattern", "intrusion-set", "malware", "tool", "campaign"})
-#: Extracted types with no STIX 2.1 object: they are recorded as mentions only.
-MENTION_ONLY = frozenset({"attack-tactic", "btc", "eth", "xmr", "user-agent"})
+ATTACK_TYPES = frozenset(
+    {"attack-pattern", "intrusion-set", "malware", "tool", "campaign", "x-mitre-tactic"}
+)
 #: The stub marker: a custom property, so a loaded ATT&CK object can take its place.
 STUB_PROPERTY = "x_kizashi_stub"
 
@@ -36,6 +37,7 @@ _STUB_TYPES = {
     "attack-technique": "attack-pattern",
     "attack-group": "intrusion-set",
     "attack-software": "malware",
+    "attack-tactic": "x-mitre-tactic",
 }
 _NAMESPACE = uuid.UUID("5f2a3c0e-6b1d-4a8e-9b0f-6b697a617368")  # Kizashi's own
 
@@ -61,8 +63,10 @@ def lookup_value(obj: Mapping[str, Any]) -> str | None:
 
 def stix_for(kind: str, value: str) -> list[dict[str, Any]]:
     """The objects for one extracted value, the one that names it first; [] if none."""
-    if kind in MENTION_ONLY:
-        return []
+    if kind in ("btc", "eth", "xmr"):
+        return [{"type": "cryptocurrency-wallet", "value": value, "currency": kind}]
+    if kind == "user-agent":
+        return [{"type": "user-agent", "value": value}]
     if kind in ("ipv4", "ipv6", "cidr"):
         family = "ipv6-addr" if ":" in value else "ipv4-addr"
         return [{"type": family, "value": value}]

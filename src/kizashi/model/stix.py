@@ -17,6 +17,7 @@ import stix2
 import stix2.exceptions
 from stix2.v21 import OBJ_MAP, OBJ_MAP_OBSERVABLE
 
+from kizashi.model import custom  # noqa: F401 - registers Kizashi's extra types with stix2
 from kizashi.model.errors import KizashiError, Problem, invalid
 
 SPEC_VERSION = "2.1"
@@ -54,6 +55,8 @@ OBSERVABLE_VALUE_PROPERTY: dict[str, str] = {
     "mutex": "name",
     "windows-registry-key": "key",
     "user-account": "user_id",
+    "cryptocurrency-wallet": "value",
+    "user-agent": "value",
 }
 HASH_ALGORITHMS = ("MD5", "SHA-1", "SHA-256", "SHA-512")
 

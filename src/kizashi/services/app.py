@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kizashi.model.actor import SYSTEM, SYSTEM_IDENTITY
 from kizashi.model.article import ARTICLE_EXTENSION, extension_definition
+from kizashi.model.custom import observable_extension_definitions
 from kizashi.services import taxonomies
 from kizashi.services.common import Clock, Context, utcnow
 from kizashi.services.indicators import IndicatorService
@@ -72,8 +73,13 @@ class Kizashi:
         fresh = [ns for ns in spelled if ns not in known]
         with self.store.read() as conn:
             has_extension = object_repo.get(conn, ARTICLE_EXTENSION) is not None
+            missing = [
+                d for d in observable_extension_definitions() if not object_repo.get(conn, d["id"])
+            ]
         if not has_extension:
             self.objects.create(SYSTEM, extension_definition())
+        for definition in missing:
+            self.objects.create(SYSTEM, definition)
         if fresh:
             with self.store.begin() as conn:
                 for ns in fresh:

@@ -26,6 +26,8 @@ from kizashi.store import mentions as repo
 from kizashi.store import objects as object_repo
 from kizashi.text.extract import Hit, extract
 from kizashi.text.extract.context import sentence_around
+from kizashi.text.extract.validate import domain as domain_name
+from kizashi.text.extract.validate import looks_like_file
 
 if TYPE_CHECKING:
     from kizashi.services.objects import ObjectService
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
 #: Longest text read per report (the description is capped at 200,000 characters).
 MAX_TEXT = 400_000
 #: Extracted kinds whose objects may already exist under another id (loaded ATT&CK).
-_NAMED_KINDS = {"attack-technique", "attack-group", "attack-software"}
+_NAMED_KINDS = {"attack-technique", "attack-group", "attack-software", "attack-tactic"}
 
 
 @dataclass
@@ -57,7 +59,7 @@ class Plan:
     mentions: list[Mention] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class LookupResult:
     query: str
     value: str
@@ -337,7 +339,8 @@ class IndicatorService:
 def _stub_ids(value: str) -> list[str]:
     from kizashi.model.observables import deterministic_id
 
-    return [deterministic_id(t, value) for t in ("attack-pattern", "intrusion-set", "malware")]
+    kinds = ("attack-pattern", "intrusion-set", "malware", "x-mitre-tactic")
+    return [deterministic_id(t, value) for t in kinds]
 
 
 def report_text(report: Mapping[str, Any]) -> str:
@@ -356,7 +359,8 @@ def report_source(report: Mapping[str, Any]) -> str:
 
 
 _PLAIN_IPV4 = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
-_PLAIN_HASH = re.compile(r"[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}|[0-9a-f]{128}")
+_PLAIN_HASH = re.compile(r"[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64}|[0-9a-fA-F]{128}")
+_PLAIN_DOMAIN = re.compile(r"[a-z0-9](?:[a-z0-9.\-]{0,251}[a-z0-9])?")
 _HASH_KINDS = {32: "md5", 40: "sha1", 64: "sha256", 128: "sha512"}
 
 
@@ -367,7 +371,11 @@ def normalise_query(query: str) -> tuple[str, str | None]:
     if _PLAIN_IPV4.fullmatch(text) and max(map(int, text.split("."))) < 256:
         return text, "ipv4"
     if _PLAIN_HASH.fullmatch(text):
-        return text, _HASH_KINDS[len(text)]
+        return text.lower(), _HASH_KINDS[len(text)]
+    if "." in text and _PLAIN_DOMAIN.fullmatch(text) and not text[0].isdigit():
+        checked = domain_name(text)
+        if checked is not None and not looks_like_file(text):
+            return checked, "domain"
     hits = extract(text, flag=False)
     whole = [h for h in hits if h.start == 0 and h.end >= len(text.rstrip(".,;"))]
     if whole:

@@ -25,11 +25,38 @@ def _chunks(conn: Connection, values: Sequence[str]) -> Iterator[list[str]]:
         yield list(values[i : i + size])
 
 
-def _among(conn: Connection, column: sa.ColumnElement[Any], chunk: list[str]) -> Any:
-    """``column IN chunk``; on PostgreSQL ``= ANY(array)``, one parameter however long."""
+def _among(conn: Connection, column: sa.ColumnElement[Any]) -> Any:
+    """``column IN :values``; on PostgreSQL ``= ANY(:values)``, one array parameter."""
     if conn.dialect.name == "postgresql":
-        return column == sa.any_(sa.cast(sa.literal(chunk, ARRAY(sa.Text)), ARRAY(sa.Text)))
-    return column.in_(chunk)
+        return column == sa.any_(sa.cast(sa.bindparam("values"), ARRAY(sa.Text)))
+    return column.in_(sa.bindparam("values", expanding=True))
+
+
+#: Statements built once per dialect: a bulk lookup runs them hundreds of times.
+_statements: dict[tuple[str, str], Any] = {}
+
+
+def _statement(conn: Connection, name: str) -> Any:
+    key = (conn.dialect.name, name)
+    if key not in _statements:
+        m, o = mentions.c, objects.c
+        if name == "seen":
+            _statements[key] = (
+                sa.select(
+                    m.value,
+                    sa.func.count(m.report_pk.distinct()),
+                    sa.func.count(m.source.distinct()),
+                    sa.func.min(m.seen_at),
+                    sa.func.max(m.seen_at),
+                )
+                .where(_among(conn, m.value))
+                .group_by(m.value)
+            )
+        else:
+            _statements[key] = sa.select(o.value, o.id, o.type).where(
+                _among(conn, o.value), o.revoked.is_(False)
+            )
+    return _statements[key]
 
 
 @dataclass(frozen=True)
@@ -73,20 +100,9 @@ def replace_for(
 def seen(conn: Connection, values: Sequence[str]) -> dict[str, Seen]:
     """Per value: how many live reports mention it, from how many sources, first and last."""
     out: dict[str, Seen] = {}
-    m = mentions.c
+    q = _statement(conn, "seen")
     for chunk in _chunks(conn, values):
-        q = (
-            sa.select(
-                m.value,
-                sa.func.count(m.report_pk.distinct()),
-                sa.func.count(m.source.distinct()),
-                sa.func.min(m.seen_at),
-                sa.func.max(m.seen_at),
-            )
-            .where(_among(conn, m.value, chunk))
-            .group_by(m.value)
-        )
-        for value, reports, sources, first, last in conn.execute(q):
+        for value, reports, sources, first, last in conn.execute(q, {"values": chunk}).all():
             out[value] = Seen(value, reports, sources, first, last)
     return out
 
@@ -94,12 +110,9 @@ def seen(conn: Connection, values: Sequence[str]) -> dict[str, Seen]:
 def objects_by_value(conn: Connection, values: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
     """Live objects looked up by value: value → [(id, type)]."""
     out: dict[str, list[tuple[str, str]]] = {}
-    o = objects.c
+    q = _statement(conn, "objects")
     for chunk in _chunks(conn, values):
-        q = sa.select(o.value, o.id, o.type).where(
-            _among(conn, o.value, chunk), o.revoked.is_(False)
-        )
-        for value, stix_id, stix_type in conn.execute(q):
+        for value, stix_id, stix_type in conn.execute(q, {"values": chunk}).all():
             out.setdefault(value, []).append((stix_id, stix_type))
     return out
 
