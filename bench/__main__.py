@@ -5,7 +5,8 @@ extract (indicator extraction against public extractors); ``--only store``, ``--
 feeds`` or ``--only extract`` runs one of them.
 
 A fourth, lookup (indicator lookup on a store of 10 million observables; 200,000 with
-``--quick``), runs with the others or alone with ``--only lookup``.
+``--quick``), runs with the others or alone with ``--only lookup``; a fifth, analyse (the
+search analyser against the bare Japanese tokeniser), with ``--only analyse``.
 
 A measurement, not a test: it always exits 0 and says PASS/FAIL against the targets.
 """
@@ -23,7 +24,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from bench import bench_extract, bench_feeds, bench_lookup, bench_store
+from bench import bench_analyse, bench_extract, bench_feeds, bench_lookup, bench_store
 from bench.bench_feeds import FeedResult
 from bench.bench_store import Latency, Result
 
@@ -279,7 +280,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--feed-items", type=int, default=20_000, help="feed items to ingest")
     ap.add_argument("--pages", type=int, default=2_000, help="article pages for full text")
     ap.add_argument(
-        "--only", choices=["store", "feeds", "extract", "lookup"], help="run one benchmark only"
+        "--only",
+        choices=["store", "feeds", "extract", "lookup", "analyse"],
+        help="run one benchmark only",
     )
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args(argv)
@@ -324,6 +327,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(bench_extract.render(found, env), flush=True)
             doc["extract"] = found.as_dict()
+    if args.only in (None, "analyse"):
+        analysed = bench_analyse.run(args.quick)
+        print(bench_analyse.render(analysed), flush=True)
+        doc["analyse"] = analysed.as_dict()
     if args.only in (None, "lookup"):
         if args.only is None:
             print("\n", flush=True)
