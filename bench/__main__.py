@@ -222,7 +222,9 @@ def render_feeds(res: FeedResult, env: dict[str, Any]) -> str:
         f"problems reported by polls: {len(res.errors)}" + "".join(f"\n  {e}" for e in res.errors),
         f"RSS of the ingesting process (MB): {rss['rss_start_mb']:.0f} at start (peak "
         f"{rss['peak_imports_mb']:.0f} while importing), {rss['rss_ready_mb']:.0f} after open + "
-        f"add, peak {rss['peak_first_mb']:.0f} (ingestion), {rss['peak_mb']:.0f} (both polls)",
+        f"add and loading the warning lists ({rss.get('warninglists_load_s', 0):.1f} s, "
+        f"once per process), peak {rss['peak_first_mb']:.0f} (ingestion), "
+        f"{rss['peak_mb']:.0f} (both polls)",
         f"RSS after n items (MB): {curve}",
         "",
         "Full text: the same pages through both, alternating which goes first",

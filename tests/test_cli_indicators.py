@@ -38,7 +38,7 @@ def test_extract_prints_json_lines_without_a_store(tmp_path: Path) -> None:
     ]
     ip = hits[2]
     assert TEXT[ip["start"] : ip["end"]] == "１９２．０．２．１０"
-    assert ip["flags"] == ["documentation"]
+    assert ip["flags"][0] == "documentation"  # then the warning lists that hold it too
     assert not (tmp_path / "absent").exists()
 
 

@@ -19,6 +19,7 @@ from kizashi.model.stix import (
     next_modified,
     observable_value,
     parse_timestamp,
+    simple_file,
     simple_observable,
     validate,
 )
@@ -199,6 +200,27 @@ def test_simple_observable_equals_validate(stix_type: str, value: str) -> None:
     assert fast == simple_observable({**raw, "spec_version": "2.1"})
 
 
+@settings(max_examples=300, deadline=None, database=None)
+@given(
+    alg=st.sampled_from(["MD5", "SHA-1", "SHA-256", "SHA-512", "SSDEEP", "sha256"]),
+    value=st.one_of(st.text(alphabet="0123456789abcdefABCDEFxyz", max_size=130), awkward),
+)
+@example(alg="SHA-256", value="e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+@example(alg="MD5", value="D41D8CD98F00B204E9800998ECF8427E")
+def test_simple_file_equals_validate(alg: str, value: str) -> None:
+    raw = {"type": "file", "hashes": {alg: value}}
+    fast = simple_file(raw)
+    try:
+        expected = validate(raw, now=NOW)
+    except KizashiError:
+        assert fast is None
+        return
+    if fast is not None:  # (the fast path may also hand a valid file over: None)
+        assert fast == expected
+    if alg == "SHA-256" and len(value) == 64 and all(c in "0123456789abcdefABCDEF" for c in value):
+        assert fast == expected
+
+
 def test_simple_observable_does_not_crash_on_a_lone_surrogate() -> None:
     # A JSON body may carry "\ud800"; validate refuses it with a KizashiError, and the
     # fast path must either do the same or hand the object to validate (None).
@@ -320,3 +342,21 @@ def test_observable_value_normalises_case_where_safe() -> None:
         == "https://x.example/AbC"
     )
     assert observable_value({"type": "mutex", "name": "Global\\M"}) == "Global\\M"
+
+
+@pytest.mark.parametrize(
+    ("kind", "value"),
+    [
+        ("cve", "CVE-2024-3400"),
+        ("jvn", "JVNDB-2024-000123"),
+        ("attack-technique", "T1059.001"),
+        ("attack-group", "G0007"),
+        ("attack-software", "S0002"),
+        ("attack-tactic", "TA0001"),
+    ],
+)
+def test_named_objects_built_directly_equal_validate(kind: str, value: str) -> None:
+    from kizashi.model.observables import named_object, stix_for
+
+    raw = stix_for(kind, value)[0]
+    assert named_object(raw, format_timestamp(NOW)) == validate(raw, now=NOW)

@@ -198,11 +198,14 @@ def test_user_agents_only_after_a_label() -> None:
 
 
 def test_warning_lists_flag_well_known_benign_values() -> None:
-    hits = {
-        h.value: h.flags for h in extract("Queried 8.8.8.8 then 45.77.12.34", warninglists=True)
-    }
-    assert any(f.startswith("warninglist:") for f in hits["8.8.8.8"])
-    assert hits["45.77.12.34"] == ()
+    text = "Queried 8.8.8.8, then 133.242.0.1 and kizashi-c2.top via www.google.com"
+    hits = {h.value: h.flags for h in extract(text, warninglists=True)}
+    assert "warninglist:List of known IPv4 public DNS resolvers" in hits["8.8.8.8"]
+    assert hits["133.242.0.1"] == () and hits["kizashi-c2.top"] == ()
+    assert any(f.startswith("warninglist:") for f in hits["www.google.com"])  # a parent listed
+    # Containment in a listed range, not only the exact strings of the list:
+    vpn = "warninglist:Specialized list of vpn-ipv4 addresses belonging to common VPN providers"
+    assert any(f.startswith(vpn) for f in extract("from 45.77.12.34", warninglists=True)[0].flags)
 
 
 def test_offsets_point_into_the_original_text() -> None:

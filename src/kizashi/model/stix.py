@@ -8,6 +8,7 @@ rules that span properties (``valid_until`` after ``valid_from``, ``at least one
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -287,6 +288,37 @@ def simple_observable(raw: Mapping[str, Any]) -> dict[str, Any] | None:
         "spec_version": SPEC_VERSION,
         "id": f"{t}--{uuid.uuid5(SCO_NAMESPACE, name)}",
         "value": value,
+    }
+
+
+_HASH_SHAPES = {
+    "MD5": re.compile("[0-9a-fA-F]{32}"),
+    "SHA-1": re.compile("[0-9a-fA-F]{40}"),
+    "SHA-256": re.compile("[0-9a-fA-F]{64}"),
+    "SHA-512": re.compile("[0-9a-fA-F]{128}"),
+}
+
+
+def simple_file(raw: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Fast path for ``{"type": "file", "hashes": {"SHA-256": …}}`` with one well-formed
+    hash and nothing else; exactly what :func:`validate` returns (the tests compare)."""
+    hashes = raw.get("hashes")
+    if raw.get("type") != "file" or raw.keys() - {"type", "hashes", "spec_version"}:
+        return None
+    if not isinstance(hashes, Mapping) or len(hashes) != 1:
+        return None
+    ((alg, value),) = hashes.items()
+    shape = _HASH_SHAPES.get(alg)
+    if shape is None or not isinstance(value, str) or not shape.fullmatch(value):
+        return None
+    if raw.get("spec_version", SPEC_VERSION) != SPEC_VERSION:
+        return None
+    name = compact_json({"hashes": {alg: value}})
+    return {
+        "type": "file",
+        "spec_version": SPEC_VERSION,
+        "id": f"file--{uuid.uuid5(SCO_NAMESPACE, name)}",
+        "hashes": {alg: value},
     }
 
 

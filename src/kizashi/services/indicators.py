@@ -20,7 +20,13 @@ from sqlalchemy.engine import Connection
 from kizashi.model import stix as stix_model
 from kizashi.model.actor import Actor
 from kizashi.model.errors import not_found
-from kizashi.model.observables import ATTACK_TYPES, STUB_PROPERTY, lookup_value, stix_for
+from kizashi.model.observables import (
+    ATTACK_TYPES,
+    STUB_PROPERTY,
+    lookup_value,
+    named_object,
+    stix_for,
+)
 from kizashi.services.common import Context
 from kizashi.store import mentions as repo
 from kizashi.store import objects as object_repo
@@ -34,6 +40,10 @@ if TYPE_CHECKING:
 
 #: Longest text read per report (the description is capped at 200,000 characters).
 MAX_TEXT = 400_000
+#: Kinds whose objects :func:`named_object` builds directly (vulnerabilities, stubs).
+_BUILT_KINDS = frozenset(
+    {"cve", "jvn", "attack-technique", "attack-group", "attack-software", "attack-tactic"}
+)
 #: Extracted kinds whose objects may already exist under another id (loaded ATT&CK).
 _NAMED_KINDS = {"attack-technique", "attack-group", "attack-software", "attack-tactic"}
 
@@ -121,12 +131,29 @@ class IndicatorService:
         found = [self.hits(report_text(raw)) for raw in raws]
         named = sorted({h.value for hits in found for h in hits if h.type in _NAMED_KINDS})
         loaded = repo.live_ids_by_value(conn, named, sorted(ATTACK_TYPES)) if named else {}
+        objects: dict[tuple[str, str], list[dict[str, Any]]] = {}  # one validation per value
         return [
-            self._plan(report_text(raw), hits, loaded)
+            self._plan(report_text(raw), hits, loaded, objects)
             for raw, hits in zip(raws, found, strict=True)
         ]
 
-    def _plan(self, text: str, hits: list[Hit], loaded: Mapping[str, tuple[str, bool]]) -> Plan:
+    def _objects(self, kind: str, value: str) -> list[dict[str, Any]]:
+        """The validated STIX objects for a value; plain observables take the fast path."""
+        out = []
+        for raw in stix_for(kind, value):
+            fast = stix_model.simple_observable(raw) or stix_model.simple_file(raw)
+            if fast is None and kind in _BUILT_KINDS:
+                fast = named_object(raw, self.ctx.stamp())
+            out.append(fast if fast is not None else stix_model.validate(raw, now=self.ctx.clock()))
+        return out
+
+    def _plan(
+        self,
+        text: str,
+        hits: list[Hit],
+        loaded: Mapping[str, tuple[str, bool]],
+        objects: dict[tuple[str, str], list[dict[str, Any]]],
+    ) -> Plan:
         plan = Plan()
         by_value: dict[tuple[str, str], Mention] = {}
         validated: dict[str, str] = {}
@@ -140,8 +167,9 @@ class IndicatorService:
             if hit.type in _NAMED_KINDS and hit.value in loaded:
                 object_id = loaded[hit.value][0]
             else:
-                for i, raw in enumerate(stix_for(hit.type, hit.value)):
-                    data = stix_model.validate(raw, now=self.ctx.clock())
+                if key not in objects:
+                    objects[key] = self._objects(hit.type, hit.value)
+                for i, data in enumerate(objects[key]):
                     if data["id"] not in validated:
                         validated[data["id"]] = data["type"]
                         plan.objects.append(data)
@@ -160,16 +188,19 @@ class IndicatorService:
         conn: Connection,
         actor: Actor,
         reports: Sequence[tuple[int, Mapping[str, Any], Plan]],
+        *,
+        fresh: bool = False,
     ) -> None:
-        """Create the plans' objects that do not exist and record the mentions."""
+        """Create the plans' objects that do not exist and record the mentions
+        (``fresh``: the reports are new, so there are no earlier mentions to replace)."""
         wanted: dict[str, dict[str, Any]] = {}
         for _, _, plan in reports:
             for data in plan.objects:
                 wanted.setdefault(data["id"], data)
         have = object_repo.existing_ids(conn, list(wanted))
-        fresh = [d for i, d in wanted.items() if i not in have]
-        if fresh:
-            self.objects.create_many_in(conn, actor, fresh)
+        new_objects = [d for i, d in wanted.items() if i not in have]
+        if new_objects:
+            self.objects.store_validated_in(conn, actor, new_objects)
         ids = sorted({m.object_id for _, _, p in reports for m in p.mentions if m.object_id})
         pks = repo.pks_by_ids(conn, ids)
         rows = []
@@ -192,7 +223,7 @@ class IndicatorService:
                         "source": source,
                     }
                 )
-        repo.replace_for(conn, [pk for pk, _, _ in reports], rows)
+        repo.replace_for(conn, [] if fresh else [pk for pk, _, _ in reports], rows)
 
     # -- ATT&CK stubs ---------------------------------------------------------------
     def upgrade_stubs(

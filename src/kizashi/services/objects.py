@@ -49,7 +49,12 @@ class Linker(Protocol):
     def plan(self, conn: Connection, raws: Sequence[Mapping[str, Any]]) -> list[Any]: ...
 
     def store_in(
-        self, conn: Connection, actor: Actor, reports: Sequence[tuple[int, Mapping[str, Any], Any]]
+        self,
+        conn: Connection,
+        actor: Actor,
+        reports: Sequence[tuple[int, Mapping[str, Any], Any]],
+        *,
+        fresh: bool = False,
     ) -> None: ...
 
     def upgrade_stubs(
@@ -204,8 +209,11 @@ class ObjectService:
             and (raw.get("type") == "report")
         ):
             plans = self.linker.plan(conn, [raw])
-            raw = _with_refs(raw, plans[0].refs)
         data, level = self._prepare(actor, raw, tlp)
+        if plans is not None:
+            # Found refs join after validation: they are ids of validated objects, and
+            # checking hundreds of them again is most of a report's validation time.
+            data = _with_refs(data, plans[0].refs)
         names = [*tags, *(labels if isinstance(labels, list) else [])]
         parsed = self.tags.parse(conn, names)
         if level:
@@ -221,7 +229,7 @@ class ObjectService:
         pks = self._insert(conn, actor, [(data, level)], parsed)
         if self.linker is not None:
             if plans is not None:
-                self.linker.store_in(conn, actor, [(pks[data["id"]], data, plans[0])])
+                self.linker.store_in(conn, actor, [(pks[data["id"]], data, plans[0])], fresh=True)
             self.linker.upgrade_stubs(conn, actor, [data])
         self.ctx.audit(conn, actor, "create", data["id"])
         return _reload(conn, data["id"]), True
@@ -314,10 +322,9 @@ class ObjectService:
         if linker is not None and reports:
             found = linker.plan(conn, [raws[i] for i in reports])
             plans = dict(zip(reports, found, strict=True))
-            raws = [
-                _with_refs(raw, plans[i].refs) if i in plans else raw for i, raw in enumerate(raws)
-            ]
         prepared = [self._prepare_fast(actor, raw) for raw in raws]
+        for i, plan in plans.items():  # after validation, as in create_in
+            prepared[i] = (_with_refs(prepared[i][0], plan.refs), prepared[i][1])
         result = self._store_many(conn, actor, prepared, tags)
         if linker is not None and plans:
             linker.store_in(
@@ -328,8 +335,17 @@ class ObjectService:
                     for i, plan in plans.items()
                     if prepared[i][0]["id"] in result.pks
                 ],
+                fresh=True,
             )
         return result
+
+    def store_validated_in(
+        self, conn: Connection, actor: Actor, objects: Sequence[dict[str, Any]]
+    ) -> BulkResult:
+        """Store objects that :func:`kizashi.model.stix.validate` (or the observable fast
+        path) has already checked, without their own markings: extraction's objects."""
+        actor.require_write()
+        return self._store_many(conn, actor, [(d, None) for d in objects], ())
 
     def _store_many(
         self,

@@ -7,8 +7,7 @@ whether flagged values are kept.
 from __future__ import annotations
 
 import ipaddress
-from functools import cache, lru_cache
-from typing import Any
+from functools import lru_cache
 
 DOCUMENTATION_NETS = tuple(
     ipaddress.ip_network(n)
@@ -44,7 +43,7 @@ def flags_for(kind: str, value: str, warninglists: bool = False) -> tuple[str, .
     else:
         flags = _static_flags(kind, value)
     if warninglists and kind in _LISTED_TYPES:
-        listed = _warninglist_flags(_host_or_value(kind, value))
+        listed = _warninglist_flags(kind, value)
         if listed:
             flags = flags + listed
     return flags
@@ -109,12 +108,7 @@ _LISTED_TYPES = frozenset(
 )
 
 
-@cache
-def _warninglists() -> Any:
-    import pymispwarninglists
+def _warninglist_flags(kind: str, value: str) -> tuple[str, ...]:
+    from kizashi.text.extract.warninglists import lists_for
 
-    return pymispwarninglists.WarningLists(slow_search=False)  # type: ignore[attr-defined]
-
-
-def _warninglist_flags(value: str) -> tuple[str, ...]:
-    return tuple(f"warninglist:{hit.name}" for hit in _warninglists().search(value))
+    return tuple(f"warninglist:{name}" for name in lists_for(kind, value))
