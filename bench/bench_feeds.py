@@ -306,7 +306,7 @@ def run(
         progress(f"  {ft_rate.rate:,.1f} items/s")
     config["load_1min"] = [load_start, os.getloadavg()[0]]  # other work on the machine?
     first, second = child["first"], child["second"]
-    rss = {k: v for k, v in child.items() if k.endswith("_mb")}
+    rss = {k: v for k, v in child.items() if k.endswith(("_mb", "_s"))}
     rss["curve"] = first["curve"]
     return FeedResult(
         config=config,

@@ -109,7 +109,9 @@ def content_hash(title: str, text: str) -> str:
 def to_article(entry: Entry, *, feed_language: str | None) -> Article:
     title = _tidy(html_to_text(entry.title)) or "(untitled)"
     summary = html_to_text(entry.summary_html)
-    text = html_to_text(entry.content_html) or summary
+    # Many feeds repeat the description as the content: read it once.
+    same = entry.content_html == entry.summary_html
+    text = (summary if same else html_to_text(entry.content_html)) or summary
     language = detect(f"{title}\n{text}") or _short(entry.language) or _short(feed_language)
     return Article(
         guid=entry.guid,
