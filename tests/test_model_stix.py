@@ -21,6 +21,7 @@ from kizashi.model.stix import (
     parse_timestamp,
     simple_file,
     simple_observable,
+    simple_report,
     validate,
 )
 
@@ -360,3 +361,79 @@ def test_named_objects_built_directly_equal_validate(kind: str, value: str) -> N
 
     raw = stix_for(kind, value)[0]
     assert named_object(raw, format_timestamp(NOW)) == validate(raw, now=NOW)
+
+
+# -- the feed pipeline's report fast path ---------------------------------------------
+_EXT = "extension-definition--6596ac9a-bb87-542e-8b3f-20adf7870f44"
+_AUTHOR = "identity--9e2b4f1e-1b5c-5d2a-8f3e-000000000001"
+_TLP = "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da"
+_odd = st.one_of(st.text(max_size=40), awkward)
+_stamp = st.one_of(
+    st.sampled_from(["2025-03-01T09:00:00Z", "2025-03-01T09:00:00.000Z", "2025-02-30T00:00:00Z",
+                     "2025-03-01T09:00:00.120Z", "2025-03-01T09:00:00.123456Z", "2025-03-01"]),
+    st.text(max_size=25),
+)  # fmt: skip
+
+
+@st.composite
+def pipeline_reports(draw: st.DrawFn) -> dict[str, Any]:
+    report: dict[str, Any] = {
+        "type": "report",
+        "id": draw(st.sampled_from([f"report--{uuid.UUID(int=7, version=4)}", "report--x"])),
+        "name": draw(_odd),
+        "published": draw(_stamp),
+        "object_refs": draw(st.sampled_from([[_AUTHOR], [], ["identity--bad"], [_AUTHOR, _TLP]])),
+        "created_by_ref": _AUTHOR,
+    }
+    for key, strategy in [
+        ("description", _odd),
+        ("lang", _odd),
+        ("report_types", st.lists(_odd, max_size=2)),
+        ("labels", st.lists(_odd, max_size=2)),
+        ("object_marking_refs", st.sampled_from([[_TLP], []])),
+        (
+            "external_references",
+            st.lists(
+                st.fixed_dictionaries({"source_name": _odd}, optional={"url": _odd}), max_size=2
+            ),
+        ),
+        (
+            "extensions",
+            st.fixed_dictionaries(
+                {
+                    _EXT: st.fixed_dictionaries(
+                        {"extension_type": st.just("property-extension")},
+                        optional={"url": _odd, "summary": _odd},
+                    )
+                }
+            ),
+        ),
+    ]:
+        if draw(st.booleans()):
+            report[key] = draw(strategy)
+    return report
+
+
+@settings(max_examples=500, deadline=None, database=None)
+@given(pipeline_reports())
+def test_simple_report_equals_validate(raw: dict[str, Any]) -> None:
+    fast = simple_report(raw, now=NOW, author_ref=_AUTHOR)
+    try:
+        expected = validate(raw, now=NOW, author_ref=_AUTHOR)
+    except KizashiError:
+        assert fast is None  # what validate refuses is never accepted on the fast path
+        return
+    if fast is not None:
+        assert fast == expected
+
+
+def test_simple_report_takes_what_the_feed_pipeline_makes() -> None:
+    raw = {
+        "type": "report", "id": f"report--{uuid.UUID(int=9, version=4)}", "name": "記事",
+        "published": "2025-03-01T09:00:00.000Z", "description": "本文", "lang": "ja",
+        "report_types": ["threat-report"], "object_refs": [_AUTHOR], "created_by_ref": _AUTHOR,
+        "labels": ["apt"], "external_references": [{"source_name": "JPCERT", "url": "https://a"}],
+        "extensions": {_EXT: {"extension_type": "property-extension", "url": "https://a"}},
+    }  # fmt: skip
+    fast = simple_report(raw, now=NOW, author_ref=_AUTHOR)
+    assert fast is not None and fast == validate(raw, now=NOW, author_ref=_AUTHOR)

@@ -322,6 +322,139 @@ def simple_file(raw: Mapping[str, Any]) -> dict[str, Any] | None:
     }
 
 
+_IDENTIFIER = re.compile(
+    r"[a-z][a-z0-9-]{0,62}--[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
+)
+_PUBLISHED = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?Z")
+_REPORT_KEYS = frozenset(
+    {
+        "type", "spec_version", "id", "created_by_ref", "name", "description", "report_types",
+        "published", "object_refs", "lang", "external_references", "object_marking_refs",
+        "extensions", "labels",
+    }
+)  # fmt: skip
+_REFERENCE_KEYS = frozenset({"source_name", "url", "external_id", "description"})
+
+
+def simple_report(
+    raw: Mapping[str, Any], *, now: datetime, author_ref: str | None = None
+) -> dict[str, Any] | None:
+    """Fast path for the reports feeds make: plain strings, identifiers, a property
+    extension of strings. Returns exactly what :func:`validate` returns (the tests compare
+    the two on generated reports), or None when the report needs the full validation."""
+    if raw.get("type") != "report" or raw.keys() - _REPORT_KEYS or "created" in raw:
+        return None
+    if raw.get("spec_version", SPEC_VERSION) != SPEC_VERSION:
+        return None
+    stix_id = raw.get("id")
+    name, description = raw.get("name"), raw.get("description", "")
+    if not (
+        isinstance(stix_id, str)
+        and stix_id.startswith("report--")
+        and _IDENTIFIER.fullmatch(stix_id)
+    ):
+        return None
+    if not isinstance(name, str) or not _plain_text(name) or not name.strip():
+        return None
+    if not _plain_text(description):
+        return None
+    published = _published(raw.get("published"))
+    refs = raw.get("object_refs")
+    author = raw.get("created_by_ref", author_ref)
+    if published is None or not _identifiers(refs) or not refs:
+        return None
+    if author is not None and not _identifiers([author]):
+        return None
+    types, lang = raw.get("report_types", []), raw.get("lang")
+    if not isinstance(types, list) or not all(_plain_text(t) and t for t in types):
+        return None
+    if "report_types" in raw and not types:
+        return None  # stix2 drops an empty list: leave that to it
+    if lang is not None and not (_plain_text(lang) and lang):
+        return None
+    markings = raw.get("object_marking_refs")
+    references = raw.get("external_references")
+    extensions = raw.get("extensions")
+    if markings is not None and not (_identifiers(markings) and markings):
+        return None
+    if references is not None and not _references(references):
+        return None
+    if extensions is not None and not _property_extensions(extensions):
+        return None
+    labels = raw.get("labels")
+    if labels is not None and not (
+        isinstance(labels, list) and all(_plain_text(x) for x in labels)
+    ):
+        return None
+    stamp = format_timestamp(now)
+    out: dict[str, Any] = {"type": "report", "spec_version": SPEC_VERSION, "id": stix_id}
+    if author is not None:
+        out["created_by_ref"] = author
+    out |= {"created": stamp, "modified": stamp, "name": name}
+    if "description" in raw:
+        out["description"] = description
+    if "report_types" in raw:
+        out["report_types"] = list(types)
+    out["published"] = published
+    out["object_refs"] = list(refs)
+    for key in ("lang", "external_references", "object_marking_refs", "extensions"):
+        if key in raw:
+            out[key] = json.loads(compact_json(raw[key]))
+    return out
+
+
+def _plain_text(value: Any) -> bool:
+    return isinstance(value, str) and "\x00" not in value and _encodable(value)
+
+
+def _identifiers(values: Any) -> bool:
+    return isinstance(values, list) and all(
+        isinstance(v, str) and _IDENTIFIER.fullmatch(v) is not None for v in values
+    )
+
+
+def _published(value: Any) -> str | None:
+    """stix2's rendering of a timestamp of any precision: trailing zeros of the fraction
+    dropped, no fraction when it is zero."""
+    m = _PUBLISHED.fullmatch(value) if isinstance(value, str) else None
+    if m is None:
+        return None
+    try:
+        datetime.fromisoformat(m.group(1))
+    except ValueError:
+        return None
+    fraction = (m.group(2) or "").ljust(6, "0").rstrip("0")
+    return f"{m.group(1)}.{fraction}Z" if fraction else f"{m.group(1)}Z"
+
+
+def _references(values: Any) -> bool:
+    if not isinstance(values, list) or not values:
+        return False
+    for ref in values:
+        if not isinstance(ref, dict) or ref.keys() - _REFERENCE_KEYS or "source_name" not in ref:
+            return False
+        if not all(_plain_text(v) and v for v in ref.values()):
+            return False
+        if "url" not in ref and "external_id" not in ref and "description" not in ref:
+            return False
+    return True
+
+
+def _property_extensions(value: Any) -> bool:
+    if not isinstance(value, dict) or not value:
+        return False
+    for key, block in value.items():
+        if not (isinstance(key, str) and key.startswith("extension-definition--")):
+            return False
+        if not _IDENTIFIER.fullmatch(key) or not isinstance(block, dict):
+            return False
+        if block.get("extension_type") != "property-extension" or len(block) < 2:
+            return False
+        if not all(isinstance(k, str) and _plain_text(v) for k, v in block.items()):
+            return False
+    return True
+
+
 def _encodable(value: str) -> bool:
     try:
         value.encode("utf-8")

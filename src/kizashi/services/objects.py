@@ -165,7 +165,10 @@ class ObjectService:
             # STIX requires a report to refer to something; until it is linked, it
             # refers to its author, which keeps an exported bundle valid.
             raw["object_refs"] = [raw.get("created_by_ref") or actor.identity_ref]
-        data = stix_model.validate(raw, now=self.ctx.clock(), author_ref=actor.identity_ref)
+        now = self.ctx.clock()
+        data = stix_model.simple_report(
+            raw, now=now, author_ref=actor.identity_ref
+        ) or stix_model.validate(raw, now=now, author_ref=actor.identity_ref)
         level = split_tlp(data, tlp)
         return data, level
 
