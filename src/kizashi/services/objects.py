@@ -346,9 +346,10 @@ class ObjectService:
         self, conn: Connection, actor: Actor, objects: Sequence[dict[str, Any]]
     ) -> BulkResult:
         """Store objects that :func:`kizashi.model.stix.validate` (or the observable fast
-        path) has already checked, without their own markings: extraction's objects."""
+        path) has already checked, without their own markings, and that the caller found
+        absent in this transaction: extraction's objects."""
         actor.require_write()
-        return self._store_many(conn, actor, [(d, None) for d in objects], ())
+        return self._store_many(conn, actor, [(d, None) for d in objects], (), new=True)
 
     def _store_many(
         self,
@@ -356,6 +357,8 @@ class ObjectService:
         actor: Actor,
         prepared: Sequence[tuple[dict[str, Any], str | None]],
         tags: Sequence[str],
+        *,
+        new: bool = False,
     ) -> BulkResult:
         result = BulkResult()
         unique: dict[str, tuple[dict[str, Any], str | None]] = {}
@@ -363,7 +366,7 @@ class ObjectService:
             unique.setdefault(d["id"], (d, lvl))
         parsed = self.tags.parse(conn, tags)
         ids = list(unique)
-        have = repo.existing_ids(conn, ids)
+        have = set() if new else repo.existing_ids(conn, ids)
         clash = [i for i in have if not stix_model.is_observable(unique[i][0]["type"])]
         if clash:
             raise conflict(

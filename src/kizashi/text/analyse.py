@@ -38,6 +38,7 @@ from kizashi.text import language
 from kizashi.text.extract import extract
 from kizashi.text.extract.refang import fold_width
 from kizashi.text.extract.validate import domain as checked_domain
+from kizashi.text.extract.validate import url_host
 
 #: Japanese script (kana, kanji, marks) with Japanese punctuation: what Sudachi reads.
 _JP = "\u3005\u3006\u3041-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff08\uff09\uff5f-\uff9f"
@@ -281,22 +282,12 @@ def _with_hosts(indicators: list[tuple[str, int, int]]) -> None:
     """A URL's host and a domain's parents are terms too: ``evil.com`` finds its URLs."""
     extra: list[tuple[str, int, int]] = []
     for value, start, end in indicators:
-        host = _host(value) if "://" in value else value
+        host = url_host(value) if "://" in value else value
         if host != value:
             extra.append((host, start, end))
         if "." in host and not host[0].isdigit() and ":" not in host:
             extra += [(p, start, end) for p in parent_domains(host)]
     indicators += extra
-
-
-def _host(url: str) -> str:
-    rest = url.split("://", 1)[1]
-    for sep in "/?#":
-        rest = rest.split(sep, 1)[0]
-    host = rest.rpartition("@")[2]
-    if host.startswith("["):
-        return host[1:].split("]", 1)[0]
-    return host.split(":", 1)[0] if host.count(":") == 1 else host
 
 
 def parent_domains(name: str) -> list[str]:

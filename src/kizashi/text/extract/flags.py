@@ -9,6 +9,8 @@ from __future__ import annotations
 import ipaddress
 from functools import lru_cache
 
+from kizashi.text.extract.validate import host_of
+
 DOCUMENTATION_NETS = tuple(
     ipaddress.ip_network(n)
     for n in (
@@ -60,16 +62,8 @@ def _static_flags(kind: str, value: str) -> tuple[str, ...]:
 
 
 def _host_or_value(kind: str, value: str) -> str:
-    if kind == "email":
-        return value.rpartition("@")[2]
-    if kind == "url":
-        rest = value.split("://", 1)[-1]
-        authority = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
-        hostport = authority.rpartition("@")[2]
-        if hostport.startswith("["):
-            return hostport[1:].split("]", 1)[0]
-        return hostport.rsplit(":", 1)[0] if hostport.count(":") == 1 else hostport
-    return value
+    host = host_of(kind, value)
+    return value if host is None else host
 
 
 def _ip_flags(text: str) -> tuple[str, ...]:

@@ -156,3 +156,25 @@ def _bech32_ok(value: str) -> bool:
             if (top >> i) & 1:
                 check ^= generator[i]
     return check in (1, 0x2BC830A3)  # bech32 (segwit v0) or bech32m (v1+)
+
+
+def url_host(url: str) -> str:
+    """The host of a URL as extracted: no user-info, port or brackets (``[::1]`` → ``::1``)."""
+    rest = url.split("://", 1)[-1]
+    for sep in "/?#":
+        rest = rest.split(sep, 1)[0]
+    hostport = rest.rpartition("@")[2]
+    if hostport.startswith("["):
+        return hostport[1:].split("]", 1)[0]
+    return hostport.rsplit(":", 1)[0] if hostport.count(":") == 1 else hostport
+
+
+def host_of(kind: str, value: str) -> str | None:
+    """The host a domain, URL or e-mail value names; None for other kinds."""
+    if kind == "domain":
+        return value
+    if kind == "email":
+        return value.rpartition("@")[2]
+    if kind == "url":
+        return url_host(value) or None
+    return None

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib.resources import files
 
+from kizashi.text.extract.validate import host_of
+
 #: MISP attribute types, by the kinds of value Kizashi extracts.
 _ATTRIBUTES = {
     "ipv4": {"ip-src", "ip-dst", "ip-src|port", "ip-dst|port", "ip", "domain|ip"},
@@ -153,7 +155,7 @@ def lists_for(kind: str, value: str) -> tuple[str, ...]:
         return ()
     folded = value.lower()
     exact = {hash(folded)}
-    host = _host(kind, folded)
+    host = host_of(kind, folded)
     names: set[int] = set()
     if host is not None:
         exact.add(hash(host))
@@ -194,19 +196,6 @@ def _network(value: str) -> tuple[int, int, int] | None:
     except ValueError:
         return None
     return net.version, int(net.network_address), int(net.broadcast_address)
-
-
-def _host(kind: str, value: str) -> str | None:
-    if kind == "domain":
-        return value
-    if kind == "email":
-        return value.rpartition("@")[2]
-    if kind == "url":
-        rest = value.split("://", 1)[-1]
-        for sep in "/?#":
-            rest = rest.split(sep, 1)[0]
-        return rest.rpartition("@")[2].split(":", 1)[0] or None
-    return None
 
 
 def _in_ranges(ranges: tuple[array[int], array[int]], lo: int, hi: int) -> bool:
