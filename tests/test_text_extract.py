@@ -222,3 +222,9 @@ def test_user_agent_labels_inside_an_agent_do_not_start_another() -> None:
 
 def test_an_e_mail_local_part_is_not_a_file_name() -> None:
     assert ("file-name", "a.exe") not in extract_pairs("mail a.exe@kizashi-c2.top")
+
+
+@pytest.mark.parametrize("drive", ["a", "A", "c", "Z"])
+def test_a_windows_path_on_any_drive_letter(drive: str) -> None:
+    path = f"{drive}:\\Program Files\\Kz\\run.exe"
+    assert ("file-path", path) in extract_pairs(f"dropped to {path} then")

@@ -44,7 +44,6 @@ from kizashi.text.extract.validate import url_host
 _JP = "\u3005\u3006\u3041-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff08\uff09\uff5f-\uff9f"
 #: Numbers stay out of Japanese runs: with the normalising projection Sudachi would
 #: return ``2024`` as four one-digit words.
-_JAPANESE_RUN = re.compile(f"[{_JP}]+")
 _JAPANESE_SPLIT = re.compile(f"([{_JP}]+)")
 #: Letters of Japanese script only (no punctuation): what bigrams are made of.
 _GRAM_RUN = re.compile(

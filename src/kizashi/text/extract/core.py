@@ -190,7 +190,7 @@ def _scan(text: str, emit: Emit) -> None:
     while (m := search(text, pos)) is not None:
         start, end = m.span()
         first = text[start]
-        if first in "HACDEFGJKLMNOPQRSTUVWXYZBIbcdefghijklmnopqrstuvwxyz%\\":
+        if first.isalpha() or first in "%\\":  # a hive, drive, ASN, %ENV% or UNC path
             special = _read_special(text, start, emit)
             if special:
                 pos = max(special, start + 1)
