@@ -88,6 +88,13 @@ def db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
+def pg_url(pg_database: str) -> str:
+    """An empty PostgreSQL store, for what only PostgreSQL does (several machines)."""
+    _truncate_pg(pg_database)
+    return pg_database
+
+
+@pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
 

@@ -168,6 +168,18 @@ def test_report_with_japanese_title_tagged_related_and_found(
     )
     page.screenshot(path=str(tmp_path / "tag-filter.png"), full_page=True)
 
+    # Full-text search from the box on every page: Japanese without spaces, marked.
+    box = page.locator("form.nav-search input[name=q]")
+    box.fill("製造業ランサムウェア")
+    box.press("Enter")
+    hit = page.locator("ol.hits li.hit").first
+    expect(hit.locator("a.hit-title")).to_contain_text("ランサムウェア")
+    expect(hit.locator("a.hit-title")).to_have_attribute("href", f"/objects/{report_id}")
+    expect(hit.locator(".snippet mark").first).to_be_visible()
+    assert "製造業" in hit.locator(".snippet").inner_text()
+    expect(page.locator("aside.facets")).to_contain_text("report")
+    page.screenshot(path=str(tmp_path / "search.png"), full_page=True)
+
     # A filter that excludes it finds nothing; the actor's page shows the incoming link.
     page.goto(server + "/objects?tags=" + "ランサムウェア%20NOT%20tlp:amber")
     expect(page.locator("table.objects tbody")).to_contain_text("Nothing here yet.")

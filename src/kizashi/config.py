@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     extract_keep_flagged: bool = True
     #: Check extracted values against MISP's benign warning lists (loaded on first use).
     extract_warninglists: bool = True
+    #: The full-text index (derived from the database; rebuilt when absent). Default:
+    #: ``search`` in the data directory.
+    search_dir: Path | None = None
+    #: How often the index looks for committed changes it has not applied (seconds).
+    search_sync_seconds: float = 1.0
     #: MISP taxonomy namespaces enabled on a new store.
     default_taxonomies: list[str] = Field(default_factory=lambda: ["tlp", "PAP", "admiralty-scale"])
 
@@ -90,6 +95,8 @@ class Settings(BaseSettings):
             "default_taxonomies": self.default_taxonomies,
             "keep_flagged": self.extract_keep_flagged,
             "warninglists": self.extract_warninglists,
+            "search_dir": self.search_dir or self.data_dir / "search",
+            "search_sync_seconds": self.search_sync_seconds,
         }
 
     @cached_property

@@ -14,7 +14,16 @@ import kizashi
 from kizashi.api import errors
 from kizashi.api.headers import SecurityHeaders
 from kizashi.api.limits import BodySizeLimit
-from kizashi.api.routes import auth, feeds, indicators, meta, objects, relationships, tags
+from kizashi.api.routes import (
+    auth,
+    feeds,
+    indicators,
+    meta,
+    objects,
+    relationships,
+    search,
+    tags,
+)
 from kizashi.config import Settings
 from kizashi.ingest.feeds import FeedService
 from kizashi.jobs.queue import Jobs, make_fetcher
@@ -36,7 +45,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # The index follows the database in the background (and before each search).
+        kz.search.follower.start()
         yield
+        kz.search.follower.stop()
         fetcher.close()
 
     app = FastAPI(
@@ -57,7 +69,7 @@ def create_app(
     errors.install(app)
 
     api = APIRouter(prefix="/api/v1")
-    for module in (objects, tags, relationships, indicators, feeds, auth, meta):
+    for module in (objects, tags, relationships, indicators, search, feeds, auth, meta):
         api.include_router(module.router)
     app.include_router(api)
 

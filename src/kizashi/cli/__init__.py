@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from kizashi.cli import add, admin, feeds, indicators, objects, serve, worker
+from kizashi.cli import add, admin, feeds, indicators, objects, search, serve, worker
 
 app = typer.Typer(
     name="kizashi",
@@ -33,6 +33,9 @@ app.command("extract")(indicators.extract)
 app.command("lookup")(indicators.lookup)
 app.command("reextract")(indicators.reextract)
 app.add_typer(indicators.attack, name="attack")
+app.command("search")(search.search)
+app.command("reindex")(search.reindex)
+app.add_typer(search.saved_app, name="saved")
 app.command("run")(serve.run)
 app.command("worker")(worker.worker)
 

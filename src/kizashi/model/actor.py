@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from kizashi.model.errors import forbidden
+from kizashi.model.tlp import LEVELS
 
 #: Namespace for Kizashi's own deterministic ids (user identities, the system identity).
 KIZASHI_NAMESPACE = uuid.UUID("6f0b7e3a-2c1d-5e0f-9a8b-4b697a617368")
@@ -39,6 +40,12 @@ class Actor:
     @property
     def is_admin(self) -> bool:
         return self.role is Role.ADMIN
+
+    @property
+    def tlp_levels(self) -> frozenset[str]:
+        """The TLP levels this actor reads everywhere. TLP:RED is for named recipients:
+        admins read it; anyone else reads only the RED objects they created."""
+        return frozenset(LEVELS) if self.is_admin else frozenset(LEVELS) - {"red"}
 
     def require_write(self) -> None:
         if not self.can_write:

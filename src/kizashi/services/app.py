@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import threading
+from pathlib import Path
+
 from kizashi.model.actor import SYSTEM, SYSTEM_IDENTITY
 from kizashi.model.article import ARTICLE_EXTENSION, extension_definition
 from kizashi.model.custom import observable_extension_definitions
+from kizashi.search.index import SearchIndex
+from kizashi.search.sync import Follower
 from kizashi.services import taxonomies
 from kizashi.services.common import Clock, Context, utcnow
 from kizashi.services.indicators import IndicatorService
 from kizashi.services.objects import ObjectService
 from kizashi.services.relationships import RelationshipService
+from kizashi.services.search import SearchService
 from kizashi.services.tags import TagService
 from kizashi.services.users import UserService
 from kizashi.store import objects as object_repo
@@ -25,8 +31,14 @@ class Kizashi:
         clock: Clock = utcnow,
         keep_flagged: bool = True,
         warninglists: bool = True,
+        search_dir: Path | None = None,
+        search_sync_seconds: float = 1.0,
     ) -> None:
         self.store = store
+        self.search_dir = search_dir
+        self.search_sync_seconds = search_sync_seconds
+        self._search: SearchService | None = None
+        self._search_lock = threading.Lock()
         self.ctx = Context(store, clock)
         self.tags = TagService(self.ctx)
         self.objects = ObjectService(self.ctx, self.tags)
@@ -46,10 +58,17 @@ class Kizashi:
         clock: Clock = utcnow,
         keep_flagged: bool = True,
         warninglists: bool = True,
+        search_dir: Path | None = None,
+        search_sync_seconds: float = 1.0,
     ) -> Kizashi:
         """Open (and migrate) the store, then make sure first-run data is there."""
         app = cls(
-            Store.open(url), clock=clock, keep_flagged=keep_flagged, warninglists=warninglists
+            Store.open(url),
+            clock=clock,
+            keep_flagged=keep_flagged,
+            warninglists=warninglists,
+            search_dir=search_dir,
+            search_sync_seconds=search_sync_seconds,
         )
         app.bootstrap(default_taxonomies or ["tlp", "PAP", "admiralty-scale"])
         return app
@@ -85,5 +104,19 @@ class Kizashi:
                 for ns in fresh:
                     taxonomy_repo.set_enabled(conn, ns, True, self.ctx.stamp())
 
+    @property
+    def search(self) -> SearchService:
+        """Full-text search, opened on first use: only processes that search hold the
+        index (a job worker never does), in ``search_dir`` or in memory when it is None."""
+        with self._search_lock:
+            if self._search is None:
+                index = SearchIndex(self.search_dir)
+                follower = Follower(self.store, index, interval=self.search_sync_seconds)
+                self._search = SearchService(self.ctx, index, follower)
+            return self._search
+
     def close(self) -> None:
+        if self._search is not None:
+            self._search.follower.stop()
+            self._search.index.close()
         self.store.dispose()

@@ -253,3 +253,41 @@ mentions = sa.Table(
     sa.Index("ix_mentions_value", "value"),
     sa.Index("ix_mentions_object_pk", "object_pk"),
 )
+
+# -- search -----------------------------------------------------------------------
+
+# What the full-text index must look at again: written by triggers (migration 0004) in
+# the transaction that changes an object or its tags. ``txid`` is the
+# writing transaction on PostgreSQL (null on SQLite, where the key is ``pk``).
+search_outbox = sa.Table(
+    "search_outbox",
+    metadata,
+    sa.Column("pk", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
+    sa.Column("object_pk", sa.Integer, nullable=False),
+    sa.Column("txid", sa.BigInteger),
+    sa.Column("at", sa.DateTime, nullable=False, server_default=sa.text("CURRENT_TIMESTAMP")),
+    sa.Index("ix_search_outbox_txid", "txid"),
+    sqlite_autoincrement=True,
+)
+
+# Each index that follows the outbox (one per machine or data directory) and how far it is.
+search_consumers = sa.Table(
+    "search_consumers",
+    metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("position", sa.BigInteger, nullable=False),
+    sa.Column("seen_at", TS, nullable=False),
+)
+
+saved_searches = sa.Table(
+    "saved_searches",
+    metadata,
+    sa.Column("pk", sa.Integer, primary_key=True),
+    sa.Column("user_pk", sa.Integer, sa.ForeignKey("users.pk", ondelete="CASCADE")),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("query", sa.Text, nullable=False),
+    sa.Column("sort", sa.String(16), nullable=False, server_default="relevance"),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+    sa.UniqueConstraint("user_pk", "name"),
+)

@@ -99,6 +99,8 @@ class Analysis:
     paragraphs: list[tuple[int, int, str | None]] = field(default_factory=list)
     #: The English words as written (folded, before stemming): for language detection.
     english: list[str] = field(default_factory=list)
+    #: Each indicator value's kind (ipv4-addr, domain-name, url, sha256 …).
+    kinds: dict[str, str] = field(default_factory=dict)
 
     def grams(self) -> list[str]:
         """Character bigrams of the Japanese runs (a one-character run is one gram).
@@ -180,7 +182,9 @@ def analyse(text: str, *, stem: bool = True) -> Analysis:
                 continue  # a URL's host: the URL covers it, and _with_hosts adds it back
             if hit.start > pos:
                 _plain(text[pos : hit.start], result, stem)
-            result.indicators.append((hit.value.casefold(), hit.start, hit.end))
+            value = hit.value.casefold()
+            result.indicators.append((value, hit.start, hit.end))
+            result.kinds[value] = hit.type
             pos = hit.end
         if pos < end:
             _plain(text[pos:end], result, stem)
@@ -298,4 +302,29 @@ def parent_domains(name: str) -> list[str]:
         if checked_domain(parent) is None:
             break
         out.append(parent)
+    return out
+
+
+def word_spans(text: str, wanted: set[str]) -> list[tuple[int, int]]:
+    """Where Sudachi finds a word whose normalised form is in ``wanted``: the spelling
+    variants a search matched (``コンピュータ`` for ``コンピューター``), for highlighting."""
+    tokenizer, out = _tokenizer()
+    spans: list[tuple[int, int]] = []
+    for m in _JAPANESE_SPLIT.finditer(text):
+        base = m.start()
+        for piece_start, piece in _piece_offsets(m.group()):
+            for morpheme in tokenizer.tokenize(piece, out=out):
+                if morpheme.surface() in wanted:
+                    spans.append(
+                        (base + piece_start + morpheme.begin(), base + piece_start + morpheme.end())
+                    )
+    return spans
+
+
+def _piece_offsets(run: str) -> list[tuple[int, str]]:
+    out = []
+    pos = 0
+    for piece in _pieces(run):
+        out.append((pos, piece))
+        pos += len(piece)
     return out

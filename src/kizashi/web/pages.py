@@ -12,13 +12,22 @@ from kizashi.web import (
     feed_pages,
     indicator_pages,
     object_pages,
+    search_pages,
     tag_pages,
 )
 from kizashi.web.deps import LoginRequiredError, login_url
 from kizashi.web.render import page
 
 router = APIRouter(include_in_schema=False)
-for module in (auth_pages, object_pages, tag_pages, feed_pages, indicator_pages, admin_pages):
+for module in (
+    auth_pages,
+    object_pages,
+    tag_pages,
+    feed_pages,
+    indicator_pages,
+    search_pages,
+    admin_pages,
+):
     router.include_router(module.router)
 
 STATUS = {

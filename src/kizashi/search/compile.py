@@ -1,0 +1,226 @@
+"""A parsed query (:mod:`kizashi.model.searchquery`) into a tantivy query.
+
+A word or phrase is analysed exactly as documents are, then matched three ways:
+
+- **words** (Sudachi's normalised Japanese words, English stems) in the title and body;
+- **bigrams** of its Japanese runs, as a phrase (the run appears as written, even inside a
+  longer word: ``ログ`` inside ``プログラム``), so recall equals a substring search;
+- **indicators** as single terms (``10.0.0.5`` never matches ``10.0.0.50``).
+
+Scores come in tiers added on top of BM25, so the order the issue asks for holds whatever
+BM25 says: a word match in the title (+150) > a word match in the body (+100) > a
+bigram-only match in the title (+10) > a bigram-only match in the body; a term's words
+written side by side add 20. Field filters
+score nothing. Recency breaks near-ties (``weight_by_field``, see documents.recency).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import tantivy
+
+from kizashi.model import searchquery as sq
+from kizashi.text.analyse import Analysis, analyse, fold
+from kizashi.text.extract.core import TYPES as IOC_KINDS
+
+WORD_TITLE, WORD_BODY, GRAM_TITLE, ADJACENT = 150.0, 100.0, 10.0, 20.0
+_DATE_FIELDS = {"published", "created", "modified"}
+
+Occur = tantivy.Occur
+Q = tantivy.Query
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who is asking, as the index sees it: the TLP levels they may read in full, and
+    whether they may also read TLP:RED objects they created themselves."""
+
+    levels: frozenset[str]
+    user_pk: int | None = None
+    own_red: bool = True
+
+
+def _any(queries: list[Any]) -> Any:
+    if len(queries) == 1:
+        return queries[0]
+    return Q.boolean_query([(Occur.Should, q) for q in queries])
+
+
+def _all(queries: list[Any]) -> Any:
+    if len(queries) == 1:
+        return queries[0]
+    return Q.boolean_query([(Occur.Must, q) for q in queries])
+
+
+def _filter(query: Any) -> Any:
+    return Q.const_score_query(query, 0.0)
+
+
+class Compiler:
+    def __init__(self, schema: Any) -> None:
+        self.schema = schema
+
+    # -- text ------------------------------------------------------------------
+
+    def _terms(self, field: str, words: list[str], phrase: bool) -> Any:
+        if len(words) == 1:
+            return Q.term_query(self.schema, field, words[0])
+        if phrase:
+            return Q.phrase_query(self.schema, field, list[str | tuple[int, str]](words))
+        return _all([Q.term_query(self.schema, field, w) for w in words])
+
+    def _grams(self, field: str, runs: list[str]) -> Any:
+        parts = []
+        for run in runs:
+            if len(run) == 1:
+                parts.append(Q.regex_query(self.schema, field, re.escape(run) + ".?"))
+            elif len(run) == 2:
+                parts.append(Q.term_query(self.schema, field, run))
+            else:
+                pairs: list[str | tuple[int, str]] = [run[i : i + 2] for i in range(len(run) - 1)]
+                parts.append(Q.phrase_query(self.schema, field, pairs))
+        return _all(parts)
+
+    def text(self, text: str, *, phrase: bool) -> Any | None:
+        a = analyse(text)
+        return self.analysed(a, phrase=phrase)
+
+    def analysed(self, a: Analysis, *, phrase: bool) -> Any | None:
+        should: list[Any] = []
+        iocs = _primary_indicators(a)
+        words = a.words
+        if words:
+            # Unquoted, a term's words need only all be there (``製造業ランサムウェア`` finds
+            # 製造業を狙ったランサムウェア); written together they rank higher. Quoted, they
+            # must be in order, side by side. (With English mixed in, the analyser groups
+            # words by script, so order is not asked of them.)
+            tw = self._terms("title_w", words, phrase and not a.english)
+            bw = self._terms("body_w", words, phrase and not a.english)
+            should += [
+                Q.const_score_query(tw, WORD_TITLE),
+                Q.const_score_query(bw, WORD_BODY),
+                Q.boost_query(tw, 3.0),
+                bw,
+            ]
+            if not phrase and len(words) > 1 and not a.english:
+                together = self._terms("body_w", words, True)
+                should.append(Q.const_score_query(together, ADJACENT))
+        if a.runs:
+            tg = self._grams("title_b", a.runs)
+            bg = self._grams("body_b", a.runs)
+            should += [Q.const_score_query(tg, GRAM_TITLE), Q.boost_query(tg, 1.5), bg]
+        if iocs:
+            iq = _all([Q.term_query(self.schema, "ioc", v) for v in iocs])
+            should += [Q.const_score_query(iq, WORD_BODY), Q.boost_query(iq, 2.0)]
+        if not should:
+            return None
+        if iocs and (words or a.runs):
+            # An indicator and words in one term ("evil.com/path の"): the indicator is
+            # required, the words rank.
+            return Q.boolean_query(
+                [(Occur.Must, _all([Q.term_query(self.schema, "ioc", v) for v in iocs]))]
+                + [(Occur.Should, q) for q in should]
+            )
+        return _any(should)
+
+    # -- fields ----------------------------------------------------------------
+
+    def field(self, f: sq.Field) -> Any:
+        name, value = f.name, f.value
+        if name == "source":
+            return self._keyword("source_k", fold(value), f.prefix)
+        if name == "ioc":
+            kind = value.lower()
+            if kind in IOC_KINDS and not f.prefix:
+                return Q.term_query(self.schema, "ioc_kind", kind)
+            a = analyse(value)
+            values = _primary_indicators(a) or [fold(value)]
+            return _all([self._keyword("ioc", v, f.prefix) for v in values])
+        if name == "tag":
+            return self._keyword("tag", value, f.prefix)
+        return self._keyword(name, value, f.prefix)
+
+    def _keyword(self, field: str, value: str, prefix: bool) -> Any:
+        if prefix:
+            return Q.regex_query(self.schema, field, re.escape(value) + ".*")
+        return Q.term_query(self.schema, field, value)
+
+    def dates(self, d: sq.DateRange) -> Any:
+        lo = datetime.fromisoformat(d.start.replace("Z", "+00:00")) if d.start else None
+        hi = datetime.fromisoformat(d.end.replace("Z", "+00:00")) if d.end else None
+        return Q.range_query(
+            self.schema,
+            d.name,
+            tantivy.FieldType.Date,
+            lo,
+            hi,
+            include_lower=True,
+            include_upper=hi is None,
+        )
+
+    # -- structure -------------------------------------------------------------
+
+    def compile(self, expr: sq.Expr) -> Any:
+        """A query that matches what ``expr`` asks for (all documents for MatchAll)."""
+        match expr:
+            case sq.MatchAll():
+                return Q.all_query()
+            case sq.Word(text=text):
+                return self.text(text, phrase=False) or Q.empty_query()
+            case sq.Phrase(text=text):
+                return self.text(text, phrase=True) or Q.empty_query()
+            case sq.Field():
+                return _filter(self.field(expr))
+            case sq.DateRange():
+                return _filter(self.dates(expr))
+            case sq.Not(expr=inner):
+                return Q.boolean_query(
+                    [(Occur.Must, _filter(Q.all_query())), (Occur.MustNot, self.compile(inner))]
+                )
+            case sq.And(exprs=parts):
+                clauses = []
+                for p in parts:
+                    if isinstance(p, sq.Not):
+                        clauses.append((Occur.MustNot, self.compile(p.expr)))
+                    else:
+                        clauses.append((Occur.Must, self.compile(p)))
+                if all(o == Occur.MustNot for o, _ in clauses):
+                    clauses.append((Occur.Must, _filter(Q.all_query())))
+                return Q.boolean_query(clauses)
+            case sq.Or(exprs=parts):
+                return Q.boolean_query([(Occur.Should, self.compile(p)) for p in parts])
+        raise TypeError(f"not a query: {expr!r}")  # pragma: no cover - exhaustive
+
+    def access(self, access: Access) -> Any:
+        """Only what ``access`` may read; the index's own bookkeeping never matches."""
+        allowed = Q.term_set_query(self.schema, "tlp", sorted(access.levels | {"none"}))
+        if access.own_red and access.user_pk and "red" not in access.levels:
+            own = Q.boolean_query(
+                [
+                    (Occur.Must, Q.term_query(self.schema, "tlp", "red")),
+                    (Occur.Must, Q.term_query(self.schema, "created_by", access.user_pk)),
+                ]
+            )
+            allowed = _any([allowed, own])
+        return _filter(allowed)
+
+    def query(self, expr: sq.Expr, access: Access) -> Any:
+        return Q.boolean_query(
+            [(Occur.Must, self.compile(expr)), (Occur.Must, self.access(access))]
+        )
+
+
+def _primary_indicators(a: Analysis) -> list[str]:
+    """The indicators written in the text, without the parent domains added for them."""
+    seen: set[tuple[int, int]] = set()
+    out = []
+    for value, start, end in a.indicators:
+        if (start, end) in seen:
+            continue
+        seen.add((start, end))
+        out.append(value)
+    return out

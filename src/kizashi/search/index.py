@@ -1,0 +1,335 @@
+"""The full-text index: a tantivy index in the data directory, derived from the database.
+
+The database is the system of record; this index can always be rebuilt from it. One
+process per index directory writes (tantivy's lock file decides which; the lock dies
+with its process); the others only read and see each commit as it lands.
+
+What has been applied is kept *inside* the index, in a bookkeeping document committed with
+the changes it covers: a crash leaves index and position consistent, and the follower
+starts again from there (see :mod:`kizashi.search.sync`).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import tantivy
+
+from kizashi.model import searchquery as sq
+from kizashi.model.errors import Problem, invalid
+from kizashi.search.compile import Access, Compiler
+from kizashi.search.documents import IndexDoc
+
+SCHEMA_VERSION = 1
+META_PK = -1
+WRITER_HEAP = 64_000_000
+FACET_FIELDS = ("type", "tag", "source", "lang", "tlp")
+
+
+def _schema() -> Any:
+    sb = tantivy.SchemaBuilder()
+    sb.add_integer_field("pk", stored=True, indexed=True, fast=True)
+    sb.add_text_field("id", stored=True, tokenizer_name="raw", index_option="basic")
+    sb.add_text_field("type", fast=True, tokenizer_name="raw", index_option="basic")
+    for name in ("title_w", "body_w", "title_b", "body_b"):
+        sb.add_text_field(name, tokenizer_name="ws")
+    sb.add_text_field("ioc", tokenizer_name="raw", index_option="freq")
+    sb.add_text_field("ioc_kind", tokenizer_name="raw", index_option="basic")
+    for name in ("tag", "source", "tlp"):
+        sb.add_text_field(name, fast=True, tokenizer_name="raw", index_option="basic")
+    # The language of the document and of each paragraph (ja, en, mixed), kept for display.
+    sb.add_text_field("lang", stored=True, fast=True, tokenizer_name="raw", index_option="basic")
+    sb.add_bytes_field("paragraphs", stored=True)
+    sb.add_text_field("source_k", tokenizer_name="raw", index_option="basic")
+    sb.add_integer_field("created_by", indexed=True)
+    for name in ("published", "created", "modified"):
+        sb.add_date_field(name, indexed=True, fast=True)
+    sb.add_float_field("recency", fast=True)
+    sb.add_integer_field("sortkey", indexed=True, fast=True)
+    sb.add_text_field("meta", stored=True, tokenizer_name="raw", index_option="basic")
+    return sb.build()
+
+
+@dataclass(frozen=True)
+class Position:
+    """How far into the outbox this index has applied changes."""
+
+    position: int = 0
+    read_above: Mapping[int, int] = field(default_factory=dict)
+    #: False for an index that has never been built (it needs a rebuild first).
+    built: bool = False
+    synced_at: str | None = None
+
+
+@dataclass(frozen=True)
+class IndexHit:
+    pk: int
+    score: float
+
+
+@dataclass(frozen=True)
+class IndexPage:
+    total: int
+    hits: list[IndexHit]
+    next_cursor: str | None
+
+
+class IndexBusyError(RuntimeError):
+    """Another process holds this index's writer."""
+
+
+class SearchIndex:
+    """A tantivy index at ``path`` (in memory when None)."""
+
+    def __init__(self, path: Path | None, *, write: bool = True) -> None:
+        self.path = path
+        self.schema = _schema()
+        meta = (path / "kizashi-index.json") if path else None
+        if path is not None:
+            path.mkdir(parents=True, exist_ok=True)
+            if meta and meta.exists():
+                found = json.loads(meta.read_text()).get("schema_version")
+                if found != SCHEMA_VERSION:
+                    _clear(path)  # an older layout: rebuilt from the database
+            meta_text = json.dumps({"schema_version": SCHEMA_VERSION})
+            if meta and not meta.exists():
+                meta.write_text(meta_text)
+        try:
+            self.index = tantivy.Index(self.schema, str(path) if path else None)
+        except ValueError as exc:
+            if path is None or "schema does not match" not in str(exc):
+                raise
+            _clear(path)  # written by another version: rebuilt from the database
+            self.index = tantivy.Index(self.schema, str(path))
+        self.index.register_tokenizer(
+            "ws", tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build()
+        )
+        self.compiler = Compiler(self.schema)
+        self._lock = threading.Lock()
+        self._writer: Any = None
+        if write:
+            self.try_write()
+        self.index.reload()
+
+    def try_write(self) -> bool:
+        """Take the writer if no other process holds it; True when this one writes."""
+        with self._lock:
+            if self._writer is None:
+                try:
+                    self._writer = self.index.writer(WRITER_HEAP, 1)
+                except ValueError as exc:
+                    if "LockBusy" not in str(exc):
+                        raise
+            return self._writer is not None
+
+    @property
+    def writable(self) -> bool:
+        return self._writer is not None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._writer is not None:
+                writer, self._writer = self._writer, None
+                writer.wait_merging_threads()
+
+    def refresh(self) -> None:
+        self.index.reload()
+
+    # -- bookkeeping -----------------------------------------------------------
+
+    def position(self) -> Position:
+        searcher = self.index.searcher()
+        found = searcher.search(tantivy.Query.term_query(self.schema, "pk", META_PK), 1)
+        if not found.hits:
+            return Position()
+        doc = searcher.doc(found.hits[0][1]).to_dict()
+        data = json.loads(doc["meta"][0])
+        return Position(
+            int(data["position"]),
+            {int(k): int(v) for k, v in data.get("read_above", {}).items()},
+            True,
+            data.get("synced_at"),
+        )
+
+    def _meta_doc(self, position: int, read_above: Mapping[int, int]) -> Any:
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        meta = {"position": position, "read_above": read_above, "synced_at": now}
+        return tantivy.Document(pk=META_PK, type="__meta__", meta=json.dumps(meta))
+
+    # -- writing ---------------------------------------------------------------
+
+    def _require_writer(self) -> Any:
+        if self._writer is None:
+            raise IndexBusyError(f"another process is writing the search index at {self.path}")
+        return self._writer
+
+    def apply(
+        self,
+        docs: Mapping[int, IndexDoc | None],
+        position: int,
+        read_above: Mapping[int, int],
+    ) -> None:
+        """Replace (or remove, for None) each pk's document and move the position, in one
+        commit."""
+        with self._lock:
+            writer = self._require_writer()
+            for pk, doc in docs.items():
+                writer.delete_documents_by_term("pk", pk)
+                if doc is not None:
+                    writer.add_document(tantivy.Document(**doc.fields))
+            writer.delete_documents_by_term("pk", META_PK)
+            writer.add_document(self._meta_doc(position, read_above))
+            writer.commit()
+        self.index.reload()
+
+    def start_rebuild(self) -> None:
+        """Drop every document; nothing is visible to readers until :meth:`apply`."""
+        with self._lock:
+            self._require_writer().delete_all_documents()
+
+    def add(self, docs: list[IndexDoc]) -> None:
+        """Add documents to a rebuild (uncommitted)."""
+        with self._lock:
+            writer = self._require_writer()
+            for doc in docs:
+                writer.add_document(tantivy.Document(**doc.fields))
+
+    # -- reading ---------------------------------------------------------------
+
+    def languages(self, pk: int) -> tuple[str | None, list[tuple[int, int, str | None]]] | None:
+        """The stored language of a document and of each paragraph of its body (offsets
+        into the body text), or None when the document is not in the index."""
+        searcher = self.index.searcher()
+        found: Any = searcher.search(tantivy.Query.term_query(self.schema, "pk", pk), 1)
+        if not found.hits:
+            return None
+        doc = searcher.doc(found.hits[0][1]).to_dict()
+        paragraphs = json.loads(bytes(doc.get("paragraphs", [b"[]"])[0]))
+        lang = doc.get("lang", [None])[0]
+        return lang, [(int(s), int(e), code) for s, e, code in paragraphs]
+
+    def count(self) -> int:
+        """Documents in the index, without its bookkeeping."""
+        n = int(self.index.searcher().num_docs)
+        return n - 1 if self.position().built else n
+
+    def search(
+        self,
+        expr: sq.Expr,
+        access: Access,
+        *,
+        sort: str = "relevance",
+        limit: int = 20,
+        cursor: str | None = None,
+    ) -> IndexPage:
+        query = self.compiler.query(expr, access)
+        searcher = self.index.searcher()
+        found: Any
+        if sort == "newest":
+            after = _decode(cursor, "newest")
+            total = 0
+            if after is not None:
+                counted: Any = searcher.search(query, 1, count=True)
+                total = int(counted.count)
+                query = tantivy.Query.boolean_query(
+                    [
+                        (tantivy.Occur.Must, query),
+                        (
+                            tantivy.Occur.Must,
+                            tantivy.Query.range_query(
+                                self.schema,
+                                "sortkey",
+                                tantivy.FieldType.Integer,
+                                None,
+                                after,
+                                include_upper=False,
+                            ),
+                        ),
+                    ]
+                )
+            found = searcher.search(query, limit, count=True, order_by_field="sortkey")
+            addrs = [a for _, a in found.hits]
+            pks: list[Any] = searcher.fast_field_values("pk", addrs)
+            keys = [int(k) for k, _ in found.hits]
+            hits = [IndexHit(int(pk), 0.0) for pk in pks]
+            total = int(found.count) if after is None else total
+            nxt = _encode("newest", keys[-1]) if len(hits) == limit else None
+            return IndexPage(total, hits, nxt)
+        offset = _decode(cursor, "relevance") or 0
+        found = searcher.search(query, limit, count=True, offset=offset, weight_by_field="recency")
+        addrs = [a for _, a in found.hits]
+        pks = searcher.fast_field_values("pk", addrs)
+        hits = [
+            IndexHit(int(pk or 0), float(s)) for (s, _), pk in zip(found.hits, pks, strict=True)
+        ]
+        more = offset + len(hits) < int(found.count)
+        return IndexPage(
+            int(found.count), hits, _encode("relevance", offset + limit) if more else None
+        )
+
+    def facets(self, expr: sq.Expr, access: Access, *, size: int = 20) -> dict[str, Any]:
+        """Counts per type, tag, source, language and TLP, and a histogram of dates."""
+        query = self.compiler.query(expr, access)
+        aggs: dict[str, Any] = {f: {"terms": {"field": f, "size": size}} for f in FACET_FIELDS}
+        aggs["published"] = {"date_histogram": {"field": "published", "fixed_interval": "1d"}}
+        result = self.index.searcher().aggregate(query, aggs)
+        out: dict[str, Any] = {
+            f: [(b["key"], int(b["doc_count"])) for b in result.get(f, {}).get("buckets", [])]
+            for f in FACET_FIELDS
+        }
+        days = [
+            (str(b["key_as_string"])[:10], int(b["doc_count"]))
+            for b in result.get("published", {}).get("buckets", [])
+            if b["doc_count"]
+        ]
+        out["published"] = _roll_up(days)
+        return out
+
+
+def _roll_up(days: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """Days when the span is under three months, months otherwise, years over ten years."""
+    if not days:
+        return []
+    span = (datetime.fromisoformat(days[-1][0]) - datetime.fromisoformat(days[0][0])).days
+    width = 10 if span <= 92 else 7 if span <= 3660 else 4
+    out: dict[str, int] = {}
+    for day, n in days:
+        out[day[:width]] = out.get(day[:width], 0) + n
+    return list(out.items())
+
+
+def _encode(sort: str, value: int) -> str:
+    raw = json.dumps({"s": sort, "v": value}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str | None, sort: str) -> int | None:
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw)
+    except (ValueError, TypeError):
+        data = None
+    if not isinstance(data, dict) or data.get("s") != sort:
+        data = None
+    value = data.get("v") if data else None
+    if not isinstance(value, int) or value < 0:
+        raise invalid(
+            f"This cursor does not belong to a {sort!r} search; start again without it.",
+            [Problem("cursor", "not a cursor of this search")],
+        )
+    return value
+
+
+def _clear(path: Path) -> None:
+    for child in path.iterdir():
+        if child.is_file():
+            child.unlink()

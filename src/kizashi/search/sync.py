@@ -1,0 +1,191 @@
+"""Keeping the index behind the database: follow the outbox, rebuild when needed.
+
+- A change commits with its outbox row (triggers), so nothing that reached the database
+  can be missed; the index stores how far it has read in the same commit as the documents,
+  so a crash anywhere (SIGKILL between the database commit and the index commit included)
+  leaves the follower to start again from its last position: applying a change twice
+  only rewrites the same document.
+- The process that holds the index's writer follows the outbox: in a background thread
+  (every ``interval`` seconds) and before each search (read-your-writes in one process).
+- Other processes on the same index only read it. Each machine with its own index follows
+  the same outbox; the lag between machines is bounded by ``interval`` plus the time to
+  apply one batch, and, on PostgreSQL, by the oldest write transaction still open.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from kizashi.search.documents import build
+from kizashi.search.index import SearchIndex
+from kizashi.store import search as repo
+from kizashi.store.engine import Store
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+class Follower:
+    def __init__(
+        self,
+        store: Store,
+        index: SearchIndex,
+        *,
+        name: str | None = None,
+        interval: float = 1.0,
+        batch: int = 2000,
+        retention: timedelta = timedelta(days=7),
+    ) -> None:
+        self.store = store
+        self.index = index
+        self.name = name or f"{socket.gethostname()}:{index.path or 'memory'}"
+        self.interval = interval
+        self.batch = batch
+        self.retention = retention
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.applied = 0
+        self._rebuilding: threading.Thread | None = None
+        #: (done, total) of the rebuild running in the background, if any.
+        self.rebuild_progress: tuple[int, int] | None = None
+
+    # -- the loop --------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="kizashi-search", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the loop and wait for a rebuild in progress to finish."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+        if self._rebuilding is not None:
+            self._rebuilding.join()
+            self._rebuilding = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.catch_up()
+            except Exception:  # the next round tries again; the outbox keeps everything
+                log.exception("search index: catching up failed; retrying")
+            self._stop.wait(self.interval)
+
+    # -- work ------------------------------------------------------------------
+
+    def needs_rebuild(self) -> bool:
+        pos = self.index.position()
+        if not pos.built:
+            return True
+        with self.store.read() as conn:
+            seen = repo.consumer(conn, self.name)
+        if seen is None:
+            return False  # built here before this database knew the follower: fine
+        last = datetime.fromisoformat(seen[1].replace("Z", "+00:00"))
+        # Rows it had not read may have been pruned while it was away.
+        return datetime.now(UTC) - last > self.retention
+
+    def catch_up(self) -> int:
+        """Apply every committed change not yet in the index; return how many objects."""
+        if not self.index.writable and not self.index.try_write():
+            self.index.refresh()
+            return 0
+        with self._lock:
+            if self.needs_rebuild():
+                return self._rebuild(None)
+            done = 0
+            while True:
+                pos = self.index.position()
+                with self.store.read() as conn:
+                    ch = repo.changes(conn, pos.position, dict(pos.read_above), limit=self.batch)
+                    rows = repo.documents(conn, ch.object_pks) if ch.object_pks else {}
+                moved = ch.position != pos.position or ch.read_above != dict(pos.read_above)
+                if not ch.object_pks and not moved:
+                    break
+                docs = {pk: (build(rows[pk]) if pk in rows else None) for pk in ch.object_pks}
+                self.index.apply(docs, ch.position, ch.read_above)
+                done += len(docs)
+                if not ch.more:
+                    break
+            if done:
+                self.applied += done
+                self._save_position()
+            return done
+
+    def rebuild(self, progress: Progress | None = None) -> int:
+        """Index every object again from the database; return how many were indexed."""
+        with self._lock:
+            return self._rebuild(progress)
+
+    def rebuild_in_background(self) -> bool:
+        """Start a rebuild in a thread (for a server); False when one is running."""
+        if self._rebuilding is not None and self._rebuilding.is_alive():
+            return False
+
+        def tick(done: int, total: int) -> None:
+            self.rebuild_progress = (done, total)
+
+        def work() -> None:
+            try:
+                self.rebuild(tick)
+            except Exception:
+                log.exception("search index: rebuild failed")
+            finally:
+                self.rebuild_progress = None
+
+        self.rebuild_progress = (0, 0)
+        self._rebuilding = threading.Thread(target=work, name="kizashi-reindex", daemon=True)
+        self._rebuilding.start()
+        return True
+
+    def _rebuild(self, progress: Progress | None) -> int:
+        with self.store.read() as conn:
+            start = repo.head(conn)
+            total = repo.count_objects(conn)
+        self.index.start_rebuild()
+        done = indexed = 0
+        with self.store.read() as conn:
+            for pks in repo.all_pks(conn, batch=500):
+                rows = repo.documents(conn, pks)
+                docs = [d for d in (build(rows[pk]) for pk in pks if pk in rows) if d]
+                self.index.add(docs)
+                done += len(pks)
+                indexed += len(docs)
+                if progress:
+                    progress(done, total)
+        # Changes that committed while this ran are after ``start``: the next catch-up
+        # applies them again.
+        self.index.apply({}, start, {})
+        self._save_position()
+        log.info("search index rebuilt: %d documents from %d objects", indexed, done)
+        return indexed
+
+    def _save_position(self) -> None:
+        pos = self.index.position()
+        try:
+            with self.store.begin() as conn:
+                repo.save_consumer(conn, self.name, pos.position, _now())
+                repo.prune(conn, retention=self.retention)
+        except Exception:  # bookkeeping for pruning only; the index holds its position
+            log.warning("search index: could not record its position", exc_info=True)
+
+    def lag(self) -> int:
+        """Outbox rows not yet applied here (an upper bound on PostgreSQL)."""
+        pos = self.index.position()
+        with self.store.read() as conn:
+            return repo.pending(conn, pos.position) - (len(pos.read_above) if pos.read_above else 0)

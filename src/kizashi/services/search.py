@@ -1,0 +1,238 @@
+"""Search as callers see it: a query string and an actor in, ranked and marked results out.
+
+The index answers which objects match, for this actor, in which order (TLP is a clause of
+the index query, so a page is never filtered after the fact); the database supplies what
+is shown (title, source, date, tags and the text a snippet is cut from), so a result is
+never staler than the store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from kizashi.model import searchquery as sq
+from kizashi.model.actor import Actor
+from kizashi.model.errors import Problem, invalid, not_found
+from kizashi.search.compile import Access
+from kizashi.search.documents import body_text, source_of
+from kizashi.search.index import SearchIndex
+from kizashi.search.sync import Follower, Progress
+from kizashi.services.common import Context
+from kizashi.store import search as repo
+from kizashi.text.highlight import highlight, to_html
+from kizashi.text.highlight import matcher as make_matcher
+from kizashi.text.highlight import spans as find_spans
+
+SORTS = ("relevance", "newest")
+MAX_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    id: str
+    type: str
+    title: str
+    title_html: str
+    source: str | None
+    published: str | None
+    tags: list[str]
+    tlp: str | None
+    score: float
+    snippet: str
+    snippet_html: str
+    #: Marked spans of ``snippet`` (character offsets).
+    snippet_spans: list[tuple[int, int]]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.type,
+            "title": self.title,
+            "source": self.source,
+            "published": self.published,
+            "tags": self.tags,
+            "tlp": self.tlp,
+            "score": round(self.score, 4),
+            "snippet": self.snippet_html,
+        }
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: str
+    sort: str
+    total: int
+    hits: list[SearchHit]
+    next_cursor: str | None
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "query": self.query,
+            "sort": self.sort,
+            "total": self.total,
+            "hits": [h.as_dict() for h in self.hits],
+            "next_cursor": self.next_cursor,
+        }
+        if self.facets:
+            out["facets"] = {
+                k: [{"value": v, "count": n} for v, n in vs] for k, vs in self.facets.items()
+            }
+        return out
+
+
+@dataclass(frozen=True)
+class SavedSearchView:
+    name: str
+    query: str
+    sort: str
+    created_at: str
+    updated_at: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "query": self.query,
+            "sort": self.sort,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+
+
+def access_for(actor: Actor) -> Access:
+    return Access(actor.tlp_levels, actor.user_pk)
+
+
+class SearchService:
+    def __init__(
+        self, ctx: Context, index: SearchIndex, follower: Follower, *, sync_on_query: bool = True
+    ) -> None:
+        self.ctx = ctx
+        self.index = index
+        self.follower = follower
+        self.sync_on_query = sync_on_query
+
+    # -- searching -------------------------------------------------------------
+
+    def search(
+        self,
+        actor: Actor,
+        query: str,
+        *,
+        sort: str = "relevance",
+        limit: int = 20,
+        cursor: str | None = None,
+        facets: bool = False,
+    ) -> SearchResult:
+        if sort not in SORTS:
+            raise invalid(f"Sort must be one of {', '.join(SORTS)}.", [Problem("sort", sort)])
+        if not 1 <= limit <= MAX_LIMIT:
+            raise invalid(
+                f"Limit must be between 1 and {MAX_LIMIT}.", [Problem("limit", str(limit))]
+            )
+        expr = sq.parse(query)
+        if self.sync_on_query:
+            self.follower.catch_up()
+        access = access_for(actor)
+        page = self.index.search(expr, access, sort=sort, limit=limit, cursor=cursor)
+        hits = self._views(page.hits, [t.text for t in sq.words(expr)])
+        counts = self.index.facets(expr, access) if facets else {}
+        return SearchResult(query, sort, page.total, hits, page.next_cursor, counts)
+
+    def _views(self, found: list[Any], terms: list[str]) -> list[SearchHit]:
+        if not found:
+            return []
+        with self.ctx.store.read() as conn:
+            rows = repo.documents(conn, [h.pk for h in found])
+        m = make_matcher(terms) if terms else None
+        out = []
+        for hit in found:
+            row = rows.get(hit.pk)
+            if row is None or row.revoked:
+                continue  # removed after the index was read; the next sync drops it
+            body = body_text(row) or row.name
+            snip = highlight(body, terms) if terms else highlight(body, [])
+            title_spans = find_spans(row.name, m) if m else []
+            out.append(
+                SearchHit(
+                    id=row.id,
+                    type=row.type,
+                    title=row.name,
+                    title_html=to_html(row.name, title_spans),
+                    source=source_of(row),
+                    published=row.published or row.created,
+                    tags=row.tags,
+                    tlp=row.tlp,
+                    score=hit.score,
+                    snippet=snip.text,
+                    snippet_html=snip.html(),
+                    snippet_spans=snip.spans,
+                )
+            )
+        return out
+
+    # -- the index -------------------------------------------------------------
+
+    def reindex(self, actor: Actor, progress: Progress | None = None) -> int:
+        actor.require_admin()
+        return self.follower.rebuild(progress)
+
+    def reindex_in_background(self, actor: Actor) -> bool:
+        actor.require_admin()
+        return self.follower.rebuild_in_background()
+
+    def status(self) -> dict[str, Any]:
+        pos = self.index.position()
+        progress = self.follower.rebuild_progress
+        return {
+            "rebuilding": {"done": progress[0], "total": progress[1]} if progress else None,
+            "documents": self.index.count(),
+            "writer": self.index.writable,
+            "position": pos.position,
+            "pending": self.follower.lag(),
+            "synced_at": pos.synced_at,
+            "path": str(self.index.path) if self.index.path else None,
+        }
+
+    # -- saved searches --------------------------------------------------------
+
+    def saved(self, actor: Actor) -> list[SavedSearchView]:
+        with self.ctx.store.read() as conn:
+            return [_saved_view(s) for s in repo.saved_list(conn, actor.user_pk)]
+
+    def save(self, actor: Actor, name: str, query: str, sort: str = "relevance") -> SavedSearchView:
+        name = name.strip()
+        if not name or len(name) > 200:
+            raise invalid(
+                "A saved search needs a name of 1 to 200 characters.", [Problem("name", "required")]
+            )
+        if sort not in SORTS:
+            raise invalid(f"Sort must be one of {', '.join(SORTS)}.", [Problem("sort", sort)])
+        sq.parse(query)  # a saved search always runs
+        with self.ctx.store.begin() as conn:
+            saved = repo.saved_put(conn, actor.user_pk, name, query, sort, self.ctx.stamp())
+            self.ctx.audit(conn, actor, "search.save", name)
+        return _saved_view(saved)
+
+    def delete_saved(self, actor: Actor, name: str) -> None:
+        with self.ctx.store.begin() as conn:
+            if not repo.saved_delete(conn, actor.user_pk, name):
+                raise not_found(f"No saved search named {name!r}.")
+            self.ctx.audit(conn, actor, "search.delete", name)
+
+    def get_saved(self, actor: Actor, name: str) -> SavedSearchView:
+        with self.ctx.store.read() as conn:
+            found = repo.saved_get(conn, actor.user_pk, name)
+        if found is None:
+            raise not_found(f"No saved search named {name!r}.")
+        return _saved_view(found)
+
+    def run_saved(self, actor: Actor, name: str, **kwargs: Any) -> SearchResult:
+        saved = self.get_saved(actor, name)
+        kwargs.setdefault("sort", saved.sort)
+        return self.search(actor, saved.query, **kwargs)
+
+
+def _saved_view(s: repo.SavedSearch) -> SavedSearchView:
+    return SavedSearchView(s.name, s.query, s.sort, s.created_at, s.updated_at)

@@ -1,0 +1,224 @@
+"""The index never loses an update: outbox order on PostgreSQL, a SIGKILL between the
+database commit and the index commit, several processes and machines, rebuilds."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from kizashi.model.actor import SYSTEM
+from kizashi.search.index import SearchIndex
+from kizashi.search.sync import Follower
+from kizashi.services import Kizashi
+from kizashi.store import search as repo
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+
+
+def note(kz: Kizashi, text: str) -> str:
+    view, _ = kz.objects.create(
+        SYSTEM,
+        {
+            "type": "note",
+            "content": text,
+            "object_refs": ["identity--5a2f4c39-0bd4-4d33-a1de-c1b5d3a5f001"],
+        },
+    )
+    return view.id
+
+
+def total(kz: Kizashi, query: str) -> int:
+    return kz.search.search(SYSTEM, query).total
+
+
+@pytest.mark.postgres
+def test_a_late_commit_with_an_earlier_key_is_not_skipped(pg_url: str) -> None:
+    """PostgreSQL hands out keys before commit: a transaction that took its key first
+    and commits last must still reach the index. (SQLite has one writer at a time, so
+    its keys commit in order.)"""
+    kz = Kizashi.open(pg_url)
+    kz.search.follower.catch_up()
+    with kz.store.engine.connect() as slow:
+        tx = slow.begin()
+        kz.objects.create_in(
+            slow,
+            SYSTEM,
+            {
+                "type": "note",
+                "content": "遅いトランザクション",
+                "object_refs": [SYSTEM.identity_ref],
+            },
+        )
+        note(kz, "速いトランザクション")  # takes its key later, commits first
+        assert total(kz, "速い") == 1
+        assert total(kz, "遅い") == 0
+        tx.commit()
+    assert total(kz, "遅い") == 1
+    assert total(kz, "トランザクション") == 2
+    applied = kz.search.follower.applied
+    kz.search.follower.catch_up()
+    assert kz.search.follower.applied == applied  # nothing read twice once xmin moved on
+    assert kz.search.index.position().read_above == {}
+    kz.close()
+
+
+def test_outbox_rows_are_pruned_once_read(kz: Kizashi) -> None:
+    for i in range(5):
+        note(kz, f"prune {i}")
+    kz.search.follower.catch_up()
+    note(kz, "prune last")
+    kz.search.follower.catch_up()
+    with kz.store.read() as conn:
+        left = repo.pending(conn, 0) if conn.dialect.name == "sqlite" else None
+    # Everything but what arrived after the last recorded position is gone.
+    assert left is None or left <= 2
+    assert total(kz, "prune") == 6
+
+
+def test_a_second_index_on_the_same_directory_reads_what_the_writer_commits(
+    kz: Kizashi, tmp_path: Path
+) -> None:
+    writer = SearchIndex(tmp_path / "ix")
+    reader = SearchIndex(tmp_path / "ix")
+    assert writer.writable and not reader.writable
+    follower = Follower(kz.store, writer)
+    note(kz, "共有インデックス")
+    follower.catch_up()
+    reader.refresh()
+    assert reader.count() == writer.count() > 0
+    writer.close()
+    assert reader.try_write()  # the writer went away: the reader takes over
+    reader.close()
+
+
+def test_a_lost_or_new_index_is_rebuilt_from_the_database(db_url: str, tmp_path: Path) -> None:
+    kz = Kizashi.open(db_url, search_dir=tmp_path / "a")
+    for i in range(12):
+        note(kz, f"再構築 {i}")
+    assert total(kz, "再構築") == 12
+    kz.close()
+    again = Kizashi.open(db_url, search_dir=tmp_path / "elsewhere")
+    assert again.search.index.position().built is False
+    assert total(again, "再構築") == 12
+    again.close()
+
+
+CHILD = textwrap.dedent(
+    """
+    import os, signal, sys
+    from pathlib import Path
+    from kizashi.model.actor import SYSTEM
+    from kizashi.services import Kizashi
+
+    url, where = sys.argv[1], Path(sys.argv[2])
+    kz = Kizashi.open(url, search_dir=where)
+    def note(i):
+        kz.objects.create(SYSTEM, {"type": "note", "content": f"crashmarker item{i}",
+                                   "object_refs": [SYSTEM.identity_ref]})
+    for i in range(30):
+        note(i)
+    kz.search.follower.catch_up()
+    for i in range(30, 45):
+        note(i)  # committed to the database, never to the index
+    print("killing", flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+    """
+)
+
+
+def test_sigkill_between_database_and_index_heals_on_restart(db_url: str, tmp_path: Path) -> None:
+    where = tmp_path / "search"
+    env = {**os.environ, "PYTHONPATH": SRC}
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, db_url, str(where)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=240,
+        check=False,
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert "killing" in proc.stdout
+    kz = Kizashi.open(db_url, search_dir=where)
+    index = kz.search.index
+    assert index.writable  # the dead process's lock went with it
+    # What the index had when the process died: the first 30 only.
+    kz.search.sync_on_query = False
+    assert total(kz, "crashmarker") == 30
+    # On restart the background follower catches up by itself.
+    kz.search.follower.interval = 0.1
+    kz.search.follower.start()
+    deadline = time.monotonic() + 60
+    while total(kz, "crashmarker") < 45 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    kz.search.follower.stop()
+    assert total(kz, "crashmarker") == 45
+    for i in (0, 29, 30, 44):
+        assert total(kz, f"crashmarker item{i}") == 1  # each exactly once
+    kz.close()
+
+
+FOLLOWER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from kizashi.model.actor import SYSTEM
+    from kizashi.services import Kizashi
+
+    url, where, word = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
+    kz = Kizashi.open(url, search_dir=where, search_sync_seconds=0.2)
+    kz.search.sync_on_query = False      # only the background follower moves this index
+    kz.search.follower.catch_up()
+    kz.search.follower.start()
+    print("ready", flush=True)
+    started = None
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        line = sys.stdin.readline().strip() if started is None else ""
+        if line == "go":
+            started = time.monotonic()
+        if started is not None and kz.search.search(SYSTEM, word).total == 1:
+            print(f"found {time.monotonic() - started:.3f}", flush=True)
+            break
+        time.sleep(0.05)
+    kz.search.follower.stop()
+    kz.close()
+    """
+)
+
+
+@pytest.mark.postgres
+def test_two_processes_with_their_own_index_converge(pg_url: str, tmp_path: Path) -> None:
+    """Two API processes on two machines: each has its own index following one outbox."""
+    db_url = pg_url
+    kz = Kizashi.open(db_url, search_dir=tmp_path / "machine-a")
+    kz.search.follower.catch_up()
+    word = "convergemarker"
+    env = {**os.environ, "PYTHONPATH": SRC}
+    other = subprocess.Popen(
+        [sys.executable, "-c", FOLLOWER, db_url, str(tmp_path / "machine-b"), word],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert other.stdout is not None and other.stdin is not None
+        assert other.stdout.readline().strip() == "ready"
+        note(kz, f"{word} 新しい報告")
+        assert total(kz, word) == 1  # the writing process reads its own write
+        other.stdin.write("go\n")
+        other.stdin.flush()
+        out, err = other.communicate(timeout=120)
+    finally:
+        other.kill()
+    assert out.startswith("found"), err
+    kz.close()
