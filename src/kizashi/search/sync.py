@@ -100,32 +100,42 @@ class Follower:
         # Rows it had not read may have been pruned while it was away.
         return datetime.now(UTC) - last > self.retention
 
-    def catch_up(self) -> int:
-        """Apply every committed change not yet in the index; return how many objects."""
+    def catch_up(self, wait: float | None = None) -> int:
+        """Apply every committed change not yet in the index; return how many objects.
+
+        With ``wait``, give up after that many seconds if another thread is already at it
+        (a rebuild can take minutes; a search does not wait for it)."""
         if not self.index.writable and not self.index.try_write():
             self.index.refresh()
             return 0
-        with self._lock:
-            if self.needs_rebuild():
-                return self._rebuild(None)
-            done = 0
-            while True:
-                pos = self.index.position()
-                with self.store.read() as conn:
-                    ch = repo.changes(conn, pos.position, dict(pos.read_above), limit=self.batch)
-                    rows = repo.documents(conn, ch.object_pks) if ch.object_pks else {}
-                moved = ch.position != pos.position or ch.read_above != dict(pos.read_above)
-                if not ch.object_pks and not moved:
-                    break
-                docs = {pk: (build(rows[pk]) if pk in rows else None) for pk in ch.object_pks}
-                self.index.apply(docs, ch.position, ch.read_above)
-                done += len(docs)
-                if not ch.more:
-                    break
-            if done:
-                self.applied += done
-                self._save_position()
-            return done
+        if not self._lock.acquire(timeout=-1 if wait is None else wait):
+            return 0
+        try:
+            return self._catch_up()
+        finally:
+            self._lock.release()
+
+    def _catch_up(self) -> int:
+        if self.needs_rebuild():
+            return self._rebuild(None)
+        done = 0
+        while True:
+            pos = self.index.position()
+            with self.store.read() as conn:
+                ch = repo.changes(conn, pos.position, dict(pos.read_above), limit=self.batch)
+                rows = repo.documents(conn, ch.object_pks) if ch.object_pks else {}
+            moved = ch.position != pos.position or ch.read_above != dict(pos.read_above)
+            if not ch.object_pks and not moved:
+                break
+            docs = {pk: (build(rows[pk]) if pk in rows else None) for pk in ch.object_pks}
+            self.index.apply(docs, ch.position, ch.read_above)
+            done += len(docs)
+            if not ch.more:
+                break
+        if done:
+            self.applied += done
+            self._save_position()
+        return done
 
     def rebuild(self, progress: Progress | None = None) -> int:
         """Index every object again from the database; return how many were indexed."""

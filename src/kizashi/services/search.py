@@ -26,6 +26,8 @@ from kizashi.text.highlight import spans as find_spans
 
 SORTS = ("relevance", "newest")
 MAX_LIMIT = 200
+#: How long a search waits for the follower when it is busy (a rebuild takes minutes).
+QUERY_WAIT = 2.0
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,7 @@ class SearchService:
             )
         expr = sq.parse(query)
         if self.sync_on_query:
-            self.follower.catch_up()
+            self.follower.catch_up(wait=QUERY_WAIT)
         access = access_for(actor)
         page = self.index.search(expr, access, sort=sort, limit=limit, cursor=cursor)
         hits = self._views(page.hits, [t.text for t in sq.words(expr)])

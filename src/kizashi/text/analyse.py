@@ -170,6 +170,8 @@ def analyse(text: str, *, stem: bool = True) -> Analysis:
     result = Analysis()
     text = fold_width(text)  # one character for one: every offset still holds
     hits = extract(text, flag=False)
+    # Half-width katakana and compatibility ideographs are rare: looked for once.
+    needs_fold = _NEEDS_FOLD.search(text) is not None
     h = 0
     totals = [0, 0, 0]
     for start, end in _paragraph_spans(text):
@@ -181,13 +183,13 @@ def analyse(text: str, *, stem: bool = True) -> Analysis:
             if hit.start < pos:
                 continue  # a URL's host: the URL covers it, and _with_hosts adds it back
             if hit.start > pos:
-                _plain(text[pos : hit.start], result, stem)
+                _plain(text[pos : hit.start], result, stem, needs_fold)
             value = hit.value.casefold()
             result.indicators.append((value, hit.start, hit.end))
             result.kinds[value] = hit.type
             pos = hit.end
         if pos < end:
-            _plain(text[pos:end], result, stem)
+            _plain(text[pos:end], result, stem, needs_fold)
         found = _letters(result.runs[runs_before:], result.english[english_before:])
         if any(found):
             result.paragraphs.append((start, end, language.decide(*found)))
@@ -217,7 +219,7 @@ def _letters(runs: list[str], english: list[str]) -> tuple[int, int, int]:
     return kana, len(joined) - kana, latin
 
 
-def _plain(segment: str, result: Analysis, stem: bool) -> None:
+def _plain(segment: str, result: Analysis, stem: bool, needs_fold: bool) -> None:
     """Japanese runs go to Sudachi one by one; everything between them is read as English
     in one pass. A segment's Japanese words come first, then its English words; each kind
     keeps its order (per-gap English calls cost more than the tokenising saved)."""
@@ -228,7 +230,7 @@ def _plain(segment: str, result: Analysis, stem: bool) -> None:
     runs = parts[1::2]
     _japanese(runs, result.words)
     grams = _GRAM_RUN.findall("\x00".join(runs))
-    result.runs += [fold(g) for g in grams] if _NEEDS_FOLD.search(segment) else grams
+    result.runs += [fold(g) for g in grams] if needs_fold else grams
     rest = " ".join(parts[0::2])
     if not rest.isspace():
         _english(rest, result.words, stem, result.english)
