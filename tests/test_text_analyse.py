@@ -141,3 +141,8 @@ def test_every_word_of_the_corpus_is_found_by_its_grams_or_words() -> None:
                 continue  # a normalised form spelled differently in the text
             grams = {surface[i : i + 2] for i in range(len(surface) - 1)}
             assert word in index and grams <= index, (line, word)
+
+
+def test_an_email_address_indexes_its_domain_and_parents() -> None:
+    values = {v for v, _, _ in analyse("連絡先 admin@mail.evil-domain.com まで").indicators}
+    assert {"admin@mail.evil-domain.com", "mail.evil-domain.com", "evil-domain.com"} <= values

@@ -228,3 +228,19 @@ def test_an_e_mail_local_part_is_not_a_file_name() -> None:
 def test_a_windows_path_on_any_drive_letter(drive: str) -> None:
     path = f"{drive}:\\Program Files\\Kz\\run.exe"
     assert ("file-path", path) in extract_pairs(f"dropped to {path} then")
+
+
+@pytest.mark.parametrize(
+    ("text", "domain"),
+    [
+        (" 攻撃者はevil-domain.comを経由した", "evil-domain.com"),
+        ("Indicators:\n不正な通信先はevil-domain[.]comであり", "evil-domain.com"),
+        ("「見積書.exe」", None),
+        (" 例え.jp", "例え.jp"),
+    ],
+)
+def test_japanese_prose_before_an_ascii_name_is_not_a_label(text: str, domain: str | None) -> None:
+    """Found by the search quality test: prose opened by whitespace was read as the first
+    label of the domain glued to it (``攻撃者はevil-domain.com``)."""
+    found = [h.value for h in extract(text, flag=False) if h.type == "domain"]
+    assert found == ([domain] if domain else [])

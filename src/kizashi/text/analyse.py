@@ -287,7 +287,12 @@ def _with_hosts(indicators: list[tuple[str, int, int]]) -> None:
     """A URL's host and a domain's parents are terms too: ``evil.com`` finds its URLs."""
     extra: list[tuple[str, int, int]] = []
     for value, start, end in indicators:
-        host = url_host(value) if "://" in value else value
+        if "://" in value:
+            host = url_host(value)
+        elif "@" in value and checked_domain(value.rsplit("@", 1)[1]) is not None:
+            host = value.rsplit("@", 1)[1]  # an e-mail address: its domain is a term too
+        else:
+            host = value
         if host != value:
             extra.append((host, start, end))
         if "." in host and not host[0].isdigit() and ":" not in host:

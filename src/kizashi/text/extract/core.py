@@ -275,6 +275,10 @@ def _read_unicode_name(
     opened = before.isspace() or before in _OPEN_QUOTES
     if not opened and (before or _CJK.search(prefix)):
         return 0
+    if _CJK.search(prefix) and not token.startswith("."):
+        # Japanese glued to an ASCII label is prose before a name, not one label:
+        # ``攻撃者はevil-domain.com`` names evil-domain.com, read by the ASCII path.
+        return 0
     m = _UNICODE_NAME.match(prefix + token)
     if m is None or m.end() <= len(prefix):
         return 0
