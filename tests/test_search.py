@@ -104,6 +104,9 @@ def test_indicators_exact_defanged_and_full_width(kz: Kizashi, corpus: dict[str,
 def test_boolean_phrases_and_fields(kz: Kizashi, corpus: dict[str, str]) -> None:
     assert ids(kz, '"ログを削除"') == [corpus["log"]]
     assert ids(kz, '"ログは削除"') == []
+    assert ids(kz, '"exploited CVE-2024-21887"') == [corpus["english"]]
+    assert ids(kz, '"attackers exploit"') == [corpus["english"]]
+    assert ids(kz, '"exploit attackers"') == []  # English phrases keep their order
     # Japanese needs no spaces: the words of an unspaced term need only all be there.
     assert ids(kz, "侵入後ログ削除") == [corpus["log"]]
     assert set(ids(kz, "ログ OR 通信先")) == {

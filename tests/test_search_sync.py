@@ -64,8 +64,7 @@ def test_a_late_commit_with_an_earlier_key_is_not_skipped(pg_url: str) -> None:
     assert total(kz, "トランザクション") == 2
     applied = kz.search.follower.applied
     kz.search.follower.catch_up()
-    assert kz.search.follower.applied == applied  # nothing read twice once xmin moved on
-    assert kz.search.index.position().read_above == {}
+    assert kz.search.follower.applied == applied  # nothing is read twice
     kz.close()
 
 

@@ -21,6 +21,7 @@ from kizashi.api.routes import (
     meta,
     objects,
     relationships,
+    rules,
     search,
     tags,
 )
@@ -69,7 +70,7 @@ def create_app(
     errors.install(app)
 
     api = APIRouter(prefix="/api/v1")
-    for module in (objects, tags, relationships, indicators, search, feeds, auth, meta):
+    for module in (objects, tags, relationships, indicators, search, rules, feeds, auth, meta):
         api.include_router(module.router)
     app.include_router(api)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from kizashi.cli import add, admin, feeds, indicators, objects, search, serve, worker
+from kizashi.cli import add, admin, feeds, indicators, objects, rules, search, serve, worker
 
 app = typer.Typer(
     name="kizashi",
@@ -36,6 +36,7 @@ app.add_typer(indicators.attack, name="attack")
 app.command("search")(search.search)
 app.command("reindex")(search.reindex)
 app.add_typer(search.saved_app, name="saved")
+app.add_typer(rules.app, name="rule")
 app.command("run")(serve.run)
 app.command("worker")(worker.worker)
 

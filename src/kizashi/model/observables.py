@@ -16,6 +16,15 @@ from typing import Any
 
 from kizashi.model.stix import SCO_NAMESPACE, compact_json, observable_value
 
+#: Every kind of value the extractor finds (``kizashi.text.extract``), named once here so
+#: the model (rules, queries) can check a kind without importing the extractor.
+INDICATOR_KINDS = (
+    "ipv4", "ipv6", "cidr", "domain", "url", "email", "md5", "sha1", "sha256", "sha512",
+    "ssdeep", "tlsh", "cve", "jvn", "attack-technique", "attack-tactic", "attack-group",
+    "attack-software", "asn", "registry-key", "file-path", "file-name", "btc", "eth", "xmr",
+    "mac", "user-agent",
+)  # fmt: skip
+
 #: ``external_references`` source names that carry ATT&CK ids.
 ATTACK_SOURCES = frozenset({"mitre-attack", "mitre-ics-attack", "mitre-mobile-attack"})
 #: Object types an ATT&CK id can name.

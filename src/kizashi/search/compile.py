@@ -96,17 +96,18 @@ class Compiler:
         if words:
             # Unquoted, a term's words need only all be there (``製造業ランサムウェア`` finds
             # 製造業を狙ったランサムウェア); written together they rank higher. Quoted, they
-            # must be in order, side by side. (With English mixed in, the analyser groups
-            # words by script, so order is not asked of them.)
-            tw = self._terms("title_w", words, phrase and not a.english)
-            bw = self._terms("body_w", words, phrase and not a.english)
+            # must be in order, side by side. (In a term mixing Japanese and English the
+            # analyser groups words by script, so order is not asked of them.)
+            mixed = bool(a.english and a.runs)
+            tw = self._terms("title_w", words, phrase and not mixed)
+            bw = self._terms("body_w", words, phrase and not mixed)
             should += [
                 Q.const_score_query(tw, WORD_TITLE),
                 Q.const_score_query(bw, WORD_BODY),
                 Q.boost_query(tw, 3.0),
                 bw,
             ]
-            if not phrase and len(words) > 1 and not a.english:
+            if not phrase and len(words) > 1 and not mixed:
                 together = self._terms("body_w", words, True)
                 should.append(Q.const_score_query(together, ADJACENT))
         if a.runs:

@@ -215,6 +215,14 @@ class SearchIndex:
         lang = doc.get("lang", [None])[0]
         return lang, [(int(s), int(e), code) for s, e, code in paragraphs]
 
+    def all_pks(self, query: Any) -> list[int]:
+        """The pk of every document ``query`` matches, in index order."""
+        searcher = self.index.searcher()
+        limit = max(1, int(searcher.num_docs))
+        found: Any = searcher.search(query, limit, count=False)
+        addrs = [a for _, a in found.hits]
+        return [int(pk) for pk in searcher.fast_field_values("pk", addrs) if pk is not None]
+
     def count(self) -> int:
         """Documents in the index, without its bookkeeping."""
         n = int(self.index.searcher().num_docs)

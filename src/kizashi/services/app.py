@@ -15,6 +15,7 @@ from kizashi.services.common import Clock, Context, utcnow
 from kizashi.services.indicators import IndicatorService
 from kizashi.services.objects import ObjectService
 from kizashi.services.relationships import RelationshipService
+from kizashi.services.rules import RuleService
 from kizashi.services.search import SearchService
 from kizashi.services.tags import TagService
 from kizashi.services.users import UserService
@@ -47,6 +48,8 @@ class Kizashi:
         )
         self.objects.linker = self.indicators
         self.relationships = RelationshipService(self.ctx, self.objects)
+        self.rules = RuleService(self.ctx, self.tags, self.objects, lambda: self.search)
+        self.objects.tagger = self.rules
         self.users = UserService(self.ctx)
 
     @classmethod

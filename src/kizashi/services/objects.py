@@ -66,12 +66,20 @@ class Linker(Protocol):
     def relink_in(self, conn: Connection, actor: Actor, report_ids: Sequence[str]) -> None: ...
 
 
+class Tagger(Protocol):
+    """Auto-tagging rules seen from here: run over objects just stored or edited."""
+
+    def apply_in(self, conn: Connection, actor: Actor, object_pks: Sequence[int]) -> int: ...
+
+
 class ObjectService:
     def __init__(self, ctx: Context, tags: TagService) -> None:
         self.ctx = ctx
         self.tags = tags
         #: Set by the application: indicator extraction for reports (None: no extraction).
         self.linker: Linker | None = None
+        #: Set by the application: auto-tagging rules (None: no rules run).
+        self.tagger: Tagger | None = None
 
     # -- reading ----------------------------------------------------------------
     def get(self, actor: Actor, stix_id: str) -> ObjectView:
@@ -234,6 +242,8 @@ class ObjectService:
             if plans is not None:
                 self.linker.store_in(conn, actor, [(pks[data["id"]], data, plans[0])], fresh=True)
             self.linker.upgrade_stubs(conn, actor, [data])
+        if self.tagger is not None:
+            self.tagger.apply_in(conn, actor, [pks[data["id"]]])
         self.ctx.audit(conn, actor, "create", data["id"])
         return _reload(conn, data["id"]), True
 
@@ -340,6 +350,8 @@ class ObjectService:
                 ],
                 fresh=True,
             )
+        if extract and self.tagger is not None and result.pks:
+            self.tagger.apply_in(conn, actor, list(result.pks.values()))
         return result
 
     def store_validated_in(
@@ -476,6 +488,8 @@ class ObjectService:
                 tag_repo.unlink(conn, row.pk, list(tag_repo.pks_by_names(conn, tlp_tags).values()))
         if plans is not None and self.linker is not None:
             self.linker.store_in(conn, actor, [(row.pk, data, plans[0])])
+        if self.tagger is not None:
+            self.tagger.apply_in(conn, actor, [row.pk])
         self.ctx.audit(conn, actor, "update", stix_id, ", ".join(sorted(changes)))
         return _reload(conn, stix_id)
 

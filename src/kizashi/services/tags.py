@@ -15,6 +15,7 @@ from kizashi.model.tags import TagName, check_colour, parse_tag
 from kizashi.services import taxonomies
 from kizashi.services.common import Context
 from kizashi.store import objects as object_repo
+from kizashi.store import rules as rule_repo
 from kizashi.store import tags as tag_repo
 from kizashi.store import taxonomies as taxonomy_repo
 from kizashi.store.rows import TagRow
@@ -170,6 +171,8 @@ class TagService:
                 raise not_found(f"Object {object_id}")
             parsed = self.parse(conn, names)
             self.attach(conn, actor, [row.pk], parsed)
+            # Added by hand again: rules may add it again too.
+            rule_repo.unsuppress(conn, row.pk, list(self.ensure(conn, parsed).values()))
             self.ctx.audit(conn, actor, "tag", object_id, ", ".join(t.name for t in parsed))
             return sorted(r.name for r in tag_repo.object_tag_rows(conn, row.pk))
 
@@ -183,6 +186,8 @@ class TagService:
             pks = list(tag_repo.pks_by_names(conn, wanted).values())
             if pks:
                 tag_repo.unlink(conn, row.pk, pks)
+                # An analyst took it off: no rule puts it back.
+                rule_repo.suppress(conn, row.pk, pks, by=actor.user_pk, at=self.ctx.stamp())
             if any(n.startswith("tlp:") for n in wanted):
                 held = tag_repo.object_tag_rows(conn, row.pk)
                 levels = [lv for r in held if (lv := tag_level(r)) is not None]

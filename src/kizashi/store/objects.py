@@ -324,3 +324,23 @@ def ids_of(conn: Connection, pks: Sequence[int]) -> dict[int, str]:
         q = sa.select(objects.c.pk, objects.c.id).where(objects.c.pk.in_(wanted[i : i + 500]))
         out.update((r[0], r[1]) for r in conn.execute(q))
     return out
+
+
+def get_many_by_pk(conn: Connection, pks: Sequence[int]) -> list[ObjectRow]:
+    out: list[ObjectRow] = []
+    for i in range(0, len(pks), 500):
+        q = sa.select(*_OBJECT_COLUMNS).where(objects.c.pk.in_(list(pks[i : i + 500])))
+        out.extend(_row(r) for r in conn.execute(q))
+    return out
+
+
+def by_type_and_name(conn: Connection, type_: str, name: str) -> ObjectRow | None:
+    """The newest live object of a type with this name (collections are found by name)."""
+    q = (
+        sa.select(*_OBJECT_COLUMNS)
+        .where(objects.c.type == type_, objects.c.name == name, objects.c.revoked == sa.false())
+        .order_by(objects.c.pk.desc())
+        .limit(1)
+    )
+    r = conn.execute(q).first()
+    return _row(r) if r else None

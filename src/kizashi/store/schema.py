@@ -111,7 +111,11 @@ object_tags = sa.Table(
     ),
     sa.Column("added_by", sa.Integer, sa.ForeignKey("users.pk", ondelete="SET NULL")),
     sa.Column("added_at", TS, nullable=False),
+    # Set when a rule added the tag: which rule, at which version (migration 0005).
+    sa.Column("rule_pk", sa.Integer),
+    sa.Column("rule_version", sa.Integer),
     sa.Index("ix_object_tags_object_pk", "object_pk"),
+    sa.Index("ix_object_tags_rule_pk", "rule_pk"),
 )
 
 relationships = sa.Table(
@@ -290,4 +294,64 @@ saved_searches = sa.Table(
     sa.Column("created_at", TS, nullable=False),
     sa.Column("updated_at", TS, nullable=False),
     sa.UniqueConstraint("user_pk", "name"),
+)
+
+
+# -- rules ------------------------------------------------------------------------
+
+rules = sa.Table(
+    "rules",
+    metadata,
+    sa.Column("pk", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("position", sa.Integer, nullable=False, server_default="100"),
+    sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    # The rule as data (model.rules): conditions and actions, JSON.
+    sa.Column("definition", sa.Text, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+    sa.Column("updated_by", sa.Integer, sa.ForeignKey("users.pk", ondelete="SET NULL")),
+)
+
+# A tag an analyst removed from an object: no rule puts it back.
+tag_suppressions = sa.Table(
+    "tag_suppressions",
+    metadata,
+    sa.Column(
+        "object_pk", sa.Integer, sa.ForeignKey("objects.pk", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("tag_pk", sa.Integer, sa.ForeignKey("tags.pk", ondelete="CASCADE"), primary_key=True),
+    sa.Column("removed_by", sa.Integer, sa.ForeignKey("users.pk", ondelete="SET NULL")),
+    sa.Column("removed_at", TS, nullable=False),
+)
+
+# "Apply to existing": one row per run, with its progress.
+rule_runs = sa.Table(
+    "rule_runs",
+    metadata,
+    sa.Column("pk", sa.Integer, primary_key=True),
+    sa.Column("rule_pk", sa.Integer, sa.ForeignKey("rules.pk", ondelete="CASCADE")),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("total", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("done", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("matched", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("error", sa.Text),
+    sa.Column("requested_by", sa.Integer, sa.ForeignKey("users.pk", ondelete="SET NULL")),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("finished_at", TS),
+)
+
+# Things that happened, for notifications to pick up (consumed_at set when delivered).
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("pk", sa.Integer, primary_key=True),
+    sa.Column("at", TS, nullable=False),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("object_pk", sa.Integer, sa.ForeignKey("objects.pk", ondelete="CASCADE")),
+    sa.Column("rule_pk", sa.Integer, sa.ForeignKey("rules.pk", ondelete="SET NULL")),
+    sa.Column("payload", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("consumed_at", TS),
+    sa.Index("ix_events_consumed_at", "consumed_at"),
 )

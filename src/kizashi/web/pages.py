@@ -12,6 +12,7 @@ from kizashi.web import (
     feed_pages,
     indicator_pages,
     object_pages,
+    rule_pages,
     search_pages,
     tag_pages,
 )
@@ -26,6 +27,7 @@ for module in (
     feed_pages,
     indicator_pages,
     search_pages,
+    rule_pages,
     admin_pages,
 ):
     router.include_router(module.router)

@@ -19,16 +19,12 @@ import re
 from collections.abc import Callable
 from typing import NamedTuple
 
+from kizashi.model.observables import INDICATOR_KINDS
 from kizashi.text.extract import validate
 from kizashi.text.extract.flags import flags_for
 from kizashi.text.extract.refang import fold_width, may_be_defanged, refang_mapped
 
-TYPES = (
-    "ipv4", "ipv6", "cidr", "domain", "url", "email", "md5", "sha1", "sha256", "sha512",
-    "ssdeep", "tlsh", "cve", "jvn", "attack-technique", "attack-tactic", "attack-group",
-    "attack-software", "asn", "registry-key", "file-path", "file-name", "btc", "eth", "xmr",
-    "mac", "user-agent",
-)  # fmt: skip
+TYPES = INDICATOR_KINDS
 
 
 class Hit(NamedTuple):

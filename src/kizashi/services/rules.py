@@ -1,0 +1,654 @@
+"""Auto-tagging rules: stored, tested, run on every incoming item and over stored ones.
+
+- **Incoming** (feeds, the API, the UI, the CLI, imports): :meth:`RuleService.apply_in`
+  runs inside the transaction that stores or edits the item, after extraction, so an item
+  is never visible without the tags its rules give it. The rules are compiled once and
+  kept until one changes (:mod:`kizashi.text.rulematch`).
+- **Stored** ("apply to existing", "test"): the search index finds the matches
+  (:mod:`kizashi.search.rules`, same meaning); regular expressions and fuzzy matches are
+  then checked on the candidates' text.
+- **Provenance**: every tag a rule adds records the rule and its version; deleting a rule
+  can take its tags away; a tag an analyst removed is never put back by a rule.
+- **TLP**: a rule may raise an item's marking, never lower it.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import yaml
+from sqlalchemy.engine import Connection
+
+from kizashi.model import rules as rm
+from kizashi.model import tlp as tlp_model
+from kizashi.model.actor import Actor
+from kizashi.model.errors import KizashiError, Problem, conflict, invalid, not_found
+from kizashi.model.tags import parse_tag
+from kizashi.search.compile import Access, Occur
+from kizashi.search.documents import body_text, source_of
+from kizashi.search.rules import RuleCompiler, needs_text
+from kizashi.services.common import Context
+from kizashi.store import objects as object_repo
+from kizashi.store import rules as repo
+from kizashi.store import search as docs_repo
+from kizashi.store.search import DocRow
+from kizashi.text import rulematch
+from kizashi.text.highlight import highlight
+
+if TYPE_CHECKING:
+    from kizashi.services.objects import ObjectService
+    from kizashi.services.search import SearchService
+    from kizashi.services.tags import TagService
+
+log = logging.getLogger(__name__)
+
+#: Objects rules never look at: plumbing, and collections (which rules fill).
+NOT_ITEMS = frozenset(
+    {"marking-definition", "extension-definition", "relationship", "grouping", "identity"}
+)
+APPLY_BATCH = 500
+SAMPLE = 10
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class RuleView:
+    name: str
+    order: int
+    enabled: bool
+    version: int
+    definition: dict[str, Any]
+    created_at: str
+    updated_at: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "order": self.order,
+            "enabled": self.enabled,
+            "version": self.version,
+            "when": self.definition.get("when"),
+            "then": self.definition.get("then"),
+            "description": self.definition.get("description", ""),
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+
+
+@dataclass(frozen=True)
+class Sample:
+    id: str
+    title: str
+    why: list[str]
+    snippet_html: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "title": self.title, "why": self.why, "snippet": self.snippet_html}
+
+
+@dataclass(frozen=True)
+class TestResult:
+    matched: int
+    sample: list[Sample]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"matched": self.matched, "sample": [s.as_dict() for s in self.sample]}
+
+
+@dataclass(frozen=True)
+class RunView:
+    id: int
+    rule: str | None
+    status: str
+    total: int
+    done: int
+    matched: int
+    error: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "rule": self.rule,
+            "status": self.status,
+            "total": self.total,
+            "done": self.done,
+            "matched": self.matched,
+            "error": self.error,
+        }
+
+
+def _view(r: repo.RuleRow) -> RuleView:
+    return RuleView(
+        r.name, r.position, r.enabled, r.version, r.definition, r.created_at, r.updated_at
+    )
+
+
+def item_of(row: DocRow) -> rulematch.Item:
+    ext_lang = None
+    for ext in (row.data.get("extensions") or {}).values():
+        if isinstance(ext, dict) and ext.get("detected_language"):
+            ext_lang = ext["detected_language"]
+    return rulematch.Item(
+        title=row.name or "",
+        text=body_text(row),
+        type=row.type,
+        id=row.id,
+        source=source_of(row),
+        language=ext_lang,
+        tags=set(row.tags),
+        tlp=row.tlp,
+        published=row.published,
+        created=row.created,
+        modified=row.modified,
+    )
+
+
+class RuleService:
+    def __init__(
+        self,
+        ctx: Context,
+        tags: TagService,
+        objects: ObjectService,
+        search: Callable[[], SearchService],
+    ) -> None:
+        self.ctx = ctx
+        self.tags = tags
+        self.objects = objects
+        self._search = search
+        self._compiled: tuple[tuple[int, str], rulematch.RuleSet, dict[int, rm.RuleSpec]] | None = (
+            None
+        )
+        self._lock = threading.Lock()
+        self._runs: dict[int, threading.Thread] = {}
+
+    # -- storing rules ------------------------------------------------------------------
+
+    def list(self) -> list[RuleView]:
+        with self.ctx.store.read() as conn:
+            return [_view(r) for r in repo.all_rules(conn)]
+
+    def get(self, name: str) -> RuleView:
+        with self.ctx.store.read() as conn:
+            row = repo.get(conn, name)
+        if row is None:
+            raise not_found(f"No rule named {name!r}.")
+        return _view(row)
+
+    def save(self, actor: Actor, raw: Mapping[str, Any], *, name: str | None = None) -> RuleView:
+        """Create a rule, or (with ``name``) replace that rule's definition: version + 1."""
+        actor.require_write()
+        spec = rm.parse_rule(dict(raw))
+        rulematch.compile_condition(spec.when, spec.name)  # compiles, or says why not
+        now = self.ctx.stamp()
+        with self.ctx.store.begin() as conn:
+            values = {
+                "name": spec.name,
+                "position": spec.order,
+                "enabled": spec.enabled,
+                "definition": json.dumps(spec.raw, ensure_ascii=False),
+                "updated_at": now,
+                "updated_by": actor.user_pk,
+            }
+            if name is None:
+                if repo.get(conn, spec.name) is not None:
+                    raise conflict(f"A rule named {spec.name!r} exists; edit it instead.")
+                repo.insert(conn, {**values, "created_at": now, "version": 1})
+            else:
+                row = repo.get(conn, name)
+                if row is None:
+                    raise not_found(f"No rule named {name!r}.")
+                if spec.name != name and repo.get(conn, spec.name) is not None:
+                    raise conflict(f"A rule named {spec.name!r} exists.")
+                repo.update(conn, row.pk, {**values, "version": row.version + 1})
+            self.ctx.audit(conn, actor, "rule.save", spec.name)
+            saved = repo.get(conn, spec.name)
+        assert saved is not None
+        return _view(saved)
+
+    def delete(self, actor: Actor, name: str, *, remove_tags: bool = False) -> int:
+        """Delete a rule; with ``remove_tags``, also the tags it added. Returns how many
+        objects lost a tag."""
+        actor.require_write()
+        with self.ctx.store.begin() as conn:
+            row = repo.get(conn, name)
+            if row is None:
+                raise not_found(f"No rule named {name!r}.")
+            touched = repo.remove_tags_added_by(conn, row.pk) if remove_tags else []
+            if touched:
+                self._refresh_tlp(conn, touched)
+            repo.delete(conn, row.pk)
+            self.ctx.audit(
+                conn, actor, "rule.delete", name, "tags removed" if remove_tags else None
+            )
+        return len(touched)
+
+    def export_yaml(self) -> str:
+        rules = [r.definition | {"order": r.order, "enabled": r.enabled} for r in self.list()]
+        ordered = [
+            {k: r[k] for k in ("name", "description", "order", "enabled", "when", "then") if k in r}
+            for r in rules
+        ]
+        return str(yaml.safe_dump({"rules": ordered}, allow_unicode=True, sort_keys=False))
+
+    def import_yaml(self, actor: Actor, text: str, *, replace: bool = False) -> dict[str, int]:
+        """Rules from YAML (``rules:`` list, or a bare list). Every rule is checked before
+        any is stored; existing names are skipped, or replaced with ``replace``."""
+        actor.require_write()
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise invalid(f"Not readable YAML: {exc}", [Problem("yaml", "syntax")]) from exc
+        items = data.get("rules") if isinstance(data, dict) else data
+        if not isinstance(items, list):
+            raise invalid("Expected a list of rules (or a mapping with 'rules:').")
+        specs = []
+        for i, raw in enumerate(items):
+            try:
+                specs.append((raw, rm.parse_rule(raw)))
+            except KizashiError as exc:
+                raise invalid(f"Rule {i + 1}: {exc.message}", exc.problems) from exc
+        counts = {"created": 0, "replaced": 0, "skipped": 0}
+        for raw, spec in specs:
+            try:
+                self.get(spec.name)
+                exists = True
+            except KizashiError:
+                exists = False
+            if exists and not replace:
+                counts["skipped"] += 1
+            elif exists:
+                self.save(actor, raw, name=spec.name)
+                counts["replaced"] += 1
+            else:
+                self.save(actor, raw)
+                counts["created"] += 1
+        return counts
+
+    # -- the compiled set -----------------------------------------------------------------
+
+    def ruleset(
+        self, conn: Connection
+    ) -> tuple[rulematch.RuleSet, dict[int, rm.RuleSpec], dict[int, int]]:
+        """Enabled rules, compiled; recompiled only when a rule changed."""
+        stamp = repo.stamp(conn)
+        with self._lock:
+            if self._compiled is None or self._compiled[0] != stamp:
+                rows = repo.all_rules(conn, enabled_only=True)
+                specs = {}
+                compiled = []
+                for r in rows:
+                    spec = rm.parse_rule(r.definition | {"order": r.position, "enabled": r.enabled})
+                    specs[r.pk] = spec
+                    compiled.append(
+                        rulematch.Compiled(
+                            (r.pk, r.version),
+                            r.name,
+                            rulematch.compile_condition(spec.when, r.name),
+                        )
+                    )
+                self._compiled = (stamp, rulematch.RuleSet(compiled), specs)
+            _, ruleset, specs = self._compiled
+        versions = {r.key[0]: r.key[1] for r in ruleset.rules}
+        return ruleset, specs, versions
+
+    # -- incoming items -------------------------------------------------------------------
+
+    def apply_in(self, conn: Connection, actor: Actor, object_pks: Sequence[int]) -> int:
+        """Run the enabled rules over these just-stored objects, in this transaction.
+        Returns how many (rule, item) matches acted."""
+        ruleset, specs, versions = self.ruleset(conn)
+        if not ruleset.rules or not object_pks:
+            return 0
+        rows = docs_repo.documents(conn, object_pks)
+        acted: list[tuple[int, rulematch.Hit]] = []
+        for pk in object_pks:
+            row = rows.get(pk)
+            if row is None or row.revoked or row.type in NOT_ITEMS:
+                continue
+            item = item_of(row)
+            terms = rulematch.Terms.of(item)
+
+            def seen(hit: rulematch.Hit, item: rulematch.Item = item) -> None:
+                spec = specs[hit.key[0]]
+                item.tags.update(spec.then.add_tags)  # later rules see earlier ones' tags
+                if spec.then.set_tlp:
+                    item.tags.add(f"tlp:{spec.then.set_tlp}")
+
+            for hit in ruleset.evaluate(terms, on_hit=seen):
+                acted.append((pk, hit))
+        self._act(conn, actor, acted, specs, versions, rows)
+        return len(acted)
+
+    # -- acting ---------------------------------------------------------------------------
+
+    def _act(
+        self,
+        conn: Connection,
+        actor: Actor,
+        acted: Sequence[tuple[int, rulematch.Hit]],
+        specs: Mapping[int, rm.RuleSpec],
+        versions: Mapping[int, int],
+        rows: Mapping[int, DocRow] | None = None,
+    ) -> None:
+        if not acted:
+            return
+        by_rule: dict[int, list[tuple[int, rulematch.Hit]]] = {}
+        for pk, hit in acted:
+            by_rule.setdefault(hit.key[0], []).append((pk, hit))
+        all_pks = sorted({pk for pk, _ in acted})
+        blocked = repo.suppressed(conn, all_pks)
+        now = self.ctx.stamp()
+        events: list[dict[str, Any]] = []
+        rows = rows if rows is not None else docs_repo.documents(conn, all_pks)
+        for rule_pk, hits in by_rule.items():
+            spec = specs[rule_pk]
+            version = versions[rule_pk]
+            pks = sorted({pk for pk, _ in hits})
+            then = spec.then
+            plain = [parse_tag(t) for t in then.add_tags if not t.startswith("tlp:")]
+            levels = [tlp_model.normalise(t) for t in then.add_tags if t.startswith("tlp:")]
+            level = then.set_tlp or next((lv for lv in levels if lv), None)
+            if plain:
+                tag_pks = self.tags.ensure(conn, plain)
+                pairs = [
+                    (pk, tag_pks[t.name])
+                    for pk in pks
+                    for t in plain
+                    if (pk, tag_pks[t.name]) not in blocked
+                ]
+                repo.link_from_rule(conn, pairs, rule_pk=rule_pk, version=version, at=now)
+            if level:
+                self._raise_tlp(conn, actor, pks, level, rule_pk, version, blocked)
+            if then.add_to_collection:
+                self._collect(
+                    conn, actor, then.add_to_collection, [rows[p].id for p in pks if p in rows]
+                )
+            if then.relate:
+                self._relate(conn, actor, [rows[p].id for p in pks if p in rows], then.relate)
+            if then.notify:
+                already = repo.notified(conn, rule_pk, pks)
+                events += [
+                    {
+                        "at": now,
+                        "kind": "rule.matched",
+                        "object_pk": pk,
+                        "rule_pk": rule_pk,
+                        "payload": json.dumps(
+                            {
+                                "rule": hit.name,
+                                "version": version,
+                                "object_id": rows[pk].id if pk in rows else None,
+                                "title": rows[pk].name if pk in rows else None,
+                                "why": hit.why,
+                            },
+                            ensure_ascii=False,
+                        ),
+                    }
+                    for pk, hit in hits
+                    if pk not in already
+                ]
+        repo.add_events(conn, events)
+
+    def _raise_tlp(
+        self,
+        conn: Connection,
+        actor: Actor,
+        pks: Sequence[int],
+        level: str,
+        rule_pk: int,
+        version: int,
+        blocked: set[tuple[int, int]],
+    ) -> None:
+        """Mark with ``level`` where the marking is lower or absent; never lower one."""
+        tag = parse_tag(f"tlp:{level}")
+        tag_pk = self.tags.ensure(conn, [tag])[tag.name]
+        current = {r.pk: r.tlp for r in object_repo.get_many_by_pk(conn, pks)}
+        rank = tlp_model.rank(level)
+        raise_pks = [
+            pk
+            for pk in pks
+            if (pk, tag_pk) not in blocked
+            and (current.get(pk) is None or tlp_model.rank(current[pk] or "clear") < rank)
+        ]
+        if not raise_pks:
+            return
+        self.tags.attach(conn, actor, raise_pks, [tag])
+        repo.mark_rule_links(conn, raise_pks, tag_pk, rule_pk=rule_pk, version=version)
+
+    def _refresh_tlp(self, conn: Connection, pks: Sequence[int]) -> None:
+        """After tags were removed: the TLP column follows what tags are left."""
+        from kizashi.services.tags import tag_level
+        from kizashi.store import tags as tag_repo
+
+        for pk in pks:
+            held = tag_repo.object_tag_rows(conn, pk)
+            levels = [lv for r in held if (lv := tag_level(r)) is not None]
+            object_repo.update(conn, pk, {"tlp": levels[0] if levels else None})
+
+    def _collect(self, conn: Connection, actor: Actor, name: str, ids: Sequence[str]) -> None:
+        """Add items to the STIX grouping with this name (made on first use)."""
+        if not ids:
+            return
+        found = object_repo.by_type_and_name(conn, "grouping", name)
+        if found is None:
+            self.objects.create_in(
+                conn,
+                actor,
+                {
+                    "type": "grouping",
+                    "name": name,
+                    "context": "suspicious-activity",
+                    "object_refs": list(ids),
+                },
+                extract=False,
+            )
+            return
+        refs = json.loads(found.data).get("object_refs", [])
+        merged = list(dict.fromkeys([*refs, *ids]))
+        if len(merged) != len(refs):
+            self.objects.update_in(conn, actor, found.id, {"object_refs": merged}, relink=False)
+
+    def _relate(
+        self, conn: Connection, actor: Actor, ids: Sequence[str], relate: rm.Relate
+    ) -> None:
+        target = object_repo.get(conn, relate.target_ref)
+        if target is None or target.revoked:
+            log.warning("rule: relate target %s is not a stored object; skipped", relate.target_ref)
+            return
+        have = {
+            (s, t)
+            for _, kind, s, t in object_repo.relationship_edges(conn, [relate.target_ref])
+            if kind == relate.relationship_type
+        }
+        for source in ids:
+            if source == relate.target_ref or (source, relate.target_ref) in have:
+                continue
+            self.objects.create_in(
+                conn,
+                actor,
+                {
+                    "type": "relationship",
+                    "relationship_type": relate.relationship_type,
+                    "source_ref": source,
+                    "target_ref": relate.target_ref,
+                },
+                extract=False,
+            )
+
+    # -- stored items -----------------------------------------------------------------------
+
+    def _matches(self, spec: rm.RuleSpec) -> builtins.list[tuple[int, builtins.list[str]]]:
+        """(pk, why) of the stored items a rule matches, through the search index."""
+        import tantivy
+
+        search = self._search()
+        search.follower.catch_up()
+        index = search.index
+        rc = RuleCompiler(index.compiler)
+        base = rc.exact(spec.when) if not needs_text(spec.when) else rc.candidates(spec.when)
+        every = index.compiler.access(Access(frozenset(tlp_model.LEVELS)))
+        not_items = tantivy.Query.term_set_query(index.schema, "type", sorted(NOT_ITEMS))
+        query = tantivy.Query.boolean_query(
+            [(Occur.Must, base), (Occur.Must, every), (Occur.MustNot, not_items)]
+        )
+        pks = index.all_pks(query)
+        if not needs_text(spec.when):
+            return [(pk, []) for pk in pks]
+        node = rulematch.compile_condition(spec.when, spec.name)
+        out: builtins.list[tuple[int, builtins.list[str]]] = []
+        for i in range(0, len(pks), APPLY_BATCH):
+            with self.ctx.store.read() as conn:
+                rows = docs_repo.documents(conn, pks[i : i + APPLY_BATCH])
+            for pk in pks[i : i + APPLY_BATCH]:
+                row = rows.get(pk)
+                if row is None or row.revoked or row.type in NOT_ITEMS:
+                    continue
+                why: list[str] = []
+                if node.test(rulematch.Terms.of(item_of(row)), why):
+                    out.append((pk, why))
+        return out
+
+    def test(self, actor: Actor, raw: Mapping[str, Any], *, sample: int = SAMPLE) -> TestResult:
+        """How many stored items a rule (saved or not) would match, and a sample of them
+        with why each matched, the matched words marked."""
+        actor.require_write()
+        spec = rm.parse_rule(dict(raw))
+        found = self._matches(spec)
+        node = rulematch.compile_condition(spec.when, spec.name)
+        picked = found[:sample]
+        with self.ctx.store.read() as conn:
+            rows = docs_repo.documents(conn, [pk for pk, _ in picked])
+        out = []
+        for pk, _ in picked:
+            row = rows.get(pk)
+            if row is None:
+                continue
+            why: list[str] = []
+            node.test(rulematch.Terms.of(item_of(row)), why)
+            snip = highlight(body_text(row) or row.name, [w for w in why if w and ":" not in w])
+            out.append(Sample(row.id, row.name, why, snip.html()))
+        return TestResult(len(found), out)
+
+    def apply(
+        self, actor: Actor, name: str | None = None, progress: Progress | None = None
+    ) -> RunView:
+        """Apply one rule (or every enabled rule) to stored items; returns the finished run."""
+        actor.require_write()
+        with self.ctx.store.begin() as conn:
+            rule_pk = None
+            if name is not None:
+                row = repo.get(conn, name)
+                if row is None:
+                    raise not_found(f"No rule named {name!r}.")
+                rule_pk = row.pk
+            run_pk = repo.create_run(conn, rule_pk, actor.user_pk, self.ctx.stamp())
+        self._run(actor, run_pk, rule_pk, progress)
+        return self.run_view(run_pk)
+
+    def apply_in_background(self, actor: Actor, name: str | None = None) -> RunView:
+        actor.require_write()
+        with self.ctx.store.begin() as conn:
+            rule_pk = None
+            if name is not None:
+                row = repo.get(conn, name)
+                if row is None:
+                    raise not_found(f"No rule named {name!r}.")
+                rule_pk = row.pk
+            run_pk = repo.create_run(conn, rule_pk, actor.user_pk, self.ctx.stamp())
+        thread = threading.Thread(
+            target=self._run,
+            args=(actor, run_pk, rule_pk, None),
+            name=f"kizashi-rules-{run_pk}",
+            daemon=True,
+        )
+        self._runs[run_pk] = thread
+        thread.start()
+        return self.run_view(run_pk)
+
+    def wait(self, run_id: int, timeout: float | None = None) -> RunView:
+        thread = self._runs.get(run_id)
+        if thread is not None:
+            thread.join(timeout)
+        return self.run_view(run_id)
+
+    def run_view(self, run_id: int) -> RunView:
+        with self.ctx.store.read() as conn:
+            run = repo.get_run(conn, run_id)
+            if run is None:
+                raise not_found(f"No rule run {run_id}.")
+            rule = repo.get_pk(conn, run.rule_pk) if run.rule_pk else None
+        return RunView(
+            run.pk,
+            rule.name if rule else None,
+            run.status,
+            run.total,
+            run.done,
+            run.matched,
+            run.error,
+        )
+
+    def _run(
+        self, actor: Actor, run_pk: int, rule_pk: int | None, progress: Progress | None
+    ) -> None:
+        try:
+            with self.ctx.store.read() as conn:
+                _, specs, versions = self.ruleset(conn)
+                if rule_pk is not None:
+                    row = repo.get_pk(conn, rule_pk)
+                    assert row is not None
+                    specs = {row.pk: rm.parse_rule(row.definition)}
+                    versions = {row.pk: row.version}
+            total = len(specs)
+            with self.ctx.store.begin() as conn:
+                repo.update_run(conn, run_pk, status="running", total=total)
+            matched = 0
+            for done, (pk, spec) in enumerate(
+                sorted(specs.items(), key=lambda kv: (kv[1].order, kv[1].name)), 1
+            ):
+                found = self._matches(spec)
+                hits = [
+                    (opk, rulematch.Hit((pk, versions[pk]), spec.name, why)) for opk, why in found
+                ]
+                for i in range(0, len(hits), APPLY_BATCH):
+                    with self.ctx.store.begin() as conn:
+                        self._act(conn, actor, hits[i : i + APPLY_BATCH], specs, versions)
+                matched += len(hits)
+                with self.ctx.store.begin() as conn:
+                    repo.update_run(conn, run_pk, done=done, matched=matched)
+                if progress:
+                    progress(done, total)
+            with self.ctx.store.begin() as conn:
+                repo.update_run(conn, run_pk, status="done", finished_at=self.ctx.stamp())
+        except Exception as exc:
+            log.exception("rule run %s failed", run_pk)
+            with self.ctx.store.begin() as conn:
+                repo.update_run(
+                    conn,
+                    run_pk,
+                    status="failed",
+                    error=str(exc)[:500],
+                    finished_at=self.ctx.stamp(),
+                )
+            if progress is not None:
+                raise
+
+    def events(self, *, limit: int = 100) -> builtins.list[dict[str, Any]]:
+        with self.ctx.store.read() as conn:
+            return repo.list_events(conn, kind="rule.matched", limit=limit)
+
+    def provenance(self, stix_id: str) -> dict[str, dict[str, Any]]:
+        with self.ctx.store.read() as conn:
+            row = object_repo.get(conn, stix_id)
+            if row is None:
+                raise not_found(f"Object {stix_id}")
+            names = {r.pk: r.name for r in repo.all_rules(conn)}
+            return {
+                tag: {"rule": names.get(rpk) if rpk else None, "rule_version": ver}
+                for tag, (rpk, ver) in repo.provenance(conn, row.pk).items()
+            }

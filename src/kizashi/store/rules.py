@@ -1,0 +1,256 @@
+"""Rules, the tags they added, tags analysts removed, rule runs and events."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from kizashi.store.schema import events, object_tags, rule_runs, rules, tag_suppressions, tags
+
+
+@dataclass(frozen=True)
+class RuleRow:
+    pk: int
+    name: str
+    position: int
+    enabled: bool
+    version: int
+    definition: dict[str, Any]
+    created_at: str
+    updated_at: str
+
+
+_COLS = (
+    rules.c.pk,
+    rules.c.name,
+    rules.c.position,
+    rules.c.enabled,
+    rules.c.version,
+    rules.c.definition,
+    rules.c.created_at,
+    rules.c.updated_at,
+)
+
+
+def _row(r: Any) -> RuleRow:
+    return RuleRow(r[0], r[1], r[2], bool(r[3]), r[4], json.loads(r[5]), r[6], r[7])
+
+
+def all_rules(conn: Connection, *, enabled_only: bool = False) -> list[RuleRow]:
+    q = sa.select(*_COLS).order_by(rules.c.position, rules.c.name)
+    if enabled_only:
+        q = q.where(rules.c.enabled == sa.true())
+    return [_row(r) for r in conn.execute(q)]
+
+
+def get(conn: Connection, name: str) -> RuleRow | None:
+    r = conn.execute(sa.select(*_COLS).where(rules.c.name == name)).first()
+    return _row(r) if r else None
+
+
+def get_pk(conn: Connection, pk: int) -> RuleRow | None:
+    r = conn.execute(sa.select(*_COLS).where(rules.c.pk == pk)).first()
+    return _row(r) if r else None
+
+
+def insert(conn: Connection, values: dict[str, Any]) -> int:
+    key: Any = conn.execute(rules.insert().values(**values)).inserted_primary_key
+    return int(key[0])
+
+
+def update(conn: Connection, pk: int, values: dict[str, Any]) -> None:
+    conn.execute(rules.update().where(rules.c.pk == pk).values(**values))
+
+
+def delete(conn: Connection, pk: int) -> None:
+    conn.execute(rules.delete().where(rules.c.pk == pk))
+
+
+def stamp(conn: Connection) -> tuple[int, str]:
+    """A cheap fingerprint of the rule set (count, newest change): caches compare it."""
+    row = conn.execute(sa.select(sa.func.count(), sa.func.max(rules.c.updated_at))).one()
+    return int(row[0]), str(row[1] or "")
+
+
+# -- provenance --------------------------------------------------------------------
+
+
+def link_from_rule(
+    conn: Connection, rows: Sequence[tuple[int, int]], *, rule_pk: int, version: int, at: str
+) -> int:
+    """Attach (object_pk, tag_pk) pairs for a rule, skipping pairs already linked."""
+    if not rows:
+        return 0
+    pairs = set(rows)
+    obj_pks = sorted({o for o, _ in pairs})
+    have: set[tuple[int, int]] = set()
+    for i in range(0, len(obj_pks), 500):
+        q = sa.select(object_tags.c.object_pk, object_tags.c.tag_pk).where(
+            object_tags.c.object_pk.in_(obj_pks[i : i + 500]),
+            object_tags.c.tag_pk.in_(sorted({t for _, t in pairs})),
+        )
+        have.update((r[0], r[1]) for r in conn.execute(q))
+    fresh = sorted(pairs - have)
+    if fresh:
+        conn.execute(
+            object_tags.insert(),
+            [
+                {
+                    "object_pk": o,
+                    "tag_pk": t,
+                    "added_by": None,
+                    "added_at": at,
+                    "rule_pk": rule_pk,
+                    "rule_version": version,
+                }
+                for o, t in fresh
+            ],
+        )
+    return len(fresh)
+
+
+def mark_rule_links(
+    conn: Connection, object_pks: Sequence[int], tag_pk: int, *, rule_pk: int, version: int
+) -> None:
+    """Record that a rule added these links (made by the tag service, which handles TLP)."""
+    for i in range(0, len(object_pks), 500):
+        conn.execute(
+            object_tags.update()
+            .where(
+                object_tags.c.object_pk.in_(list(object_pks[i : i + 500])),
+                object_tags.c.tag_pk == tag_pk,
+            )
+            .values(rule_pk=rule_pk, rule_version=version)
+        )
+
+
+def tags_added_by(conn: Connection, rule_pk: int) -> list[tuple[int, int]]:
+    q = sa.select(object_tags.c.object_pk, object_tags.c.tag_pk).where(
+        object_tags.c.rule_pk == rule_pk
+    )
+    return [(r[0], r[1]) for r in conn.execute(q)]
+
+
+def remove_tags_added_by(conn: Connection, rule_pk: int) -> list[int]:
+    """Drop every tag the rule added; return the objects that lost one."""
+    pks = sorted({o for o, _ in tags_added_by(conn, rule_pk)})
+    conn.execute(object_tags.delete().where(object_tags.c.rule_pk == rule_pk))
+    return pks
+
+
+def provenance(conn: Connection, object_pk: int) -> dict[str, tuple[int | None, int | None]]:
+    """Tag name → (rule pk, rule version) for one object's tags (None, None when manual)."""
+    q = (
+        sa.select(tags.c.name, object_tags.c.rule_pk, object_tags.c.rule_version)
+        .select_from(object_tags.join(tags, tags.c.pk == object_tags.c.tag_pk))
+        .where(object_tags.c.object_pk == object_pk)
+    )
+    return {r[0]: (r[1], r[2]) for r in conn.execute(q)}
+
+
+# -- suppressions ------------------------------------------------------------------
+
+
+def suppress(
+    conn: Connection, object_pk: int, tag_pks: Sequence[int], *, by: int | None, at: str
+) -> None:
+    t = tag_suppressions
+    for tag_pk in tag_pks:
+        exists = conn.execute(
+            sa.select(t.c.tag_pk).where(t.c.object_pk == object_pk, t.c.tag_pk == tag_pk)
+        ).first()
+        if not exists:
+            conn.execute(
+                t.insert().values(object_pk=object_pk, tag_pk=tag_pk, removed_by=by, removed_at=at)
+            )
+
+
+def unsuppress(conn: Connection, object_pk: int, tag_pks: Sequence[int]) -> None:
+    t = tag_suppressions
+    if tag_pks:
+        conn.execute(t.delete().where(t.c.object_pk == object_pk, t.c.tag_pk.in_(list(tag_pks))))
+
+
+def suppressed(conn: Connection, object_pks: Sequence[int]) -> set[tuple[int, int]]:
+    t = tag_suppressions
+    out: set[tuple[int, int]] = set()
+    for i in range(0, len(object_pks), 500):
+        q = sa.select(t.c.object_pk, t.c.tag_pk).where(
+            t.c.object_pk.in_(list(object_pks[i : i + 500]))
+        )
+        out.update((r[0], r[1]) for r in conn.execute(q))
+    return out
+
+
+# -- runs and events ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunRow:
+    pk: int
+    rule_pk: int | None
+    status: str
+    total: int
+    done: int
+    matched: int
+    error: str | None
+    created_at: str
+    finished_at: str | None
+
+
+def create_run(conn: Connection, rule_pk: int | None, by: int | None, at: str) -> int:
+    q = rule_runs.insert().values(rule_pk=rule_pk, status="queued", requested_by=by, created_at=at)
+    key: Any = conn.execute(q).inserted_primary_key
+    return int(key[0])
+
+
+def update_run(conn: Connection, pk: int, **values: Any) -> None:
+    conn.execute(rule_runs.update().where(rule_runs.c.pk == pk).values(**values))
+
+
+def get_run(conn: Connection, pk: int) -> RunRow | None:
+    r = rule_runs
+    row = conn.execute(
+        sa.select(
+            r.c.pk,
+            r.c.rule_pk,
+            r.c.status,
+            r.c.total,
+            r.c.done,
+            r.c.matched,
+            r.c.error,
+            r.c.created_at,
+            r.c.finished_at,
+        ).where(r.c.pk == pk)
+    ).first()
+    return RunRow(*row) if row else None
+
+
+def add_events(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(events.insert(), list(rows))
+
+
+def notified(conn: Connection, rule_pk: int, object_pks: Sequence[int]) -> set[int]:
+    """The objects a rule has already raised an event for (a re-run raises none again)."""
+    out: set[int] = set()
+    for i in range(0, len(object_pks), 500):
+        q = sa.select(events.c.object_pk).where(
+            events.c.rule_pk == rule_pk, events.c.object_pk.in_(list(object_pks[i : i + 500]))
+        )
+        out.update(r[0] for r in conn.execute(q))
+    return out
+
+
+def list_events(
+    conn: Connection, *, kind: str | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    q = sa.select(events).order_by(events.c.pk.desc()).limit(limit)
+    if kind:
+        q = q.where(events.c.kind == kind)
+    return [dict(r._mapping) | {"payload": json.loads(r.payload)} for r in conn.execute(q)]

@@ -1,0 +1,148 @@
+"""Rule conditions on single items: the search analyser's meaning of a word, keys that
+skip rules that cannot match, regular expressions under a time limit."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+
+from kizashi.model.errors import KizashiError
+from kizashi.model.rules import parse_condition, parse_rule
+from kizashi.text.rulematch import (
+    Compiled,
+    Item,
+    RuleSet,
+    Terms,
+    compile_condition,
+    required_literal,
+)
+
+
+def matches(cond: dict[str, Any], title: str, text: str = "", **item: Any) -> list[str] | None:
+    """What matched (None for no match)."""
+    node = compile_condition(parse_condition(cond), "test")
+    why: list[str] = []
+    return why if node.test(Terms.of(Item(title, text, **item)), why) else None
+
+
+@pytest.mark.parametrize(
+    ("word", "text", "hit"),
+    [
+        ("ランサムウェア", "国内企業へのランサムウェア攻撃が続いている", True),  # no spaces needed
+        ("ウェア", "ランサムウェア攻撃", True),  # inside a word, like search's bigrams
+        ("ログ", "プログラムを更新", True),
+        ("コンピューター", "コンピュータが感染した", True),  # spelling variant (Sudachi)
+        ("apt", "The APT group", True),
+        ("apt", "a new adapter was found", False),  # English keeps word bounds
+        ("attack", "attackers attacked", True),  # by stem
+        ("10.0.0.5", "通信先は10.0.0.50", False),
+        ("10.0.0.5", "通信先は10[.]0[.]0[.]5", True),
+        ("evil.com", "接続先 ｓｕｂ．ｅｖｉｌ．ｃｏｍ", True),  # full-width host of the domain
+    ],
+)
+def test_words_mean_what_search_means(word: str, text: str, hit: bool) -> None:
+    assert (matches({"words": [word]}, "", text) is not None) is hit
+
+
+def test_all_of_phrase_and_query() -> None:
+    text = "Ivanti Connect Secure の脆弱性 CVE-2024-21887 が悪用された"
+    assert matches({"words": ["Ivanti", "脆弱性"], "match": "all"}, "", text) == [
+        "Ivanti",
+        "脆弱性",
+    ]
+    assert matches({"words": ["Ivanti", "Fortinet"], "match": "all"}, "", text) is None
+    assert matches({"phrase": "connect secure"}, "", text) is not None
+    assert matches({"phrase": "secure connect"}, "", text) is None
+    q = {"query": "ioc:cve AND 悪用 NOT tag:test"}
+    assert matches(q, "", text) is not None
+    assert matches(q, "", text, tags={"test"}) is None
+    assert matches({"query": "type:note"}, "", text) is None
+    assert matches({"query": "published:>=2024-01-01"}, "", text, published="2024-05-01T00:00:00Z")
+
+
+def test_sources_languages_indicators_and_watchlists() -> None:
+    ja = "国内の製造業を狙った攻撃が続いている。"
+    assert matches({"source": ["JPCERT/CC", "IPA"]}, "", ja, source="jpcert/cc") is not None
+    assert matches({"source": ["IPA"]}, "", ja, source="NISC") is None
+    assert matches({"language": "ja"}, "", ja) is not None
+    assert matches({"language": "en"}, "", ja) is None
+    assert matches({"indicator": ["sha256"]}, "", "hash " + "a" * 63 + "b") is not None
+    assert matches({"indicator": ["ipv4"]}, "", ja) is None
+    watch = {"watchlist": ["198.51.100.7", "bad-actor.example", "悪性ツール", "apt"]}
+    assert matches(watch, "", "悪性ツールXを確認") == ["悪性ツール"]
+    assert matches(watch, "", "c2: bad-actor[.]example と 198.51.100.7") == [
+        "198.51.100.7",
+        "bad-actor.example",
+    ]
+    assert matches(watch, "", "adapter") is None
+
+
+def test_regex_and_fuzzy() -> None:
+    assert matches({"regex": r"CVE-\d{4}-\d{4,}"}, "", "see cve-2024-3400") == ["cve-2024-3400"]
+    assert (
+        matches({"regex": r"CVE-\d{4}-\d{4,}", "ignore_case": False}, "", "cve-2024-3400") is None
+    )
+    assert matches({"fuzzy": "Connect Secure", "threshold": 85}, "", "Conect Secure flaw")
+    assert matches({"fuzzy": "Connect Secure", "threshold": 95}, "", "Conect Securre") is None
+
+
+def test_a_catastrophic_regex_costs_one_rule_one_item(caplog: pytest.LogCaptureFixture) -> None:
+    slow = {"name": "slow", "when": {"regex": r"(a+)+$"}, "then": {"add_tags": ["x"]}}
+    fine = {"name": "fine", "when": {"words": ["aaaa"]}, "then": {"add_tags": ["y"]}}
+    rules = [parse_rule(r) for r in (slow, fine)]
+    rs = RuleSet([Compiled(r.name, r.name, compile_condition(r.when, r.name)) for r in rules])
+    hostile = Item("aaaa", "a" * 5000 + "!")
+    with caplog.at_level(logging.WARNING):
+        hits = rs.evaluate(Terms.of(hostile))
+    assert [h.name for h in hits] == ["fine"]
+    assert any("slow" in r.getMessage() and "too long" in r.getMessage() for r in caplog.records)
+
+
+def test_keys_skip_rules_that_cannot_match() -> None:
+    raw = [
+        {"name": "ivanti", "when": {"words": ["Ivanti"]}, "then": {"add_tags": ["a"]}},
+        {"name": "ja", "when": {"words": ["ランサムウェア"]}, "then": {"add_tags": ["b"]}},
+        {"name": "re", "when": {"regex": "evil-corp-[0-9]+"}, "then": {"add_tags": ["c"]}},
+        {"name": "not", "when": {"not": {"words": ["test"]}}, "then": {"add_tags": ["d"]}},
+    ]
+    rules = [parse_rule(r) for r in raw]
+    rs = RuleSet([Compiled(r.name, r.name, compile_condition(r.when, r.name)) for r in rules])
+    names = [rs.rules[i].name for i in rs.candidates(Terms.of(Item("", "plain words only")))]
+    assert names == ["not"]  # a lone NOT has no key: always evaluated
+    t = Terms.of(Item("", "ランサムウェア from evil-corp-12"))
+    assert [rs.rules[i].name for i in rs.candidates(t)] == ["ja", "re", "not"]
+    assert [h.name for h in rs.evaluate(t)] == ["ja", "re", "not"]
+
+
+def test_required_literal_is_sound() -> None:
+    assert required_literal(r"foo(bar|baz)qux") == "foo"
+    assert required_literal("abc|xyz") is None
+    assert required_literal(r"ab?cdef") == "cdef"
+    assert required_literal(r"\d+") is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "where"),
+    [
+        ({"name": "x", "when": {"regex": "(a"}, "then": {"add_tags": ["t"]}}, "when.regex"),
+        ({"name": "x", "when": {"regex": "a*"}, "then": {"add_tags": ["t"]}}, "when.regex"),
+        ({"name": "x", "when": {"any": [{"query": "(a"}]}, "then": {"add_tags": ["t"]}}, "any[0]"),
+        ({"name": "x", "when": {"language": "fr"}, "then": {"add_tags": ["t"]}}, "when.language"),
+        ({"name": "x", "when": {"indicator": ["ip"]}, "then": {"add_tags": ["t"]}}, "indicator"),
+        ({"name": "x", "when": {"words": []}, "then": {"add_tags": ["t"]}}, "when.words"),
+        ({"name": "x", "when": {"bogus": 1}, "then": {"add_tags": ["t"]}}, "when"),
+        ({"name": "x", "when": {"words": ["a"]}, "then": {}}, "then"),
+        ({"name": "x", "when": {"words": ["a"]}, "then": {"set_tlp": "blue"}}, "then.set_tlp"),
+        (
+            {"name": "x", "when": {"words": ["a"]}, "then": {"relate": {"target_ref": "x"}}},
+            "relate",
+        ),
+        ({"when": {"words": ["a"]}, "then": {"add_tags": ["t"]}}, "name"),
+    ],
+)
+def test_bad_rules_say_where(raw: dict[str, Any], where: str) -> None:
+    with pytest.raises(KizashiError) as caught:
+        parse_rule(raw)
+    assert where in caught.value.message
