@@ -230,3 +230,49 @@ def _pks(conn: Any, ids: list[str]) -> dict[str, int]:
     from kizashi.store.mentions import pks_by_ids
 
     return pks_by_ids(conn, ids)
+
+
+PHISHING = [
+    "偽のログインページに誘導するフィッシングメールが送信された。認証情報の窃取を狙う。",
+    "Phishing e-mails lure users to a fake login page to steal credentials.",
+    "銀行を装ったメールで偽サイトへ誘導し、パスワードを入力させる手口。",
+]
+RANSOMWARE = [
+    "ファイルを暗号化し身代金を要求するランサムウェアの被害が拡大している。",
+    "Ransomware encrypted the file servers and the attackers demanded a ransom.",
+    "暗号化されたデータの復旧と引き換えに暗号資産での支払いを要求された。",
+]
+
+
+def test_learned_suggestions_wait_for_an_analyst(kz: Kizashi, analyst: Actor) -> None:
+    with pytest.raises(KizashiError, match="Too few tagged items"):
+        kz.rules.train(analyst)
+    for i in range(8):
+        report(kz, f"phish {i}", PHISHING[i % 3] + f" 事例{i}", tags=("phishing",))
+        report(kz, f"ransom {i}", RANSOMWARE[i % 3] + f" 事例{i}", tags=("ransomware",))
+    learned = kz.rules.train(analyst)
+    assert learned == {"examples": 16, "tags": ["phishing", "ransomware"]}
+    kz.rules.save(
+        analyst,
+        {
+            "name": "learned",
+            "when": {"auto": {"threshold": 0.6}},
+            "then": {"add_tags": ["phishing", "ransomware"]},
+        },
+    )
+    new = report(kz, "新しい手口", "偽のログインページへ誘導するフィッシングメールを確認した。")
+    assert tags(kz, new) == []  # proposed, not applied
+    proposed = kz.rules.suggestions(new)
+    assert [s["tag"] for s in proposed] == ["phishing"]
+    assert proposed[0]["rule"] == "learned" and proposed[0]["score"] >= 0.6
+    kz.rules.decide(analyst, new, "phishing", accept=True)
+    assert tags(kz, new) == ["phishing"]
+    assert kz.rules.suggestions(new) == []
+    other = report(kz, "暗号化被害", "ファイルを暗号化し身代金を要求された。")
+    assert [s["tag"] for s in kz.rules.suggestions(other)] == ["ransomware"]
+    kz.rules.decide(analyst, other, "ransomware", accept=False)
+    kz.objects.update(
+        analyst, other, {"description": "ファイルを暗号化し身代金を要求された。続報。"}
+    )
+    assert kz.rules.suggestions(other) == []  # dismissed stays dismissed
+    assert tags(kz, other) == []

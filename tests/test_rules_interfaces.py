@@ -148,3 +148,36 @@ def test_feed_items_are_tagged_before_they_are_stored(
     assert len(found) == 3
     assert all(r.tags == ["tlp:amber", "vulnerability-news"] for r in found)
     assert all(r.tlp == "amber" for r in found)
+
+
+def test_api_and_page_suggestions(api: TestClient, web: TestClient, kz: Kizashi) -> None:
+    from test_rules import PHISHING, RANSOMWARE
+
+    analyst = _token(kz, "ana2", "analyst")
+    for i in range(6):
+        for text, tag in ((PHISHING[i % 3], "phishing"), (RANSOMWARE[i % 3], "ransomware")):
+            kz.objects.create(
+                SYSTEM,
+                {"type": "note", "content": f"{text} {i}", "object_refs": [SYSTEM.identity_ref]},
+                tags=[tag],
+            )
+    assert api.post("/api/v1/rules/train", headers=analyst).json()["tags"] == [
+        "phishing",
+        "ransomware",
+    ]
+    auto = {"name": "auto", "when": {"auto": True}, "then": {"add_tags": ["phishing"]}}
+    assert api.post("/api/v1/rules", json=auto, headers=analyst).status_code == 201
+    new = add(kz, "手口", "偽のログインページへ誘導するフィッシングメール")
+    found = api.get(f"/api/v1/objects/{new}/suggestions", headers=analyst).json()
+    assert [s["tag"] for s in found] == ["phishing"]
+    csrf = login(web, "ana", "analyst-password")
+    page = web.get(f"/objects/{new}")
+    assert "Suggested" in page.text and 'value="phishing"' in page.text
+    web.post(
+        f"/objects/{new}/suggestions", data={"csrf": csrf, "tag": "phishing", "decision": "accept"}
+    )
+    assert kz.objects.get(SYSTEM, new).tags == ["phishing"]
+    again = api.post(
+        f"/api/v1/objects/{new}/suggestions/accept", json={"tag": "phishing"}, headers=analyst
+    )
+    assert again.status_code == 404  # nothing pending any more

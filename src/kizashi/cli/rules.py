@@ -197,3 +197,37 @@ def import_(
     with open_app() as kz:
         counts = kz.rules.import_yaml(actor_of(kz), text, replace=replace)
     out.print(", ".join(f"{v} {k}" for k, v in counts.items()), highlight=False)
+
+
+@app.command("train")
+def train() -> None:
+    """Learn tag suggestions from the tags analysts gave; ``auto`` rules then use it."""
+    with open_app() as kz:
+        result = kz.rules.train(actor_of(kz))
+    out.print(
+        f"learned {len(result['tags'])} tag(s) from {result['examples']} item(s): "
+        + ", ".join(result["tags"]),
+        highlight=False,
+    )
+
+
+@app.command("suggestions")
+def suggestions(
+    stix_id: str = typer.Argument(..., help="An object's id."),
+    accept: list[str] = typer.Option(None, "--accept", help="Accept this suggested tag."),
+    dismiss: list[str] = typer.Option(None, "--dismiss", help="Dismiss this suggested tag."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Tags ``auto`` rules propose for an object; accept or dismiss them."""
+    with open_app() as kz:
+        actor = actor_of(kz)
+        for tag in accept or []:
+            kz.rules.decide(actor, stix_id, tag, accept=True)
+        for tag in dismiss or []:
+            kz.rules.decide(actor, stix_id, tag, accept=False)
+        found = kz.rules.suggestions(stix_id)
+    if as_json:
+        print_json(found)
+        return
+    for s in found:
+        out.print(f"{s['tag']}  {s['score']:.2f}  ({s['rule']})", highlight=False)

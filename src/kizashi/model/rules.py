@@ -19,7 +19,8 @@ A rule is plain data (what the API takes, what YAML export writes)::
 Condition leaves: ``query`` (the search language), ``words`` (+ ``match: any|all``),
 ``phrase``, ``regex`` (+ ``ignore_case``), ``fuzzy`` (+ ``threshold`` 0–100), ``source``
 (one of a list), ``language``, ``indicator`` (has an indicator of a kind), ``watchlist``
-(literal values, thousands at once). Parsing checks everything and names the path of
+(literal values, thousands at once), ``auto`` (a model trained on analysts' tags proposes
+the rule's tags as suggestions). Parsing checks everything and names the path of
 what is wrong (``when.any[1].regex: …``); nothing half-valid is stored.
 """
 
@@ -93,6 +94,14 @@ class Watchlist:
 
 
 @dataclass(frozen=True)
+class Auto:
+    """Learned from how analysts tagged similar items: the rule's tags are proposed (as
+    suggestions, never applied) when the model gives them at least ``threshold``."""
+
+    threshold: float = 0.8
+
+
+@dataclass(frozen=True)
 class All:
     conds: tuple[Cond, ...]
 
@@ -117,6 +126,7 @@ Cond = (
     | Language
     | Indicator
     | Watchlist
+    | Auto
     | All
     | AnyOf
     | Not
@@ -201,6 +211,7 @@ LEAVES = {
     "language",
     "indicator",
     "watchlist",
+    "auto",
 }
 COMBINERS = {"all", "any", "not"}
 
@@ -244,6 +255,15 @@ def _leaf(kind: str, value: Any, raw: dict[str, Any], path: _Path, here: _Path) 
         return Words(_texts(value, here, limit=MAX_WORDS), all=match == "all")
     if kind == "phrase":
         return Phrase(_text(value, here, limit=2_000))
+    if kind == "auto":
+        threshold = value.get("threshold", 0.8) if isinstance(value, dict) else value
+        if threshold is True:
+            threshold = 0.8
+        if not isinstance(threshold, int | float) or isinstance(threshold, bool):
+            raise here.fail("is true, or {threshold: 0.5–0.99}")
+        if not 0.5 <= threshold < 1:
+            raise here.fail("threshold must be from 0.5 to 0.99")
+        return Auto(float(threshold))
     if kind == "regex":
         pattern = _text(value, here, limit=MAX_REGEX)
         ignore_case = raw.get("ignore_case", True)
@@ -363,6 +383,8 @@ def parse_rule(raw: Any) -> RuleSpec:
         raise _Path(("then",)).fail("is required")
     when = parse_condition(raw["when"])
     then = parse_actions(raw["then"])
+    if uses_auto(when) and not then.add_tags:
+        raise _Path(("then", "add_tags")).fail("an auto rule needs the tags it proposes")
     clean = {
         "name": name,
         "order": order,
@@ -372,3 +394,14 @@ def parse_rule(raw: Any) -> RuleSpec:
         "then": raw["then"],
     }
     return RuleSpec(name, when, then, order, enabled, description, clean)
+
+
+def uses_auto(cond: Cond) -> bool:
+    match cond:
+        case Auto():
+            return True
+        case All(conds=conds) | AnyOf(conds=conds):
+            return any(uses_auto(c) for c in conds)
+        case Not(cond=inner):
+            return uses_auto(inner)
+    return False

@@ -3,8 +3,8 @@
 A condition made only of words, phrases, queries, sources, languages, indicator kinds and
 watch lists becomes one tantivy query with exactly the meaning
 :mod:`kizashi.text.rulematch` gives it on a single incoming item (both follow
-:mod:`kizashi.search.compile`). Regular expressions and fuzzy matches need the text: for
-them the index narrows the candidates (the other conditions of an AND), and each
+:mod:`kizashi.search.compile`). Regular expressions, fuzzy matches and the learned model
+need the text: for them the index narrows the candidates (the other conditions of an AND), and each
 candidate's text is tested in Python.
 """
 
@@ -23,7 +23,7 @@ Q = tantivy.Query
 
 def needs_text(cond: rm.Cond) -> bool:
     match cond:
-        case rm.Regex() | rm.Fuzzy():
+        case rm.Regex() | rm.Fuzzy() | rm.Auto():
             return True
         case rm.All(conds=conds) | rm.AnyOf(conds=conds):
             return any(needs_text(c) for c in conds)

@@ -53,6 +53,8 @@ NOT_ITEMS = frozenset(
     {"marking-definition", "extension-definition", "relationship", "grouping", "identity"}
 )
 APPLY_BATCH = 500
+MODEL = "tags"
+TRAIN_LIMIT = 20_000
 SAMPLE = 10
 Progress = Callable[[int, int], None]
 
@@ -161,9 +163,8 @@ class RuleService:
         self.tags = tags
         self.objects = objects
         self._search = search
-        self._compiled: tuple[tuple[int, str], rulematch.RuleSet, dict[int, rm.RuleSpec]] | None = (
-            None
-        )
+        self._scorer = rulematch.Scorer()
+        self._compiled: tuple[Any, rulematch.RuleSet, dict[int, rm.RuleSpec]] | None = None
         self._lock = threading.Lock()
         self._runs: dict[int, threading.Thread] = {}
 
@@ -276,9 +277,10 @@ class RuleService:
         self, conn: Connection
     ) -> tuple[rulematch.RuleSet, dict[int, rm.RuleSpec], dict[int, int]]:
         """Enabled rules, compiled; recompiled only when a rule changed."""
-        stamp = repo.stamp(conn)
+        stamp = (repo.stamp(conn), repo.model_stamp(conn, MODEL))
         with self._lock:
             if self._compiled is None or self._compiled[0] != stamp:
+                self._load_model(conn)
                 rows = repo.all_rules(conn, enabled_only=True)
                 specs = {}
                 compiled = []
@@ -289,13 +291,98 @@ class RuleService:
                         rulematch.Compiled(
                             (r.pk, r.version),
                             r.name,
-                            rulematch.compile_condition(spec.when, r.name),
+                            self._node(spec),
                         )
                     )
                 self._compiled = (stamp, rulematch.RuleSet(compiled), specs)
             _, ruleset, specs = self._compiled
         versions = {r.key[0]: r.key[1] for r in ruleset.rules}
         return ruleset, specs, versions
+
+    def _node(self, spec: rm.RuleSpec) -> rulematch.Node:
+        return rulematch.compile_condition(
+            spec.when, spec.name, auto=(self._scorer, spec.then.add_tags)
+        )
+
+    def _load_model(self, conn: Connection) -> None:
+        from kizashi.text.classify import TagModel
+
+        found = repo.model(conn, MODEL)
+        self._scorer.model = TagModel.loads(found[0]) if found else None
+
+    # -- learned suggestions ----------------------------------------------------------------
+
+    def train(self, actor: Actor, *, limit: int = TRAIN_LIMIT) -> dict[str, Any]:
+        """Learn tag suggestions from the tags analysts gave (not rules, not TLP), on the
+        newest ``limit`` tagged items. Rules with an ``auto`` condition then use it."""
+        from kizashi.text.analyse import analyse
+        from kizashi.text.classify import TagModel, tokens
+
+        actor.require_write()
+        with self.ctx.store.read() as conn:
+            by_item: dict[int, set[str]] = {}
+            for pk, tag in repo.training_rows(conn):
+                by_item.setdefault(pk, set()).add(tag)
+            pks = sorted(by_item, reverse=True)[:limit]
+            rows = docs_repo.documents(conn, pks)
+        docs = []
+        for pk in pks:
+            row = rows.get(pk)
+            if row is None or row.revoked or row.type in NOT_ITEMS:
+                continue
+            docs.append((tokens(analyse(f"{row.name}\n\n{body_text(row)}")), by_item[pk]))
+        model = TagModel.train(docs)
+        if model is None:
+            raise invalid(
+                "Too few tagged items to learn from: a tag needs at least 5 items with it "
+                "and 5 without it."
+            )
+        with self.ctx.store.begin() as conn:
+            repo.save_model(
+                conn,
+                MODEL,
+                model.dumps(),
+                examples=model.examples,
+                labels=len(model.tags),
+                at=self.ctx.stamp(),
+            )
+            self.ctx.audit(conn, actor, "rule.train", MODEL, f"{model.examples} items")
+        return {"examples": model.examples, "tags": model.tags}
+
+    def suggestions(self, stix_id: str) -> builtins.list[dict[str, Any]]:
+        with self.ctx.store.read() as conn:
+            row = object_repo.get(conn, stix_id)
+            if row is None:
+                raise not_found(f"Object {stix_id}")
+            names = {r.pk: r.name for r in repo.all_rules(conn)}
+            return [
+                {"tag": tag, "score": round(score, 3), "rule": names.get(rpk) if rpk else None}
+                for tag, score, rpk in repo.suggestions(conn, row.pk)
+            ]
+
+    def decide(self, actor: Actor, stix_id: str, tag: str, *, accept: bool) -> None:
+        """Accept (the tag is added, as the analyst's own) or dismiss (never proposed again)."""
+        actor.require_write()
+        with self.ctx.store.begin() as conn:
+            row = object_repo.get(conn, stix_id)
+            if row is None:
+                raise not_found(f"Object {stix_id}")
+            parsed = parse_tag(tag)
+            tag_pk = self.tags.ensure(conn, [parsed])[parsed.name]
+            if not repo.decide(
+                conn,
+                row.pk,
+                tag_pk,
+                "accepted" if accept else "dismissed",
+                actor.user_pk,
+                self.ctx.stamp(),
+            ):
+                raise not_found(f"No pending suggestion {tag!r} for {stix_id}.")
+            if accept:
+                self.tags.attach(conn, actor, [row.pk], [parsed])
+            self.ctx.audit(
+                conn, actor, "suggestion.accept" if accept else "suggestion.dismiss", stix_id, tag
+            )
 
     # -- incoming items -------------------------------------------------------------------
 
@@ -351,6 +438,9 @@ class RuleService:
             version = versions[rule_pk]
             pks = sorted({pk for pk, _ in hits})
             then = spec.then
+            if rm.uses_auto(spec.when):
+                self._suggest(conn, rule_pk, hits, now)
+                continue
             plain = [parse_tag(t) for t in then.add_tags if not t.startswith("tlp:")]
             levels = [tlp_model.normalise(t) for t in then.add_tags if t.startswith("tlp:")]
             level = then.set_tlp or next((lv for lv in levels if lv), None)
@@ -394,6 +484,36 @@ class RuleService:
                     if pk not in already
                 ]
         repo.add_events(conn, events)
+
+    def _suggest(
+        self, conn: Connection, rule_pk: int, hits: Sequence[tuple[int, rulematch.Hit]], now: str
+    ) -> None:
+        """An auto rule proposes; an analyst decides (see :meth:`decide`)."""
+        proposed: list[tuple[int, str, float]] = []
+        for pk, hit in hits:
+            for w in hit.why:
+                if w.startswith("auto:"):
+                    tag, _, score = w[5:].rpartition("=")
+                    proposed.append((pk, tag, float(score)))
+        if not proposed:
+            return
+        tag_pks = self.tags.ensure(conn, [parse_tag(t) for t in {t for _, t, _ in proposed}])
+        blocked = repo.suppressed(conn, sorted({pk for pk, _, _ in proposed}))
+        repo.suggest(
+            conn,
+            [
+                {
+                    "object_pk": pk,
+                    "tag_pk": tag_pks[parse_tag(tag).name],
+                    "rule_pk": rule_pk,
+                    "score": score,
+                    "status": "pending",
+                    "created_at": now,
+                }
+                for pk, tag, score in proposed
+                if (pk, tag_pks[parse_tag(tag).name]) not in blocked
+            ],
+        )
 
     def _raise_tlp(
         self,
@@ -500,7 +620,7 @@ class RuleService:
         pks = index.all_pks(query)
         if not needs_text(spec.when):
             return [(pk, []) for pk in pks]
-        node = rulematch.compile_condition(spec.when, spec.name)
+        node = self._node(spec)
         out: builtins.list[tuple[int, builtins.list[str]]] = []
         for i in range(0, len(pks), APPLY_BATCH):
             with self.ctx.store.read() as conn:
@@ -520,7 +640,7 @@ class RuleService:
         actor.require_write()
         spec = rm.parse_rule(dict(raw))
         found = self._matches(spec)
-        node = rulematch.compile_condition(spec.when, spec.name)
+        node = self._node(spec)
         picked = found[:sample]
         with self.ctx.store.read() as conn:
             rows = docs_repo.documents(conn, [pk for pk, _ in picked])

@@ -10,7 +10,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from kizashi.store.schema import events, object_tags, rule_runs, rules, tag_suppressions, tags
+from kizashi.store.schema import (
+    events,
+    models,
+    object_tags,
+    rule_runs,
+    rules,
+    tag_suggestions,
+    tag_suppressions,
+    tags,
+)
 
 
 @dataclass(frozen=True)
@@ -254,3 +263,92 @@ def list_events(
     if kind:
         q = q.where(events.c.kind == kind)
     return [dict(r._mapping) | {"payload": json.loads(r.payload)} for r in conn.execute(q)]
+
+
+# -- learned suggestions -------------------------------------------------------------
+
+
+def save_model(
+    conn: Connection, name: str, data: bytes, *, examples: int, labels: int, at: str
+) -> None:
+    conn.execute(models.delete().where(models.c.name == name))
+    conn.execute(
+        models.insert().values(
+            name=name, data=data, examples=examples, labels=labels, trained_at=at
+        )
+    )
+
+
+def model(conn: Connection, name: str) -> tuple[bytes, str] | None:
+    row = conn.execute(
+        sa.select(models.c.data, models.c.trained_at).where(models.c.name == name)
+    ).first()
+    return (bytes(row[0]), str(row[1])) if row else None
+
+
+def model_stamp(conn: Connection, name: str) -> str | None:
+    return conn.execute(
+        sa.select(models.c.trained_at).where(models.c.name == name)
+    ).scalar_one_or_none()
+
+
+def training_rows(conn: Connection) -> list[tuple[int, str]]:
+    """(object pk, tag name) of every tag an analyst gave (not rules, not TLP)."""
+    q = (
+        sa.select(object_tags.c.object_pk, tags.c.name)
+        .select_from(object_tags.join(tags, tags.c.pk == object_tags.c.tag_pk))
+        .where(object_tags.c.rule_pk.is_(None), tags.c.namespace.is_distinct_from("tlp"))
+    )
+    return [(r[0], r[1]) for r in conn.execute(q)]
+
+
+def suggest(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
+    """Add pending suggestions, skipping pairs already suggested (whatever the decision)
+    or already tagged."""
+    if not rows:
+        return 0
+    s = tag_suggestions
+    obj_pks = sorted({r["object_pk"] for r in rows})
+    have = {
+        (r[0], r[1])
+        for r in conn.execute(
+            sa.select(s.c.object_pk, s.c.tag_pk).where(s.c.object_pk.in_(obj_pks))
+        )
+    }
+    have |= {
+        (r[0], r[1])
+        for r in conn.execute(
+            sa.select(object_tags.c.object_pk, object_tags.c.tag_pk).where(
+                object_tags.c.object_pk.in_(obj_pks)
+            )
+        )
+    }
+    fresh = [r for r in rows if (r["object_pk"], r["tag_pk"]) not in have]
+    if fresh:
+        conn.execute(s.insert(), fresh)
+    return len(fresh)
+
+
+def suggestions(
+    conn: Connection, object_pk: int, *, status: str = "pending"
+) -> list[tuple[str, float, int | None]]:
+    s = tag_suggestions
+    q = (
+        sa.select(tags.c.name, s.c.score, s.c.rule_pk)
+        .select_from(s.join(tags, tags.c.pk == s.c.tag_pk))
+        .where(s.c.object_pk == object_pk, s.c.status == status)
+        .order_by(s.c.score.desc())
+    )
+    return [(r[0], float(r[1]), r[2]) for r in conn.execute(q)]
+
+
+def decide(
+    conn: Connection, object_pk: int, tag_pk: int, status: str, by: int | None, at: str
+) -> bool:
+    s = tag_suggestions
+    done = conn.execute(
+        s.update()
+        .where(s.c.object_pk == object_pk, s.c.tag_pk == tag_pk, s.c.status == "pending")
+        .values(status=status, decided_by=by, decided_at=at)
+    ).rowcount
+    return bool(done)

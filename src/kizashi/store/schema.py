@@ -355,3 +355,30 @@ events = sa.Table(
     sa.Column("consumed_at", TS),
     sa.Index("ix_events_consumed_at", "consumed_at"),
 )
+
+# What a learned model proposes for an item, until an analyst accepts or dismisses it.
+tag_suggestions = sa.Table(
+    "tag_suggestions",
+    metadata,
+    sa.Column(
+        "object_pk", sa.Integer, sa.ForeignKey("objects.pk", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("tag_pk", sa.Integer, sa.ForeignKey("tags.pk", ondelete="CASCADE"), primary_key=True),
+    sa.Column("rule_pk", sa.Integer, sa.ForeignKey("rules.pk", ondelete="SET NULL")),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, server_default="pending"),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("decided_by", sa.Integer, sa.ForeignKey("users.pk", ondelete="SET NULL")),
+    sa.Column("decided_at", TS),
+)
+
+# Trained models (the tag suggester), shared by every process through the database.
+models = sa.Table(
+    "models",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("trained_at", TS, nullable=False),
+    sa.Column("examples", sa.Integer, nullable=False),
+    sa.Column("labels", sa.Integer, nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+)

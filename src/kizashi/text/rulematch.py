@@ -394,8 +394,45 @@ def _dates(d: sq.DateRange) -> Node:
     return Check(inside, None, f"{d.name}")
 
 
-def compile_condition(cond: rm.Cond, rule: str) -> Node:
+class Scorer:
+    """The learned model as rules see it (set by the service; None: not trained)."""
+
+    def __init__(self, model: Any = None) -> None:
+        self.model = model
+
+    def scores(self, t: Terms) -> dict[str, float]:
+        if self.model is None:
+            return {}
+        found: dict[str, float] | None = getattr(t, "_auto_scores", None)
+        if found is None:
+            from kizashi.text.classify import tokens
+
+            found = self.model.scores(tokens(t.analysis))
+            t._auto_scores = found  # type: ignore[attr-defined]
+        return found
+
+
+class AutoNode(Node):
+    def __init__(self, threshold: float, tags: tuple[str, ...], scorer: Scorer) -> None:
+        self.threshold = threshold
+        self.tags = tags
+        self.scorer = scorer
+        self.keys = None
+
+    def test(self, t: Terms, why: list[str]) -> bool:
+        scores = self.scorer.scores(t)
+        found = [(tag, scores[tag]) for tag in self.tags if scores.get(tag, 0.0) >= self.threshold]
+        why += [f"auto:{tag}={score:.2f}" for tag, score in found]
+        return bool(found)
+
+
+def compile_condition(
+    cond: rm.Cond, rule: str, *, auto: tuple[Scorer, tuple[str, ...]] | None = None
+) -> Node:
     match cond:
+        case rm.Auto(threshold=threshold):
+            scorer, tags = auto or (Scorer(), ())
+            return AutoNode(threshold, tags, scorer)
         case rm.Query(expr=expr):
             return compile_query(expr)
         case rm.Words(words=words, all=every):
@@ -424,11 +461,11 @@ def compile_condition(cond: rm.Cond, rule: str) -> Node:
         case rm.Watchlist(values=values, name=name):
             return WatchNode(values, name)
         case rm.All(conds=conds):
-            return Combine([compile_condition(c, rule) for c in conds], every=True)
+            return Combine([compile_condition(c, rule, auto=auto) for c in conds], every=True)
         case rm.AnyOf(conds=conds):
-            return Combine([compile_condition(c, rule) for c in conds], every=False)
+            return Combine([compile_condition(c, rule, auto=auto) for c in conds], every=False)
         case rm.Not(cond=inner):
-            return Negate(compile_condition(inner, rule))
+            return Negate(compile_condition(inner, rule, auto=auto))
     raise TypeError(f"not a condition: {cond!r}")  # pragma: no cover
 
 

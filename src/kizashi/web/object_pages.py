@@ -179,8 +179,18 @@ def show(request: Request, actor: PageActor, stix_id: str) -> Response:
         properties=_properties(view.stix),
         mentions=kz.indicators.in_report(actor, stix_id) if is_report else [],
         seen=None if is_report else kz.indicators.overview(actor, stix_id),
+        suggestions=kz.rules.suggestions(stix_id),
+        tag_sources=kz.rules.provenance(stix_id),
         error=None,
     )
+
+
+@router.post("/objects/{stix_id}/suggestions")
+def decide_suggestion(request: Request, actor: PageActor, stix_id: str, f: FormFields) -> Response:
+    check_csrf(request, f.get("csrf"))
+    accept = f.get("decision") == "accept"
+    get_kizashi(request).rules.decide(actor, stix_id, f.get("tag", ""), accept=accept)
+    return RedirectResponse(object_url(stix_id) + "#tags", status_code=303)
 
 
 _SHOWN_ELSEWHERE = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import APIRouter, Body, Path, Request, Response
 from fastapi.responses import PlainTextResponse
 
 from kizashi.api.deps import ActorDep, KizashiDep
@@ -117,3 +117,28 @@ def apply_rule(kz: KizashiDep, actor: ActorDep, name: str) -> dict[str, Any]:
 def tag_sources(kz: KizashiDep, _actor: ActorDep, stix_id: str) -> dict[str, Any]:
     """For each tag of an object: the rule (and version) that added it, or null."""
     return kz.rules.provenance(stix_id)
+
+
+@router.post("/rules/train")
+def train(kz: KizashiDep, actor: ActorDep) -> dict[str, Any]:
+    """Learn tag suggestions from analysts' own tags; ``auto`` rules then propose tags."""
+    return kz.rules.train(actor)
+
+
+@router.get("/objects/{stix_id}/suggestions")
+def suggestions(kz: KizashiDep, _actor: ActorDep, stix_id: str) -> list[dict[str, Any]]:
+    """Tags ``auto`` rules propose for an object, until accepted or dismissed."""
+    return kz.rules.suggestions(stix_id)
+
+
+@router.post("/objects/{stix_id}/suggestions/{decision}", status_code=204)
+def decide(
+    kz: KizashiDep,
+    actor: ActorDep,
+    stix_id: str,
+    decision: Annotated[str, Path(pattern="^(accept|dismiss)$")],
+    tag: Annotated[str, Body(embed=True, max_length=255)],
+) -> Response:
+    """``accept`` adds the tag (as yours); ``dismiss`` means it is never proposed again."""
+    kz.rules.decide(actor, stix_id, tag, accept=decision == "accept")
+    return Response(status_code=204)

@@ -78,9 +78,36 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("pk"),
     )
     op.create_index("ix_events_consumed_at", "events", ["consumed_at"])
+    op.create_table(
+        "tag_suggestions",
+        sa.Column("object_pk", sa.Integer(), nullable=False),
+        sa.Column("tag_pk", sa.Integer(), nullable=False),
+        sa.Column("rule_pk", sa.Integer(), nullable=True),
+        sa.Column("score", sa.Float(), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False, server_default="pending"),
+        sa.Column("created_at", sa.String(32), nullable=False),
+        sa.Column("decided_by", sa.Integer(), nullable=True),
+        sa.Column("decided_at", sa.String(32), nullable=True),
+        sa.ForeignKeyConstraint(["object_pk"], ["objects.pk"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["tag_pk"], ["tags.pk"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["rule_pk"], ["rules.pk"], ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(["decided_by"], ["users.pk"], ondelete="SET NULL"),
+        sa.PrimaryKeyConstraint("object_pk", "tag_pk"),
+    )
+    op.create_table(
+        "models",
+        sa.Column("name", sa.String(64), nullable=False),
+        sa.Column("trained_at", sa.String(32), nullable=False),
+        sa.Column("examples", sa.Integer(), nullable=False),
+        sa.Column("labels", sa.Integer(), nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=False),
+        sa.PrimaryKeyConstraint("name"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("models")
+    op.drop_table("tag_suggestions")
     op.drop_index("ix_events_consumed_at", table_name="events")
     op.drop_table("events")
     op.drop_table("rule_runs")
