@@ -135,3 +135,15 @@ def test_search_page(web: TestClient, kz: Kizashi) -> None:
     assert web.post("/search/saved", data={"name": "x", "q": "y"}).status_code == 403
     web.post("/search/saved/delete", data={"csrf": csrf, "name": "標的型"})
     assert "標的型</a>" not in web.get("/search").text
+
+
+def test_cli_reindex_says_when_a_server_holds_the_index(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from kizashi.search.index import SearchIndex
+
+    held = SearchIndex(tmp_path / "data" / "search")  # as a running `kizashi run` would
+    assert held.writable
+    out = run("reindex", code=1)
+    assert "another process is writing the search index" in out
+    assert "POST /api/v1/search/reindex" in out
+    held.close()
+    assert "indexed" in run("reindex")

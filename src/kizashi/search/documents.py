@@ -132,6 +132,7 @@ def build(row: DocRow) -> IndexDoc | None:
         "created_by": row.created_by or 0,
         "published": when,
         "recency": recency(when),
+        "month": when.year * 12 + when.month - 1,
         "sortkey": sort_key(when, row.pk),
         "paragraphs": json.dumps([list(p) for p in ab.paragraphs]).encode(),
     }

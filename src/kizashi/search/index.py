@@ -52,6 +52,8 @@ def _schema() -> Any:
     for name in ("published", "created", "modified"):
         sb.add_date_field(name, indexed=True, fast=True)
     sb.add_float_field("recency", fast=True)
+    # Months since year 0 (year * 12 + month - 1): the date histogram's calendar buckets.
+    sb.add_integer_field("month", fast=True)
     sb.add_integer_field("sortkey", indexed=True, fast=True)
     sb.add_text_field("meta", stored=True, tokenizer_name="raw", index_option="basic")
     return sb.build()
@@ -286,30 +288,32 @@ class SearchIndex:
         """Counts per type, tag, source, language and TLP, and a histogram of dates."""
         query = self.compiler.query(expr, access)
         aggs: dict[str, Any] = {f: {"terms": {"field": f, "size": size}} for f in FACET_FIELDS}
-        aggs["published"] = {"date_histogram": {"field": "published", "fixed_interval": "1d"}}
+        aggs["published"] = {"histogram": {"field": "month", "interval": 1, "min_doc_count": 1}}
         result = self.index.searcher().aggregate(query, aggs)
         out: dict[str, Any] = {
             f: [(b["key"], int(b["doc_count"])) for b in result.get(f, {}).get("buckets", [])]
             for f in FACET_FIELDS
         }
-        days = [
-            (str(b["key_as_string"])[:10], int(b["doc_count"]))
+        months = [
+            (_month_label(int(b["key"])), int(b["doc_count"]))
             for b in result.get("published", {}).get("buckets", [])
             if b["doc_count"]
         ]
-        out["published"] = _roll_up(days)
+        out["published"] = _roll_up(months)
         return out
 
 
-def _roll_up(days: list[tuple[str, int]]) -> list[tuple[str, int]]:
-    """Days when the span is under three months, months otherwise, years over ten years."""
-    if not days:
-        return []
-    span = (datetime.fromisoformat(days[-1][0]) - datetime.fromisoformat(days[0][0])).days
-    width = 10 if span <= 92 else 7 if span <= 3660 else 4
+def _month_label(key: int) -> str:
+    return f"{key // 12:04d}-{key % 12 + 1:02d}"
+
+
+def _roll_up(months: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """Months, or years when they span more than ten years."""
+    if len(months) < 2 or int(months[-1][0][:4]) - int(months[0][0][:4]) < 10:
+        return months
     out: dict[str, int] = {}
-    for day, n in days:
-        out[day[:width]] = out.get(day[:width], 0) + n
+    for month, n in months:
+        out[month[:4]] = out.get(month[:4], 0) + n
     return list(out.items())
 
 
