@@ -603,12 +603,20 @@ class RuleService:
 
     # -- stored items -----------------------------------------------------------------------
 
-    def _matches(self, spec: rm.RuleSpec) -> builtins.list[tuple[int, builtins.list[str]]]:
-        """(pk, why) of the stored items a rule matches, through the search index."""
+    def _matches(
+        self, spec: rm.RuleSpec, *, catch_up: bool = True
+    ) -> builtins.list[tuple[int, builtins.list[str]]]:
+        """(pk, why) of the stored items a rule matches, through the search index.
+
+        ``catch_up`` first brings the index up to the database. A run over many rules does
+        it once, before the first: tags that earlier rules of the same run add are then not
+        seen by later rules' ``tag:`` conditions (the ingest path sees them), and the index
+        is not rebuilt for every rule's tags in between."""
         import tantivy
 
         search = self._search()
-        search.follower.catch_up()
+        if catch_up:
+            search.follower.catch_up()
         index = search.index
         rc = RuleCompiler(index.compiler)
         base = rc.exact(spec.when) if not needs_text(spec.when) else rc.candidates(spec.when)
@@ -728,10 +736,11 @@ class RuleService:
             with self.ctx.store.begin() as conn:
                 repo.update_run(conn, run_pk, status="running", total=total)
             matched = 0
+            self._search().follower.catch_up()
             for done, (pk, spec) in enumerate(
                 sorted(specs.items(), key=lambda kv: (kv[1].order, kv[1].name)), 1
             ):
-                found = self._matches(spec)
+                found = self._matches(spec, catch_up=False)
                 hits = [
                     (opk, rulematch.Hit((pk, versions[pk]), spec.name, why)) for opk, why in found
                 ]
