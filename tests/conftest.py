@@ -141,6 +141,14 @@ def run(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: 
 
 
 @pytest.fixture
+def api(kz: Kizashi, tmp_path: Path) -> Iterator[TestClient]:
+    """The app without a browser session: API calls carry tokens."""
+    settings = Settings(data_dir=tmp_path / "data", secret_key="test-secret")
+    with TestClient(create_app(settings, kz)) as client:
+        yield client
+
+
+@pytest.fixture
 def web(kz: Kizashi, tmp_path: Path) -> Iterator[TestClient]:
     kz.users.create(SYSTEM, "alice", "alice-password", "admin")
     kz.users.create(SYSTEM, "ana", "analyst-password", "analyst")

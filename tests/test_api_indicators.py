@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from fastapi.testclient import TestClient
 
-from kizashi.config import Settings
 from kizashi.model.actor import SYSTEM
-from kizashi.server import create_app
 from kizashi.services import Kizashi
 from test_api import _token
-
-
-@pytest.fixture
-def api(kz: Kizashi, tmp_path: Path) -> Iterator[TestClient]:
-    settings = Settings(data_dir=tmp_path / "data", secret_key="test-secret")
-    with TestClient(create_app(settings, kz)) as client:
-        yield client
-
 
 REPORT = {
     "type": "report",

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 
 from feedserver import FeedServer
-from kizashi.config import Settings
 from kizashi.ingest.feeds import FeedService
 from kizashi.model.actor import SYSTEM
-from kizashi.server import create_app
 from kizashi.services import Kizashi
 from test_api import _token
 from test_ingest_pipeline import feeds, running, server  # noqa: F401 - fixtures
@@ -37,13 +33,6 @@ def add(kz: Kizashi, name: str, text: str) -> str:
     raw["published"] = "2024-05-01T00:00:00.000Z"
     view, _ = kz.objects.create(SYSTEM, raw)
     return view.id
-
-
-@pytest.fixture
-def api(kz: Kizashi, tmp_path: Path) -> Iterator[TestClient]:
-    settings = Settings(data_dir=tmp_path / "data", secret_key="test-secret")
-    with TestClient(create_app(settings, kz)) as client:
-        yield client
 
 
 def test_api_rules(api: TestClient, kz: Kizashi) -> None:

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 
-from kizashi.config import Settings
 from kizashi.model.actor import SYSTEM
-from kizashi.server import create_app
 from kizashi.services import Kizashi
 from test_api import _token
 from test_web import login
@@ -24,13 +20,6 @@ def add(kz: Kizashi, name: str, text: str, **kw: object) -> str:
     raw["published"] = "2024-05-01T00:00:00.000Z"
     view, _ = kz.objects.create(SYSTEM, raw, **kw)  # type: ignore[arg-type]
     return view.id
-
-
-@pytest.fixture
-def api(kz: Kizashi, tmp_path: Path) -> Iterator[TestClient]:
-    settings = Settings(data_dir=tmp_path / "data", secret_key="test-secret")
-    with TestClient(create_app(settings, kz)) as client:
-        yield client
 
 
 def test_api_search_results_facets_and_errors(api: TestClient, kz: Kizashi) -> None:

@@ -663,32 +663,29 @@ class RuleService:
             out.append(Sample(row.id, row.name, why, snip.html()))
         return TestResult(len(found), out)
 
+    def _new_run(self, actor: Actor, name: str | None) -> tuple[int, int | None]:
+        """A queued run for one rule (by name) or every enabled rule (None)."""
+        actor.require_write()
+        with self.ctx.store.begin() as conn:
+            rule_pk = None
+            if name is not None:
+                row = repo.get(conn, name)
+                if row is None:
+                    raise not_found(f"No rule named {name!r}.")
+                rule_pk = row.pk
+            return repo.create_run(conn, rule_pk, actor.user_pk, self.ctx.stamp()), rule_pk
+
     def apply(
         self, actor: Actor, name: str | None = None, progress: Progress | None = None
     ) -> RunView:
         """Apply one rule (or every enabled rule) to stored items; returns the finished run."""
-        actor.require_write()
-        with self.ctx.store.begin() as conn:
-            rule_pk = None
-            if name is not None:
-                row = repo.get(conn, name)
-                if row is None:
-                    raise not_found(f"No rule named {name!r}.")
-                rule_pk = row.pk
-            run_pk = repo.create_run(conn, rule_pk, actor.user_pk, self.ctx.stamp())
+        run_pk, rule_pk = self._new_run(actor, name)
         self._run(actor, run_pk, rule_pk, progress)
         return self.run_view(run_pk)
 
     def apply_in_background(self, actor: Actor, name: str | None = None) -> RunView:
-        actor.require_write()
-        with self.ctx.store.begin() as conn:
-            rule_pk = None
-            if name is not None:
-                row = repo.get(conn, name)
-                if row is None:
-                    raise not_found(f"No rule named {name!r}.")
-                rule_pk = row.pk
-            run_pk = repo.create_run(conn, rule_pk, actor.user_pk, self.ctx.stamp())
+        """The same in a thread; follow it with :meth:`run_view` (or :meth:`wait`)."""
+        run_pk, rule_pk = self._new_run(actor, name)
         thread = threading.Thread(
             target=self._run,
             args=(actor, run_pk, rule_pk, None),
