@@ -6,7 +6,11 @@ feeds`` or ``--only extract`` runs one of them.
 
 A fourth, lookup (indicator lookup on a store of 10 million observables; 200,000 with
 ``--quick``), runs with the others or alone with ``--only lookup``; a fifth, analyse (the
-search analyser against the bare Japanese tokeniser), with ``--only analyse``.
+search analyser against the bare Japanese tokeniser), with ``--only analyse``; a sixth,
+search (Kizashi's full-text index against Groonga on 100,000 Japanese/English documents,
+then 1,000,000; 5,000 with ``--quick``), with ``--only search``; a seventh, rules
+(auto-tagging: added latency on the ingest path and "apply to existing" with 10 to 1,000
+rules; smaller stores with ``--quick``), with ``--only rules``.
 
 A measurement, not a test: it always exits 0 and says PASS/FAIL against the targets.
 """
@@ -24,7 +28,15 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from bench import bench_analyse, bench_extract, bench_feeds, bench_lookup, bench_store
+from bench import (
+    bench_analyse,
+    bench_extract,
+    bench_feeds,
+    bench_lookup,
+    bench_rules,
+    bench_search,
+    bench_store,
+)
 from bench.bench_feeds import FeedResult
 from bench.bench_store import Latency, Result
 
@@ -275,7 +287,8 @@ def main(argv: list[str] | None = None) -> int:
         "--quick",
         action="store_true",
         help="20,000 observables, 2,000 reports, batches of 1,000; 2,000 feed items, 200 pages; "
-        "a 2 MB extraction corpus, peers on 128 KB",
+        "a 2 MB extraction corpus, peers on 128 KB; 5,000 search documents, no million; "
+        "rules over 300 sampled and 200 stored items",
     )
     ap.add_argument("--batch", type=int, default=10_000, help="observables per create_many call")
     ap.add_argument("--queries", type=int, default=200, help="samples per filter")
@@ -283,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pages", type=int, default=2_000, help="article pages for full text")
     ap.add_argument(
         "--only",
-        choices=["store", "feeds", "extract", "lookup", "analyse"],
+        choices=["store", "feeds", "extract", "lookup", "analyse", "search", "rules"],
         help="run one benchmark only",
     )
     ap.add_argument("--json", type=Path, help="also write the results here")
@@ -340,6 +353,18 @@ def main(argv: list[str] | None = None) -> int:
         looked = bench_lookup.run(lookup, progress=progress)
         print(bench_lookup.render(looked, env), flush=True)
         doc["lookup"] = looked.as_dict()
+    if args.only in (None, "search"):
+        if args.only is None:
+            print("\n", flush=True)
+        searched = bench_search.run(args.quick, progress=progress)
+        print(bench_search.render(searched, env), flush=True)
+        doc["search"] = searched
+    if args.only in (None, "rules"):
+        if args.only is None:
+            print("\n", flush=True)
+        ruled = bench_rules.run(args.quick, progress=progress)
+        print(bench_rules.render(ruled, env), flush=True)
+        doc["rules"] = ruled.as_dict()
     if args.json:
         args.json.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         print(f"\nresults written to {args.json}")
