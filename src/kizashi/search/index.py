@@ -239,6 +239,8 @@ class SearchIndex:
         limit: int = 20,
         cursor: str | None = None,
     ) -> IndexPage:
+        if limit < 1:
+            raise ValueError("limit must be at least 1")  # tantivy panics on 0
         query = self.compiler.query(expr, access)
         searcher = self.index.searcher()
         found: Any
