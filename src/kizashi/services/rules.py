@@ -220,9 +220,8 @@ class RuleService:
             row = repo.get(conn, name)
             if row is None:
                 raise not_found(f"No rule named {name!r}.")
-            touched = repo.remove_tags_added_by(conn, row.pk) if remove_tags else []
-            if touched:
-                self._refresh_tlp(conn, touched)
+            touched, lost_tlp = repo.remove_tags_added_by(conn, row.pk) if remove_tags else ([], [])
+            self.tags.refresh_tlp(conn, lost_tlp)
             repo.delete(conn, row.pk)
             self.ctx.audit(
                 conn, actor, "rule.delete", name, "tags removed" if remove_tags else None
@@ -540,16 +539,6 @@ class RuleService:
             return
         self.tags.attach(conn, actor, raise_pks, [tag])
         repo.mark_rule_links(conn, raise_pks, tag_pk, rule_pk=rule_pk, version=version)
-
-    def _refresh_tlp(self, conn: Connection, pks: Sequence[int]) -> None:
-        """After tags were removed: the TLP column follows what tags are left."""
-        from kizashi.services.tags import tag_level
-        from kizashi.store import tags as tag_repo
-
-        for pk in pks:
-            held = tag_repo.object_tag_rows(conn, pk)
-            levels = [lv for r in held if (lv := tag_level(r)) is not None]
-            object_repo.update(conn, pk, {"tlp": levels[0] if levels else None})
 
     def _collect(self, conn: Connection, actor: Actor, name: str, ids: Sequence[str]) -> None:
         """Add items to the STIX grouping with this name (made on first use)."""

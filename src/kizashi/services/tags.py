@@ -176,6 +176,13 @@ class TagService:
             self.ctx.audit(conn, actor, "tag", object_id, ", ".join(t.name for t in parsed))
             return sorted(r.name for r in tag_repo.object_tag_rows(conn, row.pk))
 
+    def refresh_tlp(self, conn: Connection, object_pks: Sequence[int]) -> None:
+        """After tags were removed: each object's TLP column follows the tags left."""
+        for pk in object_pks:
+            held = tag_repo.object_tag_rows(conn, pk)
+            levels = [lv for r in held if (lv := tag_level(r)) is not None]
+            object_repo.update(conn, pk, {"tlp": levels[0] if levels else None})
+
     def untag(self, actor: Actor, object_id: str, names: Sequence[str]) -> list[str]:
         actor.require_write()
         with self.ctx.store.begin() as conn:
@@ -189,9 +196,7 @@ class TagService:
                 # An analyst took it off: no rule puts it back.
                 rule_repo.suppress(conn, row.pk, pks, by=actor.user_pk, at=self.ctx.stamp())
             if any(n.startswith("tlp:") for n in wanted):
-                held = tag_repo.object_tag_rows(conn, row.pk)
-                levels = [lv for r in held if (lv := tag_level(r)) is not None]
-                object_repo.update(conn, row.pk, {"tlp": levels[0] if levels else None})
+                self.refresh_tlp(conn, [row.pk])
             self.ctx.audit(conn, actor, "untag", object_id, ", ".join(wanted))
             return sorted(r.name for r in tag_repo.object_tag_rows(conn, row.pk))
 

@@ -145,11 +145,22 @@ def tags_added_by(conn: Connection, rule_pk: int) -> list[tuple[int, int]]:
     return [(r[0], r[1]) for r in conn.execute(q)]
 
 
-def remove_tags_added_by(conn: Connection, rule_pk: int) -> list[int]:
-    """Drop every tag the rule added; return the objects that lost one."""
-    pks = sorted({o for o, _ in tags_added_by(conn, rule_pk)})
+def remove_tags_added_by(conn: Connection, rule_pk: int) -> tuple[list[int], list[int]]:
+    """Drop every tag the rule added.
+
+    Returns the objects that lost a tag, and those among them that lost a ``tlp:``
+    tag (only those need their TLP column looked at again).
+    """
+    q = (
+        sa.select(object_tags.c.object_pk, tags.c.name)
+        .select_from(object_tags.join(tags, tags.c.pk == object_tags.c.tag_pk))
+        .where(object_tags.c.rule_pk == rule_pk)
+    )
+    rows = conn.execute(q).all()
+    touched = sorted({r[0] for r in rows})
+    lost_tlp = sorted({r[0] for r in rows if r[1].startswith("tlp:")})
     conn.execute(object_tags.delete().where(object_tags.c.rule_pk == rule_pk))
-    return pks
+    return touched, lost_tlp
 
 
 def provenance(conn: Connection, object_pk: int) -> dict[str, tuple[int | None, int | None]]:
