@@ -65,7 +65,11 @@ def test_bigrams_give_recall_inside_compounds_and_words_give_precision() -> None
     assert "ログ" in analyse("ログを確認").words
     compound = analyse("ソフトウェアサプライチェーンセキュリティ")
     assert {"チェ", "ェー", "ーン"} <= set(compound.grams())
-    assert analyse("鍵").grams() == ["鍵"]
+    # A run's edges are terms too: one character is found alone, at a run's end …
+    assert analyse("鍵").grams() == ["|鍵", "鍵|"]
+    assert analyse("暗号鍵").grams() == ["|暗", "暗号", "号鍵", "鍵|"]
+    # … and a phrase of bigrams cannot span two runs.
+    assert analyse("暗号 鍵盤").grams() == ["|暗", "暗号", "号|", "|鍵", "鍵盤", "盤|"]
 
 
 def test_stopwords_are_kept_for_search_and_dropped_for_analytics() -> None:
@@ -146,3 +150,14 @@ def test_every_word_of_the_corpus_is_found_by_its_grams_or_words() -> None:
 def test_an_email_address_indexes_its_domain_and_parents() -> None:
     values = {v for v, _, _ in analyse("連絡先 admin@mail.evil-domain.com まで").indicators}
     assert {"admin@mail.evil-domain.com", "mail.evil-domain.com", "evil-domain.com"} <= values
+
+
+def test_a_fold_that_changes_length_keeps_every_paragraph_offset() -> None:
+    # casefold and NFKC lengthen ß and ㈱: offsets must still point into the original.
+    text = "Straße und Fuß im Büro, weiß.\n㈱テストのランサムウェア被害について報告します"
+    a = analyse(text)
+    assert [text[s:e] for s, e, _ in a.paragraphs] == text.split("\n")
+    assert [lang for _, _, lang in a.paragraphs] == ["en", "ja"]
+    assert {"fuss", "weiss", "株", "ランサムウェア"} <= set(a.words)
+    # Each paragraph's words stay in the paragraph's place.
+    assert a.words.index("weiss") < a.words.index("株")

@@ -553,3 +553,23 @@ _VERSION_WORDS = {"version", "ver", "v", "build", "release", "firmware"}
 def test_a_prose_word_does_not_hide_the_next_address(word: str, address: str) -> None:
     hits = extract(f"The {word} {address} was seen.")
     assert ("ipv4", address) in {(h.type, h.value) for h in hits}, hits
+
+
+# -- the two scans agree ------------------------------------------------------------------
+
+_SCAN_ALPHABET = st.sampled_from(
+    list("abcXYZ019.:/@\\=-_[](){}%|,;?#&!~ \n") + list("あア漢字。、「」ー１．：")
+)
+
+
+@given(st.text(_SCAN_ALPHABET, max_size=80), st.integers(min_value=0, max_value=80))
+@settings(max_examples=600, deadline=None)
+def test_the_run_start_scan_finds_what_the_master_pattern_finds(text: str, pos: int) -> None:
+    """Mostly-Japanese text is scanned run by run (faster there); it must find exactly the
+    matches a plain ``_MASTER.search`` finds, from any position."""
+    from kizashi.text.extract import core
+
+    pos = min(pos, len(text))
+    expected = core._MASTER.search(text, pos)
+    found = core._search_run_starts(text, pos)
+    assert (found.span() if found else None) == (expected.span() if expected else None)

@@ -9,7 +9,6 @@ phrase queries work on words and on bigrams alike.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -34,9 +33,6 @@ TEXT_PROPERTIES = (
     "goals",
     "labels",
 )
-#: Separates Japanese runs in the bigram field: a phrase never spans two runs.
-RUN_BREAK = "|"
-_PAIRS = re.compile("(?=(..))", re.S)
 _EPOCH_2000 = datetime(2000, 1, 1, tzinfo=UTC)
 
 
@@ -45,18 +41,6 @@ class IndexDoc:
     """Field values, ready for ``tantivy.Document(**fields)``."""
 
     fields: dict[str, Any]
-
-
-def grams_text(runs: list[str]) -> str:
-    """Bigrams of each run, in order, and each run's last character alone (so a
-    one-character query finds ``鍵`` at the end of ``暗号鍵``); runs apart."""
-    parts = []
-    for run in runs:
-        if len(run) == 1:
-            parts.append(run)
-        else:
-            parts.append(" ".join(_PAIRS.findall(run)) + " " + run[-1])
-    return f" {RUN_BREAK} ".join(parts)
 
 
 def body_text(row: DocRow) -> str:
@@ -122,9 +106,9 @@ def build(row: DocRow) -> IndexDoc | None:
         "id": row.id,
         "type": row.type,
         "title_w": " ".join(at.words),
-        "title_b": grams_text(at.runs),
+        "title_b": at.gram_text(),
         "body_w": " ".join(ab.words),
-        "body_b": grams_text(ab.runs),
+        "body_b": ab.gram_text(),
         "ioc": iocs,
         "ioc_kind": kinds,
         "tag": row.tags,

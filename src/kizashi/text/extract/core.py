@@ -182,7 +182,11 @@ def extract_pairs(text: str) -> set[tuple[str, str]]:
 
 def _scan(text: str, emit: Emit) -> None:
     pos = 0
-    search = _MASTER.search
+    # The master pattern starts with a lookbehind, so ``re`` cannot skip to a candidate:
+    # it tries every position, and a non-ASCII one costs it most. Where most of the text
+    # is not ASCII (Japanese), a character-class scan finds the ASCII runs in C and the
+    # pattern is tried only at their starts: 2-3x faster there, slower on English.
+    search = _MASTER.search if _mostly_ascii(text) else _search_run_starts
     while (m := search(text, pos)) is not None:
         start, end = m.span()
         first = text[start]
@@ -193,6 +197,22 @@ def _scan(text: str, emit: Emit) -> None:
                 continue
         _read_run(text, start, end, emit)
         pos = end
+
+
+_RUN_CHARS = re.compile(f"[{_RUN}]+")
+
+
+def _mostly_ascii(text: str) -> bool:
+    return text.isascii() or len(text.encode()) < 1.5 * len(text)
+
+
+def _search_run_starts(text: str, pos: int) -> re.Match[str] | None:
+    """What ``_MASTER.search(text, pos)`` finds: a match can only start a run."""
+    match = _MASTER.match
+    for run in _RUN_CHARS.finditer(text, pos):
+        if (m := match(text, run.start())) is not None:
+            return m
+    return None
 
 
 def _read_special(text: str, start: int, emit: Emit) -> int:
