@@ -13,6 +13,7 @@ from kizashi.model.rules import parse_condition, parse_rule
 from kizashi.text.rulematch import (
     Compiled,
     Item,
+    RegexNode,
     RuleSet,
     Terms,
     compile_condition,
@@ -114,6 +115,36 @@ def test_keys_skip_rules_that_cannot_match() -> None:
     t = Terms.of(Item("", "ランサムウェア from evil-corp-12"))
     assert [rs.rules[i].name for i in rs.candidates(t)] == ["ja", "re", "not"]
     assert [h.name for h in rs.evaluate(t)] == ["ja", "re", "not"]
+
+
+def test_an_and_is_looked_up_by_its_narrowest_part() -> None:
+    raw = {
+        "name": "ja-ransom",
+        "when": {"all": [{"language": "ja"}, {"words": ["ランサムウェア"]}]},
+        "then": {"add_tags": ["r"]},
+    }
+    rule = parse_rule(raw)
+    rs = RuleSet([Compiled(rule.name, rule.name, compile_condition(rule.when, rule.name))])
+    keys = rs.rules[0].node.keys
+    assert keys is not None and ("w", "ランサムウェア") in keys and ("lang", "ja") not in keys
+    # A Japanese item without the word is not even a candidate; one with it matches.
+    assert rs.candidates(Terms.of(Item("", "国内企業への攻撃が続いている。"))) == []
+    hit = rs.evaluate(Terms.of(Item("", "国内企業へのランサムウェア攻撃が続いている。")))
+    assert [h.name for h in hit] == ["ja-ransom"]
+
+
+def test_a_regex_literal_guards_the_pattern() -> None:
+    node = compile_condition(
+        parse_rule(
+            {"name": "x", "when": {"regex": "CVE-2024-[0-9]+"}, "then": {"add_tags": ["t"]}}
+        ).when,
+        "x",
+    )
+    assert isinstance(node, RegexNode) and node.literal == "cve-2024-"
+    why: list[str] = []
+    assert not node.test(Terms.of(Item("", "CVE-2023-1234 only")), why)
+    assert node.test(Terms.of(Item("", "see CVE-2024-21887")), why)
+    assert why == ["CVE-2024-21887"]
 
 
 def test_required_literal_is_sound() -> None:

@@ -87,11 +87,13 @@ class RuleCompiler:
         iocs: list[str] = []
         others: list[Any] = []
         for value in values:
-            t = term(value)
+            # The same (cached) analysis the ingest path's watch list made.
+            t = term(value, phrase=True)
             if t.iocs and len(t.iocs) == 1 and not t.words and not t.runs:
                 iocs.append(t.iocs[0])
             else:
-                q = self.c.text(value, phrase=True)
+                assert t.analysis is not None
+                q = self.c.analysed(t.analysis, phrase=True)
                 if q is not None:
                     others.append(q)
         parts = []

@@ -18,6 +18,7 @@ import builtins
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -53,6 +54,8 @@ NOT_ITEMS = frozenset(
     {"marking-definition", "extension-definition", "relationship", "grouping", "identity"}
 )
 APPLY_BATCH = 500
+#: How often a run writes its progress (seconds).
+RUN_REPORT_SECONDS = 0.5
 MODEL = "tags"
 TRAIN_LIMIT = 20_000
 SAMPLE = 10
@@ -431,7 +434,13 @@ class RuleService:
         blocked = repo.suppressed(conn, all_pks)
         now = self.ctx.stamp()
         events: list[dict[str, Any]] = []
-        rows = rows if rows is not None else docs_repo.documents(conn, all_pks)
+        if rows is None:
+            # Only collections, relations and events read the items themselves.
+            needs_rows = any(
+                specs[r].then.add_to_collection or specs[r].then.relate or specs[r].then.notify
+                for r in by_rule
+            )
+            rows = docs_repo.documents(conn, all_pks) if needs_rows else {}
         for rule_pk, hits in by_rule.items():
             spec = specs[rule_pk]
             version = versions[rule_pk]
@@ -592,6 +601,21 @@ class RuleService:
 
     # -- stored items -----------------------------------------------------------------------
 
+    def _candidates(self, spec: rm.RuleSpec) -> builtins.list[int]:
+        """Stored items the index finds for a rule: exactly its matches when the index can
+        decide the rule alone, else a superset that the text test narrows."""
+        import tantivy
+
+        index = self._search().index
+        rc = RuleCompiler(index.compiler)
+        base = rc.exact(spec.when) if not needs_text(spec.when) else rc.candidates(spec.when)
+        every = index.compiler.access(Access(frozenset(tlp_model.LEVELS)))
+        not_items = tantivy.Query.term_set_query(index.schema, "type", sorted(NOT_ITEMS))
+        query = tantivy.Query.boolean_query(
+            [(Occur.Must, base), (Occur.Must, every), (Occur.MustNot, not_items)]
+        )
+        return index.all_pks(query)
+
     def _matches(
         self, spec: rm.RuleSpec, *, catch_up: bool = True
     ) -> builtins.list[tuple[int, builtins.list[str]]]:
@@ -601,34 +625,37 @@ class RuleService:
         it once, before the first: tags that earlier rules of the same run add are then not
         seen by later rules' ``tag:`` conditions (the ingest path sees them), and the index
         is not rebuilt for every rule's tags in between."""
-        import tantivy
-
-        search = self._search()
         if catch_up:
-            search.follower.catch_up()
-        index = search.index
-        rc = RuleCompiler(index.compiler)
-        base = rc.exact(spec.when) if not needs_text(spec.when) else rc.candidates(spec.when)
-        every = index.compiler.access(Access(frozenset(tlp_model.LEVELS)))
-        not_items = tantivy.Query.term_set_query(index.schema, "type", sorted(NOT_ITEMS))
-        query = tantivy.Query.boolean_query(
-            [(Occur.Must, base), (Occur.Must, every), (Occur.MustNot, not_items)]
-        )
-        pks = index.all_pks(query)
+            self._search().follower.catch_up()
         if not needs_text(spec.when):
-            return [(pk, []) for pk in pks]
-        node = self._node(spec)
-        out: builtins.list[tuple[int, builtins.list[str]]] = []
-        for i in range(0, len(pks), APPLY_BATCH):
+            return [(pk, []) for pk in self._candidates(spec)]
+        return self._text_matches([(0, spec)])[0]
+
+    def _text_matches(
+        self, rules: Sequence[tuple[int, rm.RuleSpec]]
+    ) -> dict[int, builtins.list[tuple[int, builtins.list[str]]]]:
+        """(pk, why) of the stored items each of these rules matches, for rules that need
+        the text (regular expressions, fuzzy matches): one pass over the items any of them
+        may match, each item loaded and read once for all of them (a rule's index
+        candidates first narrow which items it is tested on)."""
+        wanted = [(key, self._node(spec), set(self._candidates(spec))) for key, spec in rules]
+        every = sorted(set().union(*(c for _, _, c in wanted)))
+        out: dict[int, builtins.list[tuple[int, builtins.list[str]]]] = {k: [] for k, _ in rules}
+        for i in range(0, len(every), APPLY_BATCH):
+            batch = every[i : i + APPLY_BATCH]
             with self.ctx.store.read() as conn:
-                rows = docs_repo.documents(conn, pks[i : i + APPLY_BATCH])
-            for pk in pks[i : i + APPLY_BATCH]:
+                rows = docs_repo.documents(conn, batch)
+            for pk in batch:
                 row = rows.get(pk)
                 if row is None or row.revoked or row.type in NOT_ITEMS:
                     continue
-                why: list[str] = []
-                if node.test(rulematch.Terms.of(item_of(row)), why):
-                    out.append((pk, why))
+                terms = rulematch.Terms.of(item_of(row))
+                for key, node, candidates in wanted:
+                    if pk not in candidates:
+                        continue
+                    why: builtins.list[str] = []
+                    if node.test(terms, why):
+                        out[key].append((pk, why))
         return out
 
     def test(self, actor: Actor, raw: Mapping[str, Any], *, sample: int = SAMPLE) -> TestResult:
@@ -722,11 +749,13 @@ class RuleService:
             with self.ctx.store.begin() as conn:
                 repo.update_run(conn, run_pk, status="running", total=total)
             matched = 0
+            reported = time.monotonic()
             self._search().follower.catch_up()
-            for done, (pk, spec) in enumerate(
-                sorted(specs.items(), key=lambda kv: (kv[1].order, kv[1].name)), 1
-            ):
-                found = self._matches(spec, catch_up=False)
+            ordered = sorted(specs.items(), key=lambda kv: (kv[1].order, kv[1].name))
+            # Rules that read the text share one pass over the items (see _text_matches).
+            read = self._text_matches([(pk, sp) for pk, sp in ordered if needs_text(sp.when)])
+            for done, (pk, spec) in enumerate(ordered, 1):
+                found = read[pk] if pk in read else self._matches(spec, catch_up=False)
                 hits = [
                     (opk, rulematch.Hit((pk, versions[pk]), spec.name, why)) for opk, why in found
                 ]
@@ -734,8 +763,12 @@ class RuleService:
                     with self.ctx.store.begin() as conn:
                         self._act(conn, actor, hits[i : i + APPLY_BATCH], specs, versions)
                 matched += len(hits)
-                with self.ctx.store.begin() as conn:
-                    repo.update_run(conn, run_pk, done=done, matched=matched)
+                if done == total or time.monotonic() - reported >= RUN_REPORT_SECONDS:
+                    # The run's row, which a progress bar polls: a write per rule would
+                    # cost a transaction each, so at most a few a second.
+                    with self.ctx.store.begin() as conn:
+                        repo.update_run(conn, run_pk, done=done, matched=matched)
+                    reported = time.monotonic()
                 if progress:
                     progress(done, total)
             with self.ctx.store.begin() as conn:

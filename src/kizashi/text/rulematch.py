@@ -101,6 +101,11 @@ class Terms:
         return set(self.analysis.kinds.values())
 
     @cached_property
+    def lowered(self) -> str:
+        """The raw text lower-cased: where regular expressions' literals are looked for."""
+        return self.raw.lower()
+
+    @cached_property
     def folded(self) -> str:
         """NFKC + case folded (fuzzy matches)."""
         return fold(self.raw)
@@ -121,6 +126,8 @@ class Term:
     iocs: tuple[str, ...]
     phrase: bool
     english: bool
+    #: The analysis itself, for whoever compiles the term further (the index's rules).
+    analysis: Analysis | None = field(default=None, compare=False, repr=False)
 
     def keyset(self) -> frozenset[Key]:
         if self.iocs and (self.words or self.runs):
@@ -157,7 +164,7 @@ def term(text: str, phrase: bool = False) -> Term:
         if (start, end) not in seen:
             seen.add((start, end))
             iocs.append(value)
-    return Term(text, tuple(a.words), tuple(a.runs), tuple(iocs), phrase, bool(a.english))
+    return Term(text, tuple(a.words), tuple(a.runs), tuple(iocs), phrase, bool(a.english), a)
 
 
 # -- conditions compiled -----------------------------------------------------------------
@@ -182,9 +189,21 @@ def _any_keys(parts: Iterable[frozenset[Key] | None]) -> frozenset[Key] | None:
     return frozenset(out)
 
 
+#: How many items a key of each kind is likely to hold, roughly: a language, a type or a
+#: TLP level is on a large share of all items, an indicator kind or a source on many; a
+#: word, an indicator value, a Japanese run or a regex literal on few.
+_BREADTH = {"lang": 1000, "type": 1000, "tlp": 1000, "kind": 100, "source": 30}
+
+
+def _breadth(keys: frozenset[Key]) -> int:
+    return sum(_BREADTH.get(kind, 1) for kind, _ in keys)
+
+
 def _all_keys(parts: Iterable[frozenset[Key] | None]) -> frozenset[Key] | None:
+    """An AND needs every part, so one part's keys are enough: the narrowest part's
+    (``ランサムウェア`` and ``lang:ja`` is looked up by the word, not the language)."""
     known = [k for k in parts if k is not None]
-    return min(known, key=len) if known else None
+    return min(known, key=_breadth) if known else None
 
 
 class TermNode(Node):
@@ -251,9 +270,14 @@ class RegexNode(Node):
         self.pattern = regex.compile(pattern, regex.IGNORECASE if ignore_case else 0)
         self.rule = rule
         literal = required_literal(pattern)
-        self.keys = frozenset({("r", literal.lower())}) if literal else None
+        #: Text every match contains (lower-cased): an item without it is skipped
+        #: without running the pattern.
+        self.literal = literal.lower() if literal else None
+        self.keys = frozenset({("r", self.literal)}) if self.literal else None
 
     def test(self, t: Terms, why: list[str]) -> bool:
+        if self.literal is not None and self.literal not in t.lowered:
+            return False
         try:
             m = self.pattern.search(t.raw, timeout=REGEX_TIMEOUT)
         except TimeoutError:
@@ -541,7 +565,7 @@ class RuleSet:
         if self._runs is not None and t.runs_text:
             keys.update(("s", v) for _, v in self._runs.iter(t.runs_text))
         if self._text is not None:
-            keys.update(("r", v) for _, v in self._text.iter(t.raw.lower()))
+            keys.update(("r", v) for _, v in self._text.iter(t.lowered))
         t.hit_keys = keys
         chosen = set(self.always)
         for k in keys:
