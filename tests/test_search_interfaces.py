@@ -36,7 +36,7 @@ def test_api_search_results_facets_and_errors(api: TestClient, kz: Kizashi) -> N
     )
     assert got.status_code == 200, got.text
     body = got.json()
-    assert body["total"] == 1
+    assert body["total"] == 1 and body["total_exact"] is True
     hit = body["hits"][0]
     assert hit["id"] == rid and hit["tags"] == ["ransomware"]
     assert "<mark>攻撃</mark>" in hit["snippet"]
@@ -84,7 +84,7 @@ def test_cli_search_json_and_saved(run, kz: Kizashi) -> None:  # type: ignore[no
     rid = add(kz, "Ivanti の脆弱性", "Ivanti Connect Secure の脆弱性 CVE-2024-21887 が悪用された。")
     add(kz, "別件", "プログラムの更新")
     out = json.loads(run("search", "脆弱性", "--json", "--limit", "5"))
-    assert out["total"] == 1
+    assert out["total"] == 1 and out["total_exact"] is True
     assert set(out["hits"][0]) >= {"id", "title", "score", "snippet"}
     assert out["hits"][0]["id"] == rid
     start, end = out["hits"][0]["highlights"][0]

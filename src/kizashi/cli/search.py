@@ -22,6 +22,7 @@ LimitOpt = typer.Option(20, "--limit", "-n", min=1, max=200, help="Results per p
 def _json(result: SearchResult, facets: bool) -> dict[str, Any]:
     body: dict[str, Any] = {
         "total": result.total,
+        "total_exact": result.total_exact,
         "hits": [
             {
                 "id": h.id,
@@ -59,7 +60,8 @@ def _table(result: SearchResult) -> None:
         )
     out.print(table)
     more = f"; next page: --cursor {result.next_cursor}" if result.next_cursor else ""
-    out.print(f"{result.total} match(es){more}", highlight=False)
+    at_least = "" if result.total_exact else "at least "
+    out.print(f"{at_least}{result.total} match(es){more}", highlight=False)
 
 
 def search(

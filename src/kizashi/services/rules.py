@@ -609,10 +609,10 @@ class RuleService:
         index = self._search().index
         rc = RuleCompiler(index.compiler)
         base = rc.exact(spec.when) if not needs_text(spec.when) else rc.candidates(spec.when)
-        every = index.compiler.access(Access(frozenset(tlp_model.LEVELS)))
+        denied = index.compiler.denied(Access(frozenset(tlp_model.LEVELS)))
         not_items = tantivy.Query.term_set_query(index.schema, "type", sorted(NOT_ITEMS))
         query = tantivy.Query.boolean_query(
-            [(Occur.Must, base), (Occur.Must, every), (Occur.MustNot, not_items)]
+            [(Occur.Must, base), (Occur.MustNot, not_items)] + [(Occur.MustNot, q) for q in denied]
         )
         return index.all_pks(query)
 

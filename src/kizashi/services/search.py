@@ -68,12 +68,16 @@ class SearchResult:
     hits: list[SearchHit]
     next_cursor: str | None
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    #: False when ``total`` is a lower bound: a large result set is not counted exactly
+    #: unless facets were asked for (see SearchIndex.search).
+    total_exact: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "query": self.query,
             "sort": self.sort,
             "total": self.total,
+            "total_exact": self.total_exact,
             "hits": [h.as_dict() for h in self.hits],
             "next_cursor": self.next_cursor,
         }
@@ -140,7 +144,10 @@ class SearchService:
         page = self.index.search(expr, access, sort=sort, limit=limit, cursor=cursor)
         hits = self._views(page.hits, [t.text for t in sq.words(expr)])
         counts = self.index.facets(expr, access) if facets else {}
-        return SearchResult(query, sort, page.total, hits, page.next_cursor, counts)
+        total, exact = page.total, page.total_exact
+        if counts:
+            total, exact = counts.pop("matches"), True
+        return SearchResult(query, sort, total, hits, page.next_cursor, counts, exact)
 
     def _views(self, found: list[Any], terms: list[str]) -> list[SearchHit]:
         if not found:
