@@ -177,3 +177,23 @@ def test_bad_rules_say_where(raw: dict[str, Any], where: str) -> None:
     with pytest.raises(KizashiError) as caught:
         parse_rule(raw)
     assert where in caught.value.message
+
+
+def test_an_items_analysis_is_the_one_the_index_reuses() -> None:
+    from kizashi.text.analyse import analyse, analyse_shared
+
+    title = "Ivanti 製品の脆弱性"
+    text = "攻撃者は evil-domain[.]com から侵入した。\n\nThe payload ran."
+    t = Terms.of(Item(title, text))
+    whole = analyse(t.raw)
+    # The same terms as one analysis of the whole item ...
+    assert t.analysis.words == whole.words
+    assert t.analysis.runs == whole.runs
+    assert [v for v, _, _ in t.analysis.indicators] == [v for v, _, _ in whole.indicators]
+    assert [t.raw[s:e] for _, s, e in t.analysis.indicators] == [
+        t.raw[s:e] for _, s, e in whole.indicators
+    ]
+    # ... made of the two analyses the index asks for: they are remembered, not redone.
+    before = analyse_shared.cache_info().hits
+    analyse_shared(title), analyse_shared(text)
+    assert analyse_shared.cache_info().hits == before + 2

@@ -15,7 +15,7 @@ from typing import Any
 
 from kizashi.model.article import ARTICLE_EXTENSION
 from kizashi.store.search import DocRow
-from kizashi.text.analyse import analyse, fold
+from kizashi.text.analyse import analyse_shared, fold
 
 #: Objects that are plumbing, not intelligence: never indexed.
 SKIPPED_TYPES = frozenset({"marking-definition", "extension-definition", "relationship"})
@@ -94,8 +94,9 @@ def build(row: DocRow) -> IndexDoc | None:
         return None
     title = row.name or ""
     body = body_text(row)
-    at = analyse(title)
-    ab = analyse(body)
+    # Usually already analysed by the rules that tagged the item on its way in.
+    at = analyse_shared(title)
+    ab = analyse_shared(body)
     iocs = list(dict.fromkeys([v for v, _, _ in at.indicators] + [v for v, _, _ in ab.indicators]))
     kinds = sorted(set(at.kinds.values()) | set(ab.kinds.values()))
     when = parse_ts(row.published) or parse_ts(row.created) or _EPOCH_2000

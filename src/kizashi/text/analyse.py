@@ -32,7 +32,7 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from operator import add
 from typing import Any
 
@@ -57,6 +57,9 @@ _PARAGRAPH = re.compile(r"\n\s*\n|\n")
 #: Sudachi refuses very long inputs: Japanese runs go to it in pieces of at most this many
 #: characters, cut after a sentence end where there is one.
 PIECE = 4000
+#: Texts whose analysis analyse_shared keeps (a feed's burst of items between the rules
+#: that read them and the index that follows them).
+SHARED_CACHE = 256
 #: Marks where a Japanese run starts and ends in the bigram field (see Analysis.grams).
 RUN_EDGE = "|"
 _PIECE_END = re.compile("[。！？\n]")
@@ -230,6 +233,17 @@ def analyse(text: str, *, stem: bool = True) -> Analysis:
     _with_hosts(result.indicators)
     result.language = decide(all_kana, all_kanji, all_latin)
     return result
+
+
+@lru_cache(maxsize=SHARED_CACHE)
+def analyse_shared(text: str) -> Analysis:
+    """:func:`analyse`, remembered for the last :data:`SHARED_CACHE` texts of this process.
+
+    An item's text is analysed once on its way in, by the rules that tag it, and again
+    moments later by the search index that takes it: both ask here, so the second finds
+    the first's work. The result is shared: read it, never change it.
+    """
+    return analyse(text)
 
 
 def _blank_indicators(text: str, hits: list[Hit], result: Analysis) -> str:

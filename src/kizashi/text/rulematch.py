@@ -30,7 +30,7 @@ from typing import Any
 
 from kizashi.model import rules as rm
 from kizashi.model import searchquery as sq
-from kizashi.text.analyse import Analysis, analyse, fold
+from kizashi.text.analyse import Analysis, analyse, analyse_shared, fold
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,21 @@ class Terms:
 
     @cached_property
     def analysis(self) -> Analysis:
-        return self._analysis or analyse(self.raw)
+        """The title's and the text's analyses together: each is the one the search index
+        makes of the same field (``analyse_shared``), so the index reuses this work."""
+        if self._analysis is not None:
+            return self._analysis
+        title, text = analyse_shared(self.item.title), analyse_shared(self.item.text)
+        shift = len(self.item.title) + 2  # raw is title, a blank line, text
+        return Analysis(
+            words=title.words + text.words,
+            indicators=title.indicators
+            + [(v, s + shift, e + shift) for v, s, e in text.indicators],
+            runs=title.runs + text.runs,
+            language=text.language or title.language,  # as the index decides it
+            english=title.english + text.english,
+            kinds={**title.kinds, **text.kinds},
+        )
 
     @cached_property
     def words(self) -> set[str]:
