@@ -69,17 +69,25 @@ class RuleCompiler:
     def candidates(self, cond: rm.Cond) -> Any:
         """A query matching at least everything ``cond`` matches (all documents when the
         index cannot narrow it)."""
+        found = self.narrowing(cond)
+        return Q.all_query() if found is None else found
+
+    def narrowing(self, cond: rm.Cond) -> Any | None:
+        """:meth:`candidates`, or None when that would be every document."""
         if not needs_text(cond):
             return self.exact(cond)
         match cond:
             case rm.All(conds=conds):
                 narrowing = [self.exact(x) for x in conds if not needs_text(x)]
                 narrowing += [
-                    self.candidates(x) for x in conds if needs_text(x) and isinstance(x, rm.All)
+                    q
+                    for x in conds
+                    if needs_text(x) and isinstance(x, rm.All)
+                    if (q := self.narrowing(x)) is not None
                 ]
                 if narrowing:
                     return Q.boolean_query([(Occur.Must, q) for q in narrowing])
-        return Q.all_query()
+        return None
 
     def _watchlist(self, values: tuple[str, ...]) -> Any:
         from kizashi.text.rulematch import term

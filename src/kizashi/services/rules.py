@@ -601,14 +601,20 @@ class RuleService:
 
     # -- stored items -----------------------------------------------------------------------
 
-    def _candidates(self, spec: rm.RuleSpec) -> builtins.list[int]:
+    def _candidates(self, spec: rm.RuleSpec | None) -> builtins.list[int]:
         """Stored items the index finds for a rule: exactly its matches when the index can
-        decide the rule alone, else a superset that the text test narrows."""
+        decide the rule alone, else a superset that the text test narrows; every stored
+        item for None."""
         import tantivy
 
         index = self._search().index
         rc = RuleCompiler(index.compiler)
-        base = rc.exact(spec.when) if not needs_text(spec.when) else rc.candidates(spec.when)
+        if spec is None:
+            base = tantivy.Query.all_query()
+        elif needs_text(spec.when):
+            base = rc.candidates(spec.when)
+        else:
+            base = rc.exact(spec.when)
         denied = index.compiler.denied(Access(frozenset(tlp_model.LEVELS)))
         not_items = tantivy.Query.term_set_query(index.schema, "type", sorted(NOT_ITEMS))
         query = tantivy.Query.boolean_query(
@@ -638,8 +644,24 @@ class RuleService:
         the text (regular expressions, fuzzy matches): one pass over the items any of them
         may match, each item loaded and read once for all of them (a rule's index
         candidates first narrow which items it is tested on)."""
-        wanted = [(key, self._node(spec), set(self._candidates(spec))) for key, spec in rules]
-        every = sorted(set().union(*(c for _, _, c in wanted)))
+        if not rules:
+            return {}
+        index = self._search().index
+        rc = RuleCompiler(index.compiler)
+        # None: the index cannot narrow the rule (a lone regex): every item is a candidate,
+        # and no set of every pk is built for it.
+        wanted = [
+            (
+                key,
+                self._node(spec),
+                None if rc.narrowing(spec.when) is None else set(self._candidates(spec)),
+            )
+            for key, spec in rules
+        ]
+        if any(c is None for _, _, c in wanted):
+            every = sorted(self._candidates(None))
+        else:
+            every = sorted(set().union(*(c for _, _, c in wanted if c is not None)))
         out: dict[int, builtins.list[tuple[int, builtins.list[str]]]] = {k: [] for k, _ in rules}
         for i in range(0, len(every), APPLY_BATCH):
             batch = every[i : i + APPLY_BATCH]
@@ -651,7 +673,7 @@ class RuleService:
                     continue
                 terms = rulematch.Terms.of(item_of(row))
                 for key, node, candidates in wanted:
-                    if pk not in candidates:
+                    if candidates is not None and pk not in candidates:
                         continue
                     why: builtins.list[str] = []
                     if node.test(terms, why):
