@@ -197,3 +197,22 @@ def test_an_items_analysis_is_the_one_the_index_reuses() -> None:
     before = analyse_shared.cache_info().hits
     analyse_shared(title), analyse_shared(text)
     assert analyse_shared.cache_info().hits == before + 2
+
+
+def test_the_literal_gate_passes_only_rules_whose_literal_is_there() -> None:
+    from kizashi.text.rulematch import LiteralGate
+
+    def node(when: dict[str, Any]) -> Any:
+        return compile_condition(
+            parse_rule({"name": "x", "when": when, "then": {"add_tags": ["t"]}}).when, "x"
+        )
+
+    nodes = [
+        node({"regex": "CVE-2024-[0-9]+"}),  # literal cve-2024-
+        node({"regex": "[a-f0-9]{64}"}),  # no literal: always tested
+        node({"regex": "evil-corp-[0-9]+"}),
+        node({"any": [{"regex": "zzz-[0-9]+"}, {"words": ["Ivanti"]}]}),  # not only literals
+    ]
+    gate = LiteralGate(nodes)
+    assert gate.open(Terms.of(Item("", "nothing here"))) == [1, 3]
+    assert gate.open(Terms.of(Item("", "see cve-2024-1 and EVIL-CORP-9"))) == [0, 1, 2, 3]

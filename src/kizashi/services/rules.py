@@ -54,6 +54,8 @@ NOT_ITEMS = frozenset(
     {"marking-definition", "extension-definition", "relationship", "grouping", "identity"}
 )
 APPLY_BATCH = 500
+#: Matches written per transaction by a run (over as many rules as it takes).
+ACT_BATCH = 20_000
 #: How often a run writes its progress (seconds).
 RUN_REPORT_SECONDS = 0.5
 MODEL = "tags"
@@ -441,6 +443,16 @@ class RuleService:
                 for r in by_rule
             )
             rows = docs_repo.documents(conn, all_pks) if needs_rows else {}
+        # Every plain tag of these rules, made (or found) at once.
+        wanted = {
+            t.name: t
+            for rule_pk in by_rule
+            if not rm.uses_auto(specs[rule_pk].when)
+            for t in (parse_tag(x) for x in specs[rule_pk].then.add_tags)
+            if not t.name.startswith("tlp:")
+        }
+        tag_pks = self.tags.ensure(conn, list(wanted.values())) if wanted else {}
+        links: list[tuple[int, int, int, int]] = []
         for rule_pk, hits in by_rule.items():
             spec = specs[rule_pk]
             version = versions[rule_pk]
@@ -452,15 +464,12 @@ class RuleService:
             plain = [parse_tag(t) for t in then.add_tags if not t.startswith("tlp:")]
             levels = [tlp_model.normalise(t) for t in then.add_tags if t.startswith("tlp:")]
             level = then.set_tlp or next((lv for lv in levels if lv), None)
-            if plain:
-                tag_pks = self.tags.ensure(conn, plain)
-                pairs = [
-                    (pk, tag_pks[t.name])
-                    for pk in pks
-                    for t in plain
-                    if (pk, tag_pks[t.name]) not in blocked
-                ]
-                repo.link_from_rule(conn, pairs, rule_pk=rule_pk, version=version, at=now)
+            links += [
+                (pk, tag_pks[t.name], rule_pk, version)
+                for pk in pks
+                for t in plain
+                if (pk, tag_pks[t.name]) not in blocked
+            ]
             if level:
                 self._raise_tlp(conn, actor, pks, level, rule_pk, version, blocked)
             if then.add_to_collection:
@@ -491,6 +500,8 @@ class RuleService:
                     for pk, hit in hits
                     if pk not in already
                 ]
+        # In rule order: where two rules add one tag to an item, the first is its source.
+        repo.link_many_from_rules(conn, links, at=now)
         repo.add_events(conn, events)
 
     def _suggest(
@@ -663,6 +674,7 @@ class RuleService:
         else:
             every = sorted(set().union(*(c for _, _, c in wanted if c is not None)))
         out: dict[int, builtins.list[tuple[int, builtins.list[str]]]] = {k: [] for k, _ in rules}
+        gate = rulematch.LiteralGate([node for _, node, _ in wanted])
         for i in range(0, len(every), APPLY_BATCH):
             batch = every[i : i + APPLY_BATCH]
             with self.ctx.store.read() as conn:
@@ -672,7 +684,8 @@ class RuleService:
                 if row is None or row.revoked or row.type in NOT_ITEMS:
                     continue
                 terms = rulematch.Terms.of(item_of(row))
-                for key, node, candidates in wanted:
+                for j in gate.open(terms):
+                    key, node, candidates = wanted[j]
                     if candidates is not None and pk not in candidates:
                         continue
                     why: builtins.list[str] = []
@@ -776,15 +789,20 @@ class RuleService:
             ordered = sorted(specs.items(), key=lambda kv: (kv[1].order, kv[1].name))
             # Rules that read the text share one pass over the items (see _text_matches).
             read = self._text_matches([(pk, sp) for pk, sp in ordered if needs_text(sp.when)])
+            pending: list[tuple[int, rulematch.Hit]] = []
             for done, (pk, spec) in enumerate(ordered, 1):
                 found = read[pk] if pk in read else self._matches(spec, catch_up=False)
-                hits = [
+                pending += [
                     (opk, rulematch.Hit((pk, versions[pk]), spec.name, why)) for opk, why in found
                 ]
-                for i in range(0, len(hits), APPLY_BATCH):
-                    with self.ctx.store.begin() as conn:
-                        self._act(conn, actor, hits[i : i + APPLY_BATCH], specs, versions)
-                matched += len(hits)
+                matched += len(found)
+                # Many rules' matches written together: a transaction, a tag lookup and
+                # a look for existing links per batch, not per rule.
+                if len(pending) >= ACT_BATCH or done == total:
+                    for i in range(0, len(pending), ACT_BATCH):
+                        with self.ctx.store.begin() as conn:
+                            self._act(conn, actor, pending[i : i + ACT_BATCH], specs, versions)
+                    pending = []
                 if done == total or time.monotonic() - reported >= RUN_REPORT_SECONDS:
                     # The run's row, which a progress bar polls: a write per rule would
                     # cost a transaction each, so at most a few a second.

@@ -89,22 +89,26 @@ def stamp(conn: Connection) -> tuple[int, str]:
 # -- provenance --------------------------------------------------------------------
 
 
-def link_from_rule(
-    conn: Connection, rows: Sequence[tuple[int, int]], *, rule_pk: int, version: int, at: str
+def link_many_from_rules(
+    conn: Connection, rows: Sequence[tuple[int, int, int, int]], *, at: str
 ) -> int:
-    """Attach (object_pk, tag_pk) pairs for a rule, skipping pairs already linked."""
-    if not rows:
+    """Attach (object_pk, tag_pk, rule_pk, rule_version) links, skipping pairs already
+    linked; where a pair comes twice, the first row's rule is its source."""
+    first: dict[tuple[int, int], tuple[int, int]] = {}
+    for o, t, rule_pk, version in rows:
+        first.setdefault((o, t), (rule_pk, version))
+    if not first:
         return 0
-    pairs = set(rows)
-    obj_pks = sorted({o for o, _ in pairs})
+    obj_pks = sorted({o for o, _ in first})
+    tag_pks = sorted({t for _, t in first})
     have: set[tuple[int, int]] = set()
     for i in range(0, len(obj_pks), 500):
         q = sa.select(object_tags.c.object_pk, object_tags.c.tag_pk).where(
             object_tags.c.object_pk.in_(obj_pks[i : i + 500]),
-            object_tags.c.tag_pk.in_(sorted({t for _, t in pairs})),
+            object_tags.c.tag_pk.in_(tag_pks),
         )
         have.update((r[0], r[1]) for r in conn.execute(q))
-    fresh = sorted(pairs - have)
+    fresh = [(pair, src) for pair, src in first.items() if pair not in have]
     if fresh:
         conn.execute(
             object_tags.insert(),
@@ -117,7 +121,7 @@ def link_from_rule(
                     "rule_pk": rule_pk,
                     "rule_version": version,
                 }
-                for o, t in fresh
+                for (o, t), (rule_pk, version) in fresh
             ],
         )
     return len(fresh)

@@ -601,6 +601,35 @@ class RuleSet:
         return hits
 
 
+class LiteralGate:
+    """Which of some nodes an item can match, judged by their regex literals alone: one
+    Aho-Corasick pass over the item's lower-cased text, no analysis. A node whose keys are
+    not all literals (or who has none) always passes."""
+
+    def __init__(self, nodes: list[Node]) -> None:
+        import ahocorasick
+
+        self.always: list[int] = []
+        self.by_literal: dict[str, list[int]] = {}
+        for i, node in enumerate(nodes):
+            keys = node.keys
+            if keys is None or any(kind != "r" for kind, _ in keys):
+                self.always.append(i)
+                continue
+            for _, literal in keys:
+                self.by_literal.setdefault(literal, []).append(i)
+        self._automaton = _automaton(ahocorasick, list(self.by_literal))
+
+    def open(self, t: Terms) -> list[int]:
+        """The nodes worth testing on ``t``, in their order."""
+        if self._automaton is None:
+            return self.always
+        found = set(self.always)
+        for _, literal in self._automaton.iter(t.lowered):
+            found.update(self.by_literal[literal])
+        return sorted(found)
+
+
 def _automaton(ahocorasick: Any, words: list[str]) -> Any:
     if not words:
         return None
