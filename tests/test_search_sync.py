@@ -81,6 +81,18 @@ def test_outbox_rows_are_pruned_once_read(kz: Kizashi) -> None:
     assert total(kz, "prune") == 6
 
 
+def test_an_object_changed_many_times_is_rebuilt_once_per_read(kz: Kizashi) -> None:
+    ids = [note(kz, f"spread {i}") for i in range(3)]
+    follower = kz.search.follower
+    follower.catch_up()
+    follower.batch = 2  # two objects per index commit, fifty outbox rows per read
+    for round_ in range(8):  # each object's rows spread over the outbox, as a rule run's are
+        for stix_id in ids:
+            kz.tags.tag(SYSTEM, stix_id, [f"round-{round_}"])
+    assert follower.catch_up() == 3
+    assert total(kz, "tag:round-7") == 3 and total(kz, "spread") == 3
+
+
 def test_a_second_index_on_the_same_directory_reads_what_the_writer_commits(
     kz: Kizashi, tmp_path: Path
 ) -> None:

@@ -28,6 +28,8 @@ from kizashi.store.engine import Store
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
+#: Outbox rows read at once, per object rebuilt in one index commit (``batch``).
+ROWS_PER_OBJECT = 25
 
 
 def _now() -> str:
@@ -122,14 +124,27 @@ class Follower:
         while True:
             pos = self.index.position()
             with self.store.read() as conn:
-                ch = repo.changes(conn, pos.position, dict(pos.read_above), limit=self.batch)
-                rows = repo.documents(conn, ch.object_pks) if ch.object_pks else {}
+                # Many outbox rows at once: a rule run writes one per tag, an object's
+                # spread over the run, and each object is rebuilt once per read.
+                ch = repo.changes(
+                    conn, pos.position, dict(pos.read_above), limit=self.batch * ROWS_PER_OBJECT
+                )
             moved = ch.position != pos.position or ch.read_above != dict(pos.read_above)
             if not ch.object_pks and not moved:
                 break
-            docs = {pk: (build(rows[pk]) if pk in rows else None) for pk in ch.object_pks}
-            self.index.apply(docs, ch.position, ch.read_above)
-            done += len(docs)
+            chunks = [
+                ch.object_pks[i : i + self.batch] for i in range(0, len(ch.object_pks), self.batch)
+            ] or [[]]
+            for n, chunk in enumerate(chunks, 1):
+                with self.store.read() as conn:
+                    rows = repo.documents(conn, chunk) if chunk else {}
+                docs = {pk: (build(rows[pk]) if pk in rows else None) for pk in chunk}
+                if n < len(chunks):
+                    # Not the last: the position stays, so a crash here reads them again.
+                    self.index.apply(docs, pos.position, dict(pos.read_above))
+                else:
+                    self.index.apply(docs, ch.position, ch.read_above)
+                done += len(docs)
             if not ch.more:
                 break
         if done:

@@ -108,7 +108,8 @@ def link_many_from_rules(
             object_tags.c.tag_pk.in_(tag_pks),
         )
         have.update((r[0], r[1]) for r in conn.execute(q))
-    fresh = [(pair, src) for pair, src in first.items() if pair not in have]
+    # By object: its outbox rows come together, and the index rebuilds it once.
+    fresh = sorted((pair, src) for pair, src in first.items() if pair not in have)
     if fresh:
         conn.execute(
             object_tags.insert(),
