@@ -612,20 +612,17 @@ class RuleService:
 
     # -- stored items -----------------------------------------------------------------------
 
-    def _candidates(self, spec: rm.RuleSpec | None) -> builtins.list[int]:
+    def _candidates(self, spec: rm.RuleSpec) -> builtins.list[int]:
         """Stored items the index finds for a rule: exactly its matches when the index can
-        decide the rule alone, else a superset that the text test narrows; every stored
-        item for None."""
+        decide the rule alone, else a superset that the text test narrows."""
+        rc = RuleCompiler(self._search().index.compiler)
+        return self._pks(rc.candidates(spec.when) if needs_text(spec.when) else rc.exact(spec.when))
+
+    def _pks(self, base: Any) -> builtins.list[int]:
+        """The stored items (not plumbing) ``base`` matches, whatever their TLP."""
         import tantivy
 
         index = self._search().index
-        rc = RuleCompiler(index.compiler)
-        if spec is None:
-            base = tantivy.Query.all_query()
-        elif needs_text(spec.when):
-            base = rc.candidates(spec.when)
-        else:
-            base = rc.exact(spec.when)
         denied = index.compiler.denied(Access(frozenset(tlp_model.LEVELS)))
         not_items = tantivy.Query.term_set_query(index.schema, "type", sorted(NOT_ITEMS))
         query = tantivy.Query.boolean_query(
@@ -665,12 +662,14 @@ class RuleService:
             (
                 key,
                 self._node(spec),
-                None if rc.narrowing(spec.when) is None else set(self._candidates(spec)),
+                None if (q := rc.narrowing(spec.when)) is None else set(self._pks(q)),
             )
             for key, spec in rules
         ]
         if any(c is None for _, _, c in wanted):
-            every = sorted(self._candidates(None))
+            import tantivy
+
+            every = sorted(self._pks(tantivy.Query.all_query()))
         else:
             every = sorted(set().union(*(c for _, _, c in wanted if c is not None)))
         out: dict[int, builtins.list[tuple[int, builtins.list[str]]]] = {k: [] for k, _ in rules}
