@@ -9,15 +9,18 @@ import subprocess
 import sys
 import textwrap
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from kizashi.model.actor import SYSTEM
+from kizashi.search import documents
 from kizashi.search.index import SearchIndex
 from kizashi.search.sync import Follower
 from kizashi.services import Kizashi
 from kizashi.store import search as repo
+from kizashi.store.search import DocRow
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
@@ -91,6 +94,70 @@ def test_an_object_changed_many_times_is_rebuilt_once_per_read(kz: Kizashi) -> N
             kz.tags.tag(SYSTEM, stix_id, [f"round-{round_}"])
     assert follower.catch_up() == 3
     assert total(kz, "tag:round-7") == 3 and total(kz, "spread") == 3
+
+
+def test_a_change_that_leaves_the_text_alone_reuses_the_stored_analysis(
+    kz: Kizashi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rule run tags every item: the index rebuilds each from what it kept of the
+    text's analysis, and analyses a text again only when the text changed."""
+    stix_id = note(kz, "暗号鍵を盗むマルウェア steals keys from 10.0.0.7")
+    follower = kz.search.follower
+    follower.catch_up()
+    analysed: list[str] = []
+    real = documents.TextFields.of.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: type, title: str, body: str) -> documents.TextFields:
+        analysed.append(body)
+        return real(cls, title, body)
+
+    monkeypatch.setattr(documents.TextFields, "of", classmethod(counting))
+    kz.tags.tag(SYSTEM, stix_id, ["tlp:amber", "stealer"])
+    assert follower.catch_up() == 1
+    assert analysed == []
+    # The reused analysis serves every kind of term: words, bigrams, indicators.
+    for query in ("tag:stealer", "マルウェア", "鍵", "steal", "10.0.0.7", "tlp:amber"):
+        assert total(kz, query) == 1, query
+    kz.objects.update(SYSTEM, stix_id, {"content": "新しい本文 with other words"})
+    assert follower.catch_up() == 1
+    assert analysed == ["新しい本文 with other words"]
+    assert total(kz, "本文") == 1 and total(kz, "マルウェア") == 0
+    assert total(kz, "tag:stealer") == 1
+
+
+def test_a_stored_analysis_is_used_only_for_the_text_it_was_made_from() -> None:
+    row = DocRow(
+        7,
+        "note--x",
+        "note",
+        "",
+        None,
+        None,
+        None,
+        "2024-05-01T00:00:00Z",
+        None,
+        False,
+        {"content": "ランサムウェア攻撃"},
+        None,
+        [],
+        None,
+    )
+    fresh = documents.build(row)
+    assert fresh is not None
+    stored = documents.TextFields.decode(fresh.fields["analysed"], "ja", [(0, 9, "ja")])
+    assert stored is not None and stored.body_runs == ["ランサムウェア攻撃"]
+    rebuilt = documents.build(row, stored)
+    assert rebuilt is not None and rebuilt.fields == fresh.fields
+    # Another text: the stored analysis (here of nonsense words) is not used.
+    other = replace(
+        stored, body_words="nonsense", stored=b"", digest=documents.digest("", "別の本文")
+    )
+    assert documents.build(row, other).fields["body_w"] == fresh.fields["body_w"]  # type: ignore[union-attr]
+    misled = replace(stored, body_words="nonsense", stored=b"")
+    assert documents.build(row, misled).fields["body_w"] == "nonsense"  # type: ignore[union-attr]
+    # A stored form this version cannot read is no analysis at all.
+    for data in (b"", b"{", b'{"v": 0}', b'{"v": 1, "d": "x"}', b"[1]"):
+        assert documents.TextFields.decode(data, None, []) is None
 
 
 def test_a_second_index_on_the_same_directory_reads_what_the_writer_commits(

@@ -26,9 +26,10 @@ import tantivy
 from kizashi.model import searchquery as sq
 from kizashi.model.errors import Problem, invalid
 from kizashi.search.compile import META_PK, Access, Compiler
-from kizashi.search.documents import IndexDoc
+from kizashi.search.documents import IndexDoc, TextFields
 
-SCHEMA_VERSION = 1
+#: 2: the analysis of each document's text is stored with it (documents.TextFields).
+SCHEMA_VERSION = 2
 WRITER_HEAP = 64_000_000
 FACET_FIELDS = ("type", "tag", "source", "lang", "tlp")
 #: Past this many word matches a relevance search stops counting exactly.
@@ -61,6 +62,8 @@ def _schema() -> Any:
     # The language of the document and of each paragraph (ja, en, mixed), kept for display.
     sb.add_text_field("lang", stored=True, fast=True, tokenizer_name="raw", index_option="basic")
     sb.add_bytes_field("paragraphs", stored=True)
+    # What the analysis made of the text: a change that leaves the text alone reuses it.
+    sb.add_bytes_field("analysed", stored=True)
     sb.add_text_field("source_k", tokenizer_name="raw", index_option="basic")
     sb.add_integer_field("created_by", indexed=True)
     for name in ("published", "created", "modified"):
@@ -232,6 +235,30 @@ class SearchIndex:
         paragraphs = json.loads(bytes(doc.get("paragraphs", [b"[]"])[0]))
         lang = doc.get("lang", [None])[0]
         return lang, [(int(s), int(e), code) for s, e, code in paragraphs]
+
+    def stored_text(self, pks: list[int]) -> dict[int, TextFields]:
+        """What the index kept of these documents' text analysis (the ones it holds)."""
+        if not pks:
+            return {}
+        searcher = self.index.searcher()
+        query = tantivy.Query.term_set_query(self.schema, "pk", pks)
+        found: Any = searcher.search(query, len(pks), count=False)
+        out: dict[int, TextFields] = {}
+        for _, addr in found.hits:
+            doc = searcher.doc(addr)
+            data = doc.get_first("analysed")
+            if data is None:
+                continue
+            paragraphs = json.loads(bytes(doc.get_first("paragraphs") or b"[]"))
+            text = TextFields.decode(
+                bytes(data),
+                doc.get_first("lang"),
+                [(int(s), int(e), code) for s, e, code in paragraphs],
+            )
+            pk = doc.get_first("pk")
+            if text is not None and pk is not None:
+                out[int(pk)] = text
+        return out
 
     def all_pks(self, query: Any) -> list[int]:
         """The pk of every document ``query`` matches, in index order."""

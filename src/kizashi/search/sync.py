@@ -138,7 +138,12 @@ class Follower:
             for n, chunk in enumerate(chunks, 1):
                 with self.store.read() as conn:
                     rows = repo.documents(conn, chunk) if chunk else {}
-                docs = {pk: (build(rows[pk]) if pk in rows else None) for pk in chunk}
+                # A document whose text did not change is rebuilt from its stored
+                # analysis (a rule run changes tags only).
+                stored = self.index.stored_text(chunk)
+                docs = {
+                    pk: (build(rows[pk], stored.get(pk)) if pk in rows else None) for pk in chunk
+                }
                 if n < len(chunks):
                     # Not the last: the position stays, so a crash here reads them again.
                     self.index.apply(docs, pos.position, dict(pos.read_above))

@@ -123,10 +123,7 @@ class Analysis:
 
     def gram_text(self) -> str:
         """The bigram field as the index takes it (terms joined by spaces)."""
-        if not self.runs:
-            return ""
-        joined = f"{RUN_EDGE}{RUN_EDGE.join(self.runs)}{RUN_EDGE}"
-        return " ".join(map(add, joined, joined[1:]))
+        return gram_text(self.runs)
 
     def index_terms(self) -> list[str]:
         """Every term as a search index takes it: words, indicators, grams."""
@@ -135,6 +132,15 @@ class Analysis:
     def content_words(self) -> list[str]:
         """Words without stopwords, and the indicators: what frequency analytics counts."""
         return [w for w in self.words if w not in STOPWORDS_JA and w not in STOPWORDS_EN]
+
+
+def gram_text(runs: list[str]) -> str:
+    """The bigram field of these Japanese runs as the index takes it (see
+    :meth:`Analysis.grams`): cheap, so an index may keep the runs and not the bigrams."""
+    if not runs:
+        return ""
+    joined = f"{RUN_EDGE}{RUN_EDGE.join(runs)}{RUN_EDGE}"
+    return " ".join(map(add, joined, joined[1:]))
 
 
 _local = threading.local()
