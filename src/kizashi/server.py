@@ -23,6 +23,7 @@ from kizashi.api.routes import (
     relationships,
     rules,
     search,
+    stats,
     tags,
 )
 from kizashi.config import Settings
@@ -70,7 +71,8 @@ def create_app(
     errors.install(app)
 
     api = APIRouter(prefix="/api/v1")
-    for module in (objects, tags, relationships, indicators, search, rules, feeds, auth, meta):
+    modules = (objects, tags, relationships, indicators, search, stats, rules, feeds, auth, meta)
+    for module in modules:
         api.include_router(module.router)
     app.include_router(api)
 

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from kizashi.cli import add, admin, feeds, indicators, objects, rules, search, serve, worker
+from kizashi.cli import (
+    add,
+    admin,
+    feeds,
+    indicators,
+    objects,
+    rules,
+    search,
+    serve,
+    stats,
+    worker,
+)
 
 app = typer.Typer(
     name="kizashi",
@@ -37,6 +48,7 @@ app.command("search")(search.search)
 app.command("reindex")(search.reindex)
 app.add_typer(search.saved_app, name="saved")
 app.add_typer(rules.app, name="rule")
+app.add_typer(stats.app, name="stats")
 app.command("run")(serve.run)
 app.command("worker")(worker.worker)
 

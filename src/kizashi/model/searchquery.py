@@ -7,7 +7,8 @@ is matched exactly (also ``“…”`` and ``＂…＂``). ``AND``/``&&``, ``OR`
 ``NOT`` (upper case) or a leading ``-`` combine terms; adjacent terms are joined by
 AND; ``NOT`` binds tightest, then ``AND``, then ``OR``; parentheses group.
 ``name:value`` filters a field (``tag:tlp:*`` is a prefix, ``tag:"APT 28"`` quoted);
-the date fields take ``>=2024-01-01``, ``<2025``, ``2024-01..2024-06`` or ``2024-03``.
+the date fields take ``>=2024-01-01``, ``<2025``, ``2024-01..2024-06`` or ``2024-03``;
+``keyword:サプライチェーン攻撃`` is a keyword as term statistics count it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,19 @@ from datetime import UTC, datetime, timedelta
 from kizashi.model import tlp
 from kizashi.model.errors import KizashiError, Problem, invalid
 
-FIELDS = {"tag", "type", "source", "lang", "tlp", "ioc", "published", "created", "modified", "id"}
+FIELDS = {
+    "tag",
+    "type",
+    "source",
+    "lang",
+    "tlp",
+    "ioc",
+    "keyword",
+    "published",
+    "created",
+    "modified",
+    "id",
+}
 DATE_FIELDS = {"published", "created", "modified"}
 PREFIX_FIELDS = {"tag", "type", "source", "ioc", "id"}
 LANGS = ("ja", "en", "mixed")

@@ -201,6 +201,11 @@ class Compiler:
             return _all([self._keyword("ioc", v, f.prefix) for v in values])
         if name == "tag":
             return self._keyword("tag", value, f.prefix)
+        if name == "keyword":
+            # A keyword as term statistics count it (``サプライチェーン攻撃``, ``volt typhoon``),
+            # written as counted or as in a text (``Vulnerabilities``, ``コンピュータ``).
+            forms = {fold(value), *analyse(value).keywords()[:1]}
+            return _any([Q.term_query(self.schema, "kw", v) for v in sorted(forms)])
         return self._keyword(name, value, f.prefix)
 
     def _keyword(self, field: str, value: str, prefix: bool) -> Any:

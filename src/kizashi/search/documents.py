@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -40,8 +41,10 @@ TEXT_PROPERTIES = (
     "labels",
 )
 _EPOCH_2000 = datetime(2000, 1, 1, tzinfo=UTC)
+#: Between a keyword and how often it occurs in a document, in the ``kwc`` field.
+TF_MARK = "\x1f"
 #: The layout of a stored TextFields; another value is not read (the text is analysed).
-TEXT_FIELDS_VERSION = 1
+TEXT_FIELDS_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,8 @@ class TextFields:
     body_runs: list[str]
     iocs: list[str]
     kinds: list[str]
+    #: Keywords of title and body (kizashi.text.keywords) and how often each occurs.
+    keywords: dict[str, int]
     lang: str | None
     paragraphs: list[tuple[int, int, str | None]]
     #: The stored form this was read from (written back as it is).
@@ -135,6 +140,7 @@ class TextFields:
             list(ab.runs),
             list(dict.fromkeys(iocs)),
             sorted(set(at.kinds.values()) | set(ab.kinds.values())),
+            dict(Counter(at.keywords() + ab.keywords())),
             ab.language or at.language,
             list(ab.paragraphs),
         )
@@ -152,6 +158,7 @@ class TextFields:
             "br": self.body_runs,
             "i": self.iocs,
             "k": self.kinds,
+            "kw": self.keywords,
         }
         return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
@@ -172,6 +179,7 @@ class TextFields:
                 [str(r) for r in d["br"]],
                 [str(v) for v in d["i"]],
                 [str(k) for k in d["k"]],
+                {str(t): int(n) for t, n in d["kw"].items()},
                 lang,
                 paragraphs,
                 data,
@@ -205,6 +213,9 @@ def build(row: DocRow, stored: TextFields | None = None) -> IndexDoc | None:
         "body_b": gram_text(text.body_runs),
         "ioc": text.iocs,
         "ioc_kind": text.kinds,
+        "kw": list(text.keywords),
+        # How often a keyword occurs, where more than once: term statistics' counts.
+        "kwc": [f"{t}{TF_MARK}{n}" for t, n in text.keywords.items() if n > 1],
         "tag": row.tags,
         "tlp": row.tlp or "none",
         "created_by": row.created_by or 0,

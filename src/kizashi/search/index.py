@@ -29,7 +29,8 @@ from kizashi.search.compile import META_PK, Access, Compiler
 from kizashi.search.documents import IndexDoc, TextFields
 
 #: 2: the analysis of each document's text is stored with it (documents.TextFields).
-SCHEMA_VERSION = 2
+#: 3: keywords (kw, kwc) for term statistics; indicators are a fast field.
+SCHEMA_VERSION = 3
 WRITER_HEAP = 64_000_000
 FACET_FIELDS = ("type", "tag", "source", "lang", "tlp")
 #: Past this many word matches a relevance search stops counting exactly.
@@ -55,7 +56,10 @@ def _schema() -> Any:
     sb.add_text_field("type", fast=True, tokenizer_name="raw", index_option="basic")
     for name in ("title_w", "body_w", "title_b", "body_b"):
         sb.add_text_field(name, tokenizer_name="ws")
-    sb.add_text_field("ioc", tokenizer_name="raw", index_option="freq")
+    sb.add_text_field("ioc", fast=True, tokenizer_name="raw", index_option="freq")
+    # Keywords (each once) and, for those that occur more than once, "keyword\x1fcount".
+    sb.add_text_field("kw", fast=True, tokenizer_name="raw", index_option="basic")
+    sb.add_text_field("kwc", fast=True, tokenizer_name="raw", index_option="basic")
     sb.add_text_field("ioc_kind", tokenizer_name="raw", index_option="basic")
     for name in ("tag", "source", "tlp"):
         sb.add_text_field(name, fast=True, tokenizer_name="raw", index_option="basic")

@@ -11,6 +11,7 @@ from kizashi.model.custom import observable_extension_definitions
 from kizashi.search.index import SearchIndex
 from kizashi.search.sync import Follower
 from kizashi.services import taxonomies
+from kizashi.services.analytics import AnalyticsService
 from kizashi.services.common import Clock, Context, utcnow
 from kizashi.services.indicators import IndicatorService
 from kizashi.services.objects import ObjectService
@@ -117,6 +118,11 @@ class Kizashi:
                 follower = Follower(self.store, index, interval=self.search_sync_seconds)
                 self._search = SearchService(self.ctx, index, follower)
             return self._search
+
+    @property
+    def analytics(self) -> AnalyticsService:
+        """Frequent and emerging words, co-occurrence graphs and trends (from the index)."""
+        return AnalyticsService(self.ctx, self.search)
 
     def close(self) -> None:
         if self._search is not None:

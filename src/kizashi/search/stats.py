@@ -1,0 +1,181 @@
+"""Counts for analytics, read from the search index's fast fields.
+
+The index already holds every document's keywords (``kw``, each once; ``kwc``,
+``keyword\\x1fcount`` where it occurs more than once), tags, indicators and dates, and it
+is kept current as items arrive (:mod:`kizashi.search.sync`). A statistic over a
+selection is then one aggregation in tantivy's columnar code over the documents the
+selection's query matches, with the same TLP exclusions as a search: nothing is counted
+per request that the index did not already maintain.
+
+The background a keyword is compared with (its document frequency in everything the
+asker may read) is counted per candidate keyword, from its postings: exact, aware of
+TLP and of deleted documents, and cheap for the few hundred candidates a statistic has.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import tantivy
+
+from kizashi.model import searchquery as sq
+from kizashi.search.compile import Access, Occur
+from kizashi.search.documents import TF_MARK
+from kizashi.search.index import SearchIndex
+
+Q = tantivy.Query
+#: Buckets a terms aggregation may return (tantivy refuses more than 65,000 in all).
+MAX_BUCKETS = 60_000
+
+
+@dataclass(frozen=True)
+class TermCount:
+    term: str
+    #: Documents of the selection that hold the term.
+    docs: int
+    #: Times it occurs in them.
+    count: int
+    #: Documents of everything the asker may read that hold it.
+    background: int
+
+
+@dataclass(frozen=True)
+class TermCounts:
+    #: Documents in the selection, and in everything the asker may read.
+    selected: int
+    total: int
+    terms: list[TermCount]
+    #: False when some occurrence counts are lower bounds (too many distinct counts).
+    counts_exact: bool = True
+
+
+@dataclass(frozen=True)
+class Buckets:
+    """Documents per value of one field over a selection."""
+
+    selected: int
+    values: list[tuple[str, int]]
+
+
+def term_counts(
+    index: SearchIndex,
+    expr: sq.Expr,
+    access: Access,
+    *,
+    candidates: int = 500,
+    background: sq.Expr | None = None,
+) -> TermCounts:
+    """The ``candidates`` keywords held by most documents of the selection, with their
+    occurrences and their frequency in ``background`` (everything, by default)."""
+    compiler = index.compiler.variant(match_only=True)
+    query = compiler.query(expr, access)
+    searcher = index.index.searcher()
+    aggs: dict[str, Any] = {
+        "kw": {"terms": {"field": "kw", "size": candidates}},
+        "n": {"value_count": {"field": "pk"}},
+    }
+    result = searcher.aggregate(query, aggs)
+    selected = int(result.get("n", {}).get("value") or 0)
+    docs = {str(b["key"]): int(b["doc_count"]) for b in result["kw"]["buckets"]}
+    extra, exact = _extra_occurrences(searcher, query, docs)
+    everything = compiler.query(background or sq.MatchAll(), access)
+    total = _count(searcher, everything)
+    terms = [
+        TermCount(term, n, n + extra.get(term, 0), _background(searcher, index, everything, term))
+        for term, n in docs.items()
+    ]
+    return TermCounts(selected, total, terms, exact)
+
+
+def _extra_occurrences(
+    searcher: Any, query: Any, docs: dict[str, int]
+) -> tuple[dict[str, int], bool]:
+    """Occurrences beyond the first of each wanted keyword, from ``kwc``; False when the
+    distinct (keyword, count) pairs were too many to read every one."""
+    try:
+        agg = {"c": {"terms": {"field": "kwc", "size": MAX_BUCKETS, "segment_size": MAX_BUCKETS}}}
+        result = searcher.aggregate(query, agg)["c"]
+    except ValueError:  # over tantivy's bucket limit: the most common pairs only
+        agg = {"c": {"terms": {"field": "kwc", "size": MAX_BUCKETS // 4}}}
+        result = searcher.aggregate(query, agg)["c"]
+    extra: dict[str, int] = {}
+    for b in result["buckets"]:
+        term, _, times = str(b["key"]).rpartition(TF_MARK)
+        if term in docs:
+            extra[term] = extra.get(term, 0) + (int(times) - 1) * int(b["doc_count"])
+    exact = not result.get("sum_other_doc_count") and not result.get("doc_count_error_upper_bound")
+    return extra, exact
+
+
+def _count(searcher: Any, query: Any) -> int:
+    return int(searcher.search(query, 1, count=True).count)
+
+
+def _background(searcher: Any, index: SearchIndex, everything: Any, term: str) -> int:
+    query = Q.boolean_query(
+        [(Occur.Must, Q.term_query(index.schema, "kw", term)), (Occur.Must, everything)]
+    )
+    return _count(searcher, query)
+
+
+def value_counts(
+    index: SearchIndex, expr: sq.Expr, access: Access, field: str, *, size: int
+) -> Buckets:
+    """Documents per value of ``field`` (tag, source, ioc, ioc_kind, type, lang, tlp)."""
+    query = index.compiler.variant(match_only=True).query(expr, access)
+    aggs = {
+        "v": {"terms": {"field": field, "size": min(size, MAX_BUCKETS)}},
+        "n": {"value_count": {"field": "pk"}},
+    }
+    result = index.index.searcher().aggregate(query, aggs)
+    values = [(str(b["key"]), int(b["doc_count"])) for b in result["v"]["buckets"]]
+    return Buckets(int(result.get("n", {}).get("value") or 0), values)
+
+
+def cooccurrence(
+    index: SearchIndex, expr: sq.Expr, access: Access, field: str, *, size: int
+) -> tuple[Buckets, dict[tuple[str, str], int]]:
+    """The ``size`` commonest values of ``field`` over the selection and, for each pair
+    of them, the documents that hold both (one nested aggregation)."""
+    query = index.compiler.variant(match_only=True).query(expr, access)
+    inner = {"terms": {"field": field, "size": size}}
+    aggs = {
+        "v": {"terms": {"field": field, "size": size}, "aggs": {"with": inner}},
+        "n": {"value_count": {"field": "pk"}},
+    }
+    result = index.index.searcher().aggregate(query, aggs)
+    values: list[tuple[str, int]] = []
+    pairs: dict[tuple[str, str], int] = {}
+    for b in result["v"]["buckets"]:
+        key = str(b["key"])
+        values.append((key, int(b["doc_count"])))
+        for other in b["with"]["buckets"]:
+            okey = str(other["key"])
+            if okey > key:
+                pairs[(key, okey)] = int(other["doc_count"])
+    kept = {k for k, _ in values}
+    pairs = {p: n for p, n in pairs.items() if p[1] in kept}
+    return Buckets(int(result.get("n", {}).get("value") or 0), values), pairs
+
+
+def histogram(
+    index: SearchIndex, expr: sq.Expr, access: Access, *, interval: str
+) -> list[tuple[int, int]]:
+    """Documents per day, week or month of publication: (epoch milliseconds, count)."""
+    query = index.compiler.variant(match_only=True).query(expr, access)
+    fixed = {"day": "1d", "week": "7d"}
+    if interval == "month":
+        agg = {"h": {"histogram": {"field": "month", "interval": 1, "min_doc_count": 1}}}
+    else:
+        agg = {
+            "h": {
+                "date_histogram": {
+                    "field": "published",
+                    "fixed_interval": fixed[interval],
+                    "min_doc_count": 1,
+                }
+            }
+        }
+    result = index.index.searcher().aggregate(query, agg)
+    return [(int(b["key"]), int(b["doc_count"])) for b in result["h"]["buckets"]]

@@ -1,0 +1,475 @@
+"""Analytics: frequent and emerging words, tag and word co-occurrence, trends.
+
+Every statistic is over a *selection*, anything a search can express (a query, a tag, a
+source, a time window), read as the asker may read it (TLP). The counting is done by the
+search index (:mod:`kizashi.search.stats`), which keeps every item's keywords as the item
+arrives; this service turns counts into scores.
+
+- **Keyness** is Dunning's log-likelihood (G²) on a 2×2 table of documents: how many of
+  the selection hold the word against how many of the rest of the store do. It is signed
+  (negative when the word is rarer in the selection than elsewhere), so ``Ivanti`` rises
+  in the week it matters while ``攻撃``, in every article, scores about nothing.
+- **Emerging terms** compare a recent period with the period before it the same way and
+  keep the words significantly more frequent now (G² ≥ 10.83, p < 0.001).
+- **Tag co-occurrence** weights each pair by count and by an association measure
+  (positive PMI, or Jaccard), so that ``tlp:clear`` on everything ties nothing together.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from kizashi.model import searchquery as sq
+from kizashi.model.actor import Actor
+from kizashi.model.errors import Problem, invalid
+from kizashi.search import stats
+from kizashi.services.common import Context
+from kizashi.services.search import SearchService, access_for
+from kizashi.store import search as repo
+
+TERM_ORDERS = ("score", "count", "docs")
+#: What a selection holds unless its query names a type: the texts analysts write and
+#: read (articles, notes), not the thousands of ATT&CK objects or identities beside them.
+ITEM_TYPES = ("report", "note", "opinion")
+INTERVALS = ("day", "week", "month")
+MEASURES = ("pmi", "jaccard")
+TREND_FIELDS = {"tag": "tag", "source": "source", "term": "kw", "ioc_kind": "ioc_kind"}
+MAX_TERMS = 1000
+MAX_NODES = 2000
+#: G² at p < 0.001 with one degree of freedom.
+SIGNIFICANT = 10.83
+
+
+def log_likelihood(a: int, n1: int, b: int, n2: int) -> float:
+    """Signed G² for a term held by ``a`` of ``n1`` documents here and ``b`` of ``n2``
+    elsewhere (positive: more frequent here)."""
+    if n1 <= 0 or n2 <= 0:
+        return 0.0
+    total = n1 + n2
+    held = a + b
+    cells = ((a, n1, held), (n1 - a, n1, total - held), (b, n2, held), (n2 - b, n2, total - held))
+    g = 0.0
+    for observed, row, col in cells:
+        if observed > 0:
+            g += observed * math.log(observed * total / (row * col))
+    g = max(2.0 * g, 0.0)
+    return g if a * n2 >= b * n1 else -g
+
+
+def language_of(term: str) -> str:
+    return "ja" if any(ord(c) > 0x3000 for c in term) else "en"
+
+
+@dataclass(frozen=True)
+class TermStat:
+    term: str
+    lang: str
+    count: int
+    docs: int
+    score: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "term": self.term,
+            "lang": self.lang,
+            "count": self.count,
+            "docs": self.docs,
+            "score": round(self.score, 3),
+        }
+
+
+@dataclass(frozen=True)
+class TermStats:
+    query: str
+    selected: int
+    total: int
+    terms: list[TermStat]
+    counts_exact: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "selected": self.selected,
+            "total": self.total,
+            "counts_exact": self.counts_exact,
+            "terms": [t.as_dict() for t in self.terms],
+        }
+
+
+@dataclass(frozen=True)
+class Driver:
+    id: str
+    title: str
+    published: str | None
+
+
+@dataclass(frozen=True)
+class Emerging:
+    term: str
+    lang: str
+    docs: int  # documents of the recent period that hold it
+    before: int  # documents of the period before that hold it
+    score: float
+    drivers: list[Driver] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "term": self.term,
+            "lang": self.lang,
+            "docs": self.docs,
+            "before": self.before,
+            "score": round(self.score, 3),
+            "articles": [
+                {"id": d.id, "title": d.title, "published": d.published} for d in self.drivers
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str
+    count: int
+    group: str  # a tag's namespace, a word's language
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "label": self.id, "count": self.count, "group": self.group}
+
+
+@dataclass(frozen=True)
+class Edge:
+    source: str
+    target: str
+    count: int
+    pmi: float
+    jaccard: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "target": self.target,
+            "count": self.count,
+            "pmi": round(self.pmi, 4),
+            "jaccard": round(self.jaccard, 4),
+        }
+
+
+@dataclass(frozen=True)
+class Graph:
+    kind: str
+    selected: int
+    nodes: list[Node]
+    edges: list[Edge]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "selected": self.selected,
+            "nodes": [n.as_dict() for n in self.nodes],
+            "edges": [e.as_dict() for e in self.edges],
+        }
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str
+    points: list[tuple[str, int]]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "points": [{"t": t, "count": n} for t, n in self.points]}
+
+
+def namespace_of(tag: str) -> str:
+    return tag.split(":", 1)[0] if ":" in tag else ""
+
+
+def _selection(query: str, since: str | None, until: str | None) -> sq.Expr:
+    """The query, narrowed to items published from ``since`` up to ``until`` (dates in
+    the query language's forms: ``2024-05``, ``2024-05-01``, full instants), and to the
+    item types (:data:`ITEM_TYPES`) unless it names a type itself."""
+    expr = sq.parse(query or "")
+    parts: list[sq.Expr] = [] if isinstance(expr, sq.MatchAll) else [expr]
+    if not _names_type(expr):
+        parts.append(sq.Or(tuple(sq.Field("type", t, 0) for t in ITEM_TYPES)))
+    if since or until:
+        parts.append(sq.parse(f"published:{since or ''}..{until or ''}"))
+    return parts[0] if len(parts) == 1 else sq.And(tuple(parts))
+
+
+def _background(query: str) -> sq.Expr:
+    """What a selection's words are compared with: every item (of its types)."""
+    expr = sq.parse(query or "")
+    if _names_type(expr):
+        return sq.MatchAll()
+    return _selection("", None, None)
+
+
+def _names_type(expr: sq.Expr) -> bool:
+    match expr:
+        case sq.Field(name="type"):
+            return True
+        case sq.And(exprs=parts) | sq.Or(exprs=parts):
+            return any(_names_type(p) for p in parts)
+        case sq.Not(expr=inner):
+            return _names_type(inner)
+    return False
+
+
+def _check_limit(name: str, value: int, most: int) -> None:
+    if not 1 <= value <= most:
+        raise invalid(f"{name} must be between 1 and {most}.", [Problem(name, str(value))])
+
+
+class AnalyticsService:
+    def __init__(self, ctx: Context, search: SearchService) -> None:
+        self.ctx = ctx
+        self.search = search
+        self.index = search.index
+
+    def _ready(self) -> None:
+        if self.search.sync_on_query:
+            self.search.follower.catch_up(wait=2.0)
+
+    # -- words -----------------------------------------------------------------
+
+    def terms(
+        self,
+        actor: Actor,
+        query: str = "",
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int = 50,
+        order: str = "score",
+        lang: str | None = None,
+    ) -> TermStats:
+        """The frequent words of a selection, with counts, documents and keyness."""
+        if order not in TERM_ORDERS:
+            raise invalid(
+                f"Order must be one of {', '.join(TERM_ORDERS)}.", [Problem("order", order)]
+            )
+        _check_limit("limit", limit, MAX_TERMS)
+        expr = _selection(query, since, until)
+        self._ready()
+        counts = stats.term_counts(
+            self.index,
+            expr,
+            access_for(actor),
+            candidates=max(500, limit * 5),
+            background=_background(query),
+        )
+        rest = counts.total - counts.selected
+        out = []
+        for t in counts.terms:
+            term_lang = language_of(t.term)
+            if lang and term_lang != lang:
+                continue
+            score = log_likelihood(t.docs, counts.selected, t.background - t.docs, rest)
+            out.append(TermStat(t.term, term_lang, t.count, t.docs, score))
+        key = {
+            "score": lambda s: (-s.score, -s.docs, s.term),
+            "count": lambda s: (-s.count, -s.docs, s.term),
+            "docs": lambda s: (-s.docs, -s.count, s.term),
+        }[order]
+        out.sort(key=key)
+        return TermStats(query, counts.selected, counts.total, out[:limit], counts.counts_exact)
+
+    def emerging(
+        self,
+        actor: Actor,
+        query: str = "",
+        *,
+        days: int = 7,
+        baseline_days: int = 28,
+        limit: int = 20,
+        now: datetime | None = None,
+    ) -> list[Emerging]:
+        """Words significantly more frequent in the last ``days`` than in the
+        ``baseline_days`` before, each with the newest articles that hold it."""
+        _check_limit("days", days, 366)
+        _check_limit("baseline_days", baseline_days, 3660)
+        _check_limit("limit", limit, 200)
+        now = now or datetime.now(UTC)
+        start = now - timedelta(days=days)
+        base_start = start - timedelta(days=baseline_days)
+        iso = _instant
+        recent_q = _selection(query, iso(start), iso(now))
+        before_q = _selection(query, iso(base_start), iso(start))
+        self._ready()
+        access = access_for(actor)
+        recent = stats.term_counts(self.index, recent_q, access, candidates=max(500, limit * 10))
+        before = stats.value_counts(self.index, before_q, access, "kw", size=stats.MAX_BUCKETS // 2)
+        earlier = dict(before.values)
+        found: list[Emerging] = []
+        for t in recent.terms:
+            b = earlier.get(t.term, 0)
+            score = log_likelihood(t.docs, recent.selected, b, before.selected)
+            if score >= SIGNIFICANT and t.docs >= 2:
+                found.append(Emerging(t.term, language_of(t.term), t.docs, b, score))
+        found.sort(key=lambda e: (-e.score, e.term))
+        found = found[:limit]
+        return [
+            Emerging(e.term, e.lang, e.docs, e.before, e.score, self._drivers(actor, recent_q, e))
+            for e in found
+        ]
+
+    def _drivers(self, actor: Actor, expr: sq.Expr, e: Emerging, n: int = 3) -> list[Driver]:
+        keyword = sq.Field("keyword", e.term, 0)
+        page = self.index.search(sq.And((expr, keyword)), access_for(actor), sort="newest", limit=n)
+        with self.ctx.store.read() as conn:
+            rows = repo.documents(conn, [h.pk for h in page.hits])
+        return [
+            Driver(rows[h.pk].id, rows[h.pk].name, rows[h.pk].published)
+            for h in page.hits
+            if h.pk in rows
+        ]
+
+    # -- graphs ----------------------------------------------------------------
+
+    def tag_graph(
+        self,
+        actor: Actor,
+        query: str = "",
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        namespaces: Sequence[str] = (),
+        min_count: int = 1,
+        size: int = 100,
+    ) -> Graph:
+        """Tags as nodes, joined when they occur on the same item."""
+        return self._graph(
+            actor, "tags", "tag", query, since, until, namespaces, min_count, size, namespace_of
+        )
+
+    def word_graph(
+        self,
+        actor: Actor,
+        query: str = "",
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        min_count: int = 2,
+        size: int = 100,
+    ) -> Graph:
+        """Keywords as nodes, joined when they occur in the same article."""
+        return self._graph(
+            actor, "words", "kw", query, since, until, (), min_count, size, language_of
+        )
+
+    def _graph(
+        self,
+        actor: Actor,
+        kind: str,
+        field_name: str,
+        query: str,
+        since: str | None,
+        until: str | None,
+        namespaces: Sequence[str],
+        min_count: int,
+        size: int,
+        group: Any,
+    ) -> Graph:
+        _check_limit("size", size, MAX_NODES)
+        _check_limit("min_count", min_count, 1_000_000)
+        expr = _selection(query, since, until)
+        if namespaces:
+            wanted = tuple(sq.Field("tag", f"{ns}:", 0, prefix=True) for ns in namespaces)
+            only = wanted[0] if len(wanted) == 1 else sq.Or(wanted)
+            expr = only if isinstance(expr, sq.MatchAll) else sq.And((expr, only))
+        self._ready()
+        # More values than kept: a namespace filter drops some after counting.
+        ask = min(size * 4 if namespaces else size, MAX_NODES * 2)
+        buckets, pairs = stats.cooccurrence(
+            self.index, expr, access_for(actor), field_name, size=ask
+        )
+        counts = dict(buckets.values)
+        keep = [
+            (v, n) for v, n in buckets.values if not namespaces or namespace_of(v) in namespaces
+        ][:size]
+        kept = {v for v, _ in keep}
+        n_docs = max(buckets.selected, 1)
+        edges = []
+        for (a, b), both in pairs.items():
+            if a not in kept or b not in kept or both < min_count:
+                continue
+            ca, cb = counts[a], counts[b]
+            pmi = math.log(both * n_docs / (ca * cb))
+            jaccard = both / (ca + cb - both)
+            edges.append(Edge(a, b, both, max(pmi, 0.0), jaccard))
+        edges.sort(key=lambda e: (-e.count, e.source, e.target))
+        nodes = [Node(v, n, group(v)) for v, n in keep]
+        return Graph(kind, buckets.selected, nodes, edges)
+
+    # -- trends ----------------------------------------------------------------
+
+    def trends(
+        self,
+        actor: Actor,
+        *,
+        by: str = "tag",
+        values: Sequence[str] = (),
+        query: str = "",
+        since: str | None = None,
+        until: str | None = None,
+        interval: str = "day",
+        top: int = 5,
+    ) -> list[Series]:
+        """Items per ``interval`` for each value of ``by`` (the ``top`` commonest over
+        the selection unless ``values`` names them), and for the selection itself."""
+        if by not in TREND_FIELDS:
+            raise invalid(f"By must be one of {', '.join(TREND_FIELDS)}.", [Problem("by", by)])
+        if interval not in INTERVALS:
+            raise invalid(
+                f"Interval must be one of {', '.join(INTERVALS)}.",
+                [Problem("interval", interval)],
+            )
+        _check_limit("top", top, 50)
+        expr = _selection(query, since, until)
+        self._ready()
+        access = access_for(actor)
+        field_name = TREND_FIELDS[by]
+        if not values:
+            values = [
+                v
+                for v, _ in stats.value_counts(
+                    self.index, expr, access, field_name, size=top
+                ).values
+            ]
+        out = [Series("all", self._series(expr, access, interval))]
+        for value in values[:50]:
+            one = sq.And((expr, sq.Field(_query_field(by), value, 0)))
+            out.append(Series(value, self._series(one, access, interval)))
+        return out
+
+    def _series(self, expr: sq.Expr, access: Any, interval: str) -> list[tuple[str, int]]:
+        if interval == "month":
+            return [
+                (f"{key // 12:04d}-{key % 12 + 1:02d}", n)
+                for key, n in stats.histogram(self.index, expr, access, interval="month")
+            ]
+        daily = stats.histogram(self.index, expr, access, interval="day")
+        if interval == "day":
+            return [(_day(ms).isoformat(), n) for ms, n in daily]
+        weeks: dict[str, int] = defaultdict(int)
+        for ms, n in daily:
+            d = _day(ms)
+            monday = d - timedelta(days=d.weekday())
+            weeks[monday.isoformat()] += n
+        return sorted(weeks.items())
+
+
+def _query_field(by: str) -> str:
+    return {"tag": "tag", "source": "source", "term": "keyword", "ioc_kind": "ioc"}[by]
+
+
+def _day(ms: int) -> Any:
+    return datetime.fromtimestamp(ms / 1000, UTC).date()
+
+
+def _instant(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
