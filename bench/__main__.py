@@ -10,7 +10,9 @@ search analyser against the bare Japanese tokeniser), with ``--only analyse``; a
 search (Kizashi's full-text index against Groonga on 100,000 Japanese/English documents,
 then 1,000,000; 5,000 with ``--quick``), with ``--only search``; a seventh, rules
 (auto-tagging: added latency on the ingest path and "apply to existing" with 10 to 1,000
-rules; smaller stores with ``--quick``), with ``--only rules``.
+rules; smaller stores with ``--quick``), with ``--only rules``; an eighth, stats
+(analytics over selections of 1,000 to 100,000 items; 5,000 with ``--quick``), with
+``--only stats``.
 
 A measurement, not a test: it always exits 0 and says PASS/FAIL against the targets.
 """
@@ -35,6 +37,7 @@ from bench import (
     bench_lookup,
     bench_rules,
     bench_search,
+    bench_stats,
     bench_store,
 )
 from bench.bench_feeds import FeedResult
@@ -288,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="20,000 observables, 2,000 reports, batches of 1,000; 2,000 feed items, 200 pages; "
         "a 2 MB extraction corpus, peers on 128 KB; 5,000 search documents, no million; "
-        "rules over 300 sampled and 200 stored items",
+        "rules over 300 sampled and 200 stored items; analytics over 5,000 documents",
     )
     ap.add_argument("--batch", type=int, default=10_000, help="observables per create_many call")
     ap.add_argument("--queries", type=int, default=200, help="samples per filter")
@@ -296,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pages", type=int, default=2_000, help="article pages for full text")
     ap.add_argument(
         "--only",
-        choices=["store", "feeds", "extract", "lookup", "analyse", "search", "rules"],
+        choices=["store", "feeds", "extract", "lookup", "analyse", "search", "rules", "stats"],
         help="run one benchmark only",
     )
     ap.add_argument("--json", type=Path, help="also write the results here")
@@ -365,6 +368,12 @@ def main(argv: list[str] | None = None) -> int:
         ruled = bench_rules.run(args.quick, progress=progress)
         print(bench_rules.render(ruled, env), flush=True)
         doc["rules"] = ruled.as_dict()
+    if args.only in (None, "stats"):
+        if args.only is None:
+            print("\n", flush=True)
+        counted = bench_stats.run(args.quick, progress=progress)
+        print(bench_stats.render(counted), flush=True)
+        doc["stats"] = counted.as_dict()
     if args.json:
         args.json.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         print(f"\nresults written to {args.json}")

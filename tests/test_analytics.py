@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -233,3 +235,61 @@ def test_cli_stats_tables_and_json(run, corpus: Kizashi) -> None:  # type: ignor
     assert "2026-11" in run("stats", "trends", "--interval", "month")
     assert "ivanti" in run("stats", "words", "--query", "tag:product:ivanti")
     run("stats", "terms", "--order", "loudest", code=2)
+
+
+def test_png_word_cloud_draws_japanese_with_a_font_shipped_in_a_package(
+    api: TestClient,
+    corpus: Kizashi,
+    run,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    from fontTools.ttLib import TTFont
+    from PIL import Image
+
+    from kizashi.services.cloud import COLOURS, font_path
+
+    cmap = TTFont(str(font_path())).getBestCmap()
+    assert all(ord(c) in cmap for c in "確認脆弱性フィッシング攻撃秘密作戦")
+    reader = _token(corpus, "rei", "reader")
+    got = api.get("/api/v1/stats/cloud.png", params={"width": 600, "height": 400}, headers=reader)
+    assert got.status_code == 200 and got.headers["content-type"] == "image/png"
+    image = Image.open(io.BytesIO(got.content)).convert("RGB")
+    assert image.size == (600, 400)
+    colours = {c for _, c in image.getcolors(maxcolors=600 * 400) or []}
+    # Words of both languages drawn, each in its colour.
+    for hex_colour in COLOURS.values():
+        assert tuple(int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)) in colours
+    empty = api.get("/api/v1/stats/cloud.png", params={"q": "nothing-matches-this"}, headers=reader)
+    assert Image.open(io.BytesIO(empty.content)).getcolors() == [(1200 * 800, (255, 255, 255))]
+    target = tmp_path / "cloud.png"
+    assert "drawn to" in run("stats", "cloud", "--out", str(target), "--by", "score")
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_indicator_graph_joins_reports_that_share_indicators(
+    kz: Kizashi, api: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = report(kz, "C2 は 10.0.0.7 と evil.example.com。", "2026-11-01T00:00:00Z", [])
+    b = report(kz, "同じ 10.0.0.7 と evil.example.com を確認。", "2026-11-02T00:00:00Z", [])
+    c = report(kz, "evil.example.com への通信。", "2026-11-03T00:00:00Z", [])
+    report(kz, "関係のない記事。", "2026-11-04T00:00:00Z", [])
+    g = kz.analytics.indicator_graph(SYSTEM)
+    assert len(g.nodes) == 4
+    edges = {frozenset((e.source, e.target)): e for e in g.edges}
+    assert set(edges) == {frozenset((a, b)), frozenset((a, c)), frozenset((b, c))}
+    assert edges[frozenset((a, b))].count == 2
+    assert set(edges[frozenset((a, b))].values) == {"10.0.0.7", "evil.example.com"}
+    assert edges[frozenset((a, c))].values == ("evil.example.com",)
+    assert kz.analytics.indicator_graph(SYSTEM, min_shared=2).edges[0].count == 2
+    # A value in more reports than HUB_REPORTS joins none of them.
+    monkeypatch.setattr("kizashi.services.analytics.HUB_REPORTS", 2)
+    hubbed = kz.analytics.indicator_graph(SYSTEM)
+    assert [(e.count, e.values) for e in hubbed.edges] == [(1, ("10.0.0.7",))]
+    assert hubbed.hubs == [("evil.example.com", 3)]
+    token = _token(kz, "rei", "reader")
+    body = api.get("/api/v1/stats/graph/indicators", headers=token).json()
+    assert body["kind"] == "indicators" and body["hubs"] == [
+        {"value": "evil.example.com", "reports": 3}
+    ]
+    labels = {n["label"] for n in body["nodes"]}
+    assert "関係のない記事。" in labels  # reports are labelled by their titles

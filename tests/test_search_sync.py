@@ -88,12 +88,46 @@ def test_an_object_changed_many_times_is_rebuilt_once_per_read(kz: Kizashi) -> N
     ids = [note(kz, f"spread {i}") for i in range(3)]
     follower = kz.search.follower
     follower.catch_up()
-    follower.batch = 2  # two objects per index commit, fifty outbox rows per read
+    follower.batch = 2  # two objects per index commit
     for round_ in range(8):  # each object's rows spread over the outbox, as a rule run's are
         for stix_id in ids:
             kz.tags.tag(SYSTEM, stix_id, [f"round-{round_}"])
-    assert follower.catch_up() == 3
+    rebuilt = follower.catch_up()
+    if kz.store.engine.dialect.name == "sqlite":
+        assert rebuilt == 3
+    else:
+        # PostgreSQL settles rows below the cluster's oldest open transaction (xmin):
+        # another session's open transaction can split the backlog in two, never more.
+        assert 3 <= rebuilt <= 6
     assert total(kz, "tag:round-7") == 3 and total(kz, "spread") == 3
+
+
+def test_the_settled_backlog_names_each_object_once_and_skips_nothing(kz: Kizashi) -> None:
+    ids = [note(kz, f"backlog {i}") for i in range(10)]
+    follower = kz.search.follower
+    follower.catch_up()
+    start = follower.index.position()
+    for round_ in range(5):  # every object's rows spread over the whole backlog
+        for stix_id in ids:
+            kz.tags.tag(SYSTEM, stix_id, [f"wave-{round_}"])
+    with kz.store.read() as conn:
+        whole = repo.backlog(conn, start.position, dict(start.read_above), max_objects=100)
+        assert len(whole.object_pks) == len(set(whole.object_pks)) == 10 and not whole.more
+        # Three at a time: the position stops before the first object left out.
+        seen: set[int] = set()
+        position, above = start.position, dict(start.read_above)
+        for _ in range(10):
+            part = repo.backlog(conn, position, above, max_objects=3)
+            assert len(part.object_pks) <= 3 and part.position >= position
+            seen |= set(part.object_pks)
+            position, above = part.position, part.read_above
+            if not part.more:
+                break
+        assert seen == set(whole.object_pks)
+    follower.batch = 2
+    rebuilt = follower.catch_up()  # each object once, one index commit per two
+    assert rebuilt == 10 if kz.store.engine.dialect.name == "sqlite" else 10 <= rebuilt <= 20
+    assert total(kz, "tag:wave-4") == 10 and total(kz, "backlog") == 10
 
 
 def test_a_change_that_leaves_the_text_alone_reuses_the_stored_analysis(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from rich.markup import escape
 from rich.table import Table
@@ -44,6 +46,30 @@ def terms(
     out.print(table)
     exact = "" if result.counts_exact else " (some counts are lower bounds)"
     out.print(f"{result.selected} of {result.total} item(s) selected{exact}", highlight=False)
+
+
+@app.command("cloud")
+def cloud(
+    out_path: Path = typer.Option(..., "--out", "-o", help="Where to write the PNG."),
+    query: str = QueryOpt,
+    since: str | None = SinceOpt,
+    until: str | None = UntilOpt,
+    by: str = typer.Option("count", "--by", help="Size words by count or score (keyness)."),
+    limit: int = typer.Option(150, "--limit", "-n", min=1, max=500, help="Words to draw."),
+    width: int = typer.Option(1200, "--width", min=100, max=4000),
+    height: int = typer.Option(800, "--height", min=100, max=4000),
+) -> None:
+    """Draw the selection's frequent words as a PNG word cloud (Japanese included)."""
+    from kizashi.services.cloud import render_png
+
+    if by not in ("count", "score"):
+        raise typer.BadParameter("--by must be count or score")
+    with open_app() as kz:
+        result = kz.analytics.terms(
+            actor_of(kz), query, since=since, until=until, limit=limit, order=by
+        )
+    out_path.write_bytes(render_png(result.terms, by=by, width=width, height=height))
+    out.print(f"{len(result.terms)} word(s) drawn to {out_path}", highlight=False)
 
 
 @app.command("emerging")

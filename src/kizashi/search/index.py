@@ -137,6 +137,8 @@ class SearchIndex:
             "ws", tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build()
         )
         self.compiler = Compiler(self.schema)
+        #: Results derived from the index that callers keep a while (search.stats).
+        self.memo: dict[Any, Any] = {}
         self._lock = threading.Lock()
         self._writer: Any = None
         if write:
@@ -217,6 +219,7 @@ class SearchIndex:
     def start_rebuild(self) -> None:
         """Drop every document; nothing is visible to readers until :meth:`apply`."""
         with self._lock:
+            self.memo.clear()
             self._require_writer().delete_all_documents()
 
     def add(self, docs: list[IndexDoc]) -> None:

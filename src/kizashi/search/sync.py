@@ -21,15 +21,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from kizashi.search.documents import build
-from kizashi.search.index import SearchIndex
+from kizashi.search.index import Position, SearchIndex
 from kizashi.store import search as repo
 from kizashi.store.engine import Store
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
-#: Outbox rows read at once, per object rebuilt in one index commit (``batch``).
-ROWS_PER_OBJECT = 25
+#: Objects of the settled backlog read at once, in index commits of ``batch``: each is
+#: rebuilt once however many outbox rows name it (see store.search.backlog).
+BACKLOG_CHUNKS = 50
 
 
 def _now() -> str:
@@ -121,40 +122,56 @@ class Follower:
         if self.needs_rebuild():
             return self._rebuild(None)
         done = 0
+        settled = True  # first the settled backlog, each object once; then the rest
         while True:
             pos = self.index.position()
             with self.store.read() as conn:
-                # Many outbox rows at once: a rule run writes one per tag, an object's
-                # spread over the run, and each object is rebuilt once per read.
-                ch = repo.changes(
-                    conn, pos.position, dict(pos.read_above), limit=self.batch * ROWS_PER_OBJECT
-                )
+                if settled:
+                    ch = repo.backlog(
+                        conn,
+                        pos.position,
+                        dict(pos.read_above),
+                        max_objects=self.batch * BACKLOG_CHUNKS,
+                    )
+                else:
+                    ch = repo.changes(
+                        conn, pos.position, dict(pos.read_above), limit=self.batch * 25
+                    )
             moved = ch.position != pos.position or ch.read_above != dict(pos.read_above)
             if not ch.object_pks and not moved:
+                if settled:
+                    settled = False
+                    continue
                 break
-            chunks = [
-                ch.object_pks[i : i + self.batch] for i in range(0, len(ch.object_pks), self.batch)
-            ] or [[]]
-            for n, chunk in enumerate(chunks, 1):
-                with self.store.read() as conn:
-                    rows = repo.documents(conn, chunk) if chunk else {}
-                # A document whose text did not change is rebuilt from its stored
-                # analysis (a rule run changes tags only).
-                stored = self.index.stored_text(chunk)
-                docs = {
-                    pk: (build(rows[pk], stored.get(pk)) if pk in rows else None) for pk in chunk
-                }
-                if n < len(chunks):
-                    # Not the last: the position stays, so a crash here reads them again.
-                    self.index.apply(docs, pos.position, dict(pos.read_above))
-                else:
-                    self.index.apply(docs, ch.position, ch.read_above)
-                done += len(docs)
+            done += self._apply(ch, pos)
+            if not ch.more and not settled:
+                break
             if not ch.more:
-                break
+                settled = False
         if done:
             self.applied += done
             self._save_position()
+        return done
+
+    def _apply(self, ch: repo.Changes, pos: Position) -> int:
+        """Rebuild the objects of ``ch`` in index commits of ``batch``; the position
+        moves with the last (a crash before it reads them all again)."""
+        chunks = [
+            ch.object_pks[i : i + self.batch] for i in range(0, len(ch.object_pks), self.batch)
+        ] or [[]]
+        done = 0
+        for n, chunk in enumerate(chunks, 1):
+            with self.store.read() as conn:
+                rows = repo.documents(conn, chunk) if chunk else {}
+            # A document whose text did not change is rebuilt from its stored
+            # analysis (a rule run changes tags only).
+            stored = self.index.stored_text(chunk)
+            docs = {pk: (build(rows[pk], stored.get(pk)) if pk in rows else None) for pk in chunk}
+            if n < len(chunks):
+                self.index.apply(docs, pos.position, dict(pos.read_above))
+            else:
+                self.index.apply(docs, ch.position, ch.read_above)
+            done += len(docs)
         return done
 
     def rebuild(self, progress: Progress | None = None) -> int:

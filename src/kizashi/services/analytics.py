@@ -30,6 +30,7 @@ from kizashi.model.errors import Problem, invalid
 from kizashi.search import stats
 from kizashi.services.common import Context
 from kizashi.services.search import SearchService, access_for
+from kizashi.store import mentions as mention_repo
 from kizashi.store import search as repo
 
 TERM_ORDERS = ("score", "count", "docs")
@@ -43,6 +44,10 @@ MAX_TERMS = 1000
 MAX_NODES = 2000
 #: G² at p < 0.001 with one degree of freedom.
 SIGNIFICANT = 10.83
+#: An indicator mentioned by more reports of a selection than this joins none of them.
+HUB_REPORTS = 25
+#: Items of a selection (the newest) over which word pairs are counted.
+WORD_PAIR_ITEMS = 2000
 
 
 def log_likelihood(a: int, n1: int, b: int, n2: int) -> float:
@@ -134,10 +139,12 @@ class Emerging:
 class Node:
     id: str
     count: int
-    group: str  # a tag's namespace, a word's language
+    group: str  # a tag's namespace, a word's language, a report's type
+    label: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "label": self.id, "count": self.count, "group": self.group}
+        label = self.label or self.id
+        return {"id": self.id, "label": label, "count": self.count, "group": self.group}
 
 
 @dataclass(frozen=True)
@@ -147,15 +154,20 @@ class Edge:
     count: int
     pmi: float
     jaccard: float
+    #: What the two ends share, where that is more than their co-occurrence.
+    values: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "source": self.source,
             "target": self.target,
             "count": self.count,
             "pmi": round(self.pmi, 4),
             "jaccard": round(self.jaccard, 4),
         }
+        if self.values:
+            out["values"] = list(self.values)
+        return out
 
 
 @dataclass(frozen=True)
@@ -164,14 +176,23 @@ class Graph:
     selected: int
     nodes: list[Node]
     edges: list[Edge]
+    #: Values left out of the edges for joining too many nodes, with how many.
+    hubs: list[tuple[str, int]] = field(default_factory=list)
+    #: Items the edges were counted over, when fewer than ``selected``.
+    sampled: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "kind": self.kind,
             "selected": self.selected,
             "nodes": [n.as_dict() for n in self.nodes],
             "edges": [e.as_dict() for e in self.edges],
         }
+        if self.kind == "indicators":
+            out["hubs"] = [{"value": v, "reports": n} for v, n in self.hubs]
+        if self.sampled is not None:
+            out["sampled"] = self.sampled
+        return out
 
 
 @dataclass(frozen=True)
@@ -356,10 +377,42 @@ class AnalyticsService:
         min_count: int = 2,
         size: int = 100,
     ) -> Graph:
-        """Keywords as nodes, joined when they occur in the same article."""
-        return self._graph(
-            actor, "words", "kw", query, since, until, (), min_count, size, language_of
-        )
+        """Keywords as nodes (the ``size`` held by most items of the selection), joined
+        when they occur in the same article. Pairs are counted over the selection's
+        newest :data:`WORD_PAIR_ITEMS` items (``sampled``), nodes over all of it."""
+        _check_limit("size", size, MAX_NODES)
+        _check_limit("min_count", min_count, 1_000_000)
+        expr = _selection(query, since, until)
+        self._ready()
+        access = access_for(actor)
+        top = stats.value_counts(self.index, expr, access, "kw", size=size)
+        wanted = {w for w, _ in top.values}
+        sets = [
+            s & wanted for s in stats.keyword_sets(self.index, expr, access, newest=WORD_PAIR_ITEMS)
+        ]
+        held: dict[str, int] = defaultdict(int)
+        both: dict[tuple[str, str], int] = defaultdict(int)
+        for words in sets:
+            ordered = sorted(words)
+            for i, a in enumerate(ordered):
+                held[a] += 1
+                for b in ordered[i + 1 :]:
+                    both[(a, b)] += 1
+        n = max(len(sets), 1)
+        edges = [
+            Edge(
+                a,
+                b,
+                k,
+                max(math.log(k * n / (held[a] * held[b])), 0.0),
+                k / (held[a] + held[b] - k),
+            )
+            for (a, b), k in both.items()
+            if k >= min_count
+        ]
+        edges.sort(key=lambda e: (-e.count, e.source, e.target))
+        nodes = [Node(w, c, language_of(w)) for w, c in top.values]
+        return Graph("words", top.selected, nodes, edges, sampled=len(sets))
 
     def _graph(
         self,
@@ -404,6 +457,71 @@ class AnalyticsService:
         edges.sort(key=lambda e: (-e.count, e.source, e.target))
         nodes = [Node(v, n, group(v)) for v, n in keep]
         return Graph(kind, buckets.selected, nodes, edges)
+
+    def indicator_graph(
+        self,
+        actor: Actor,
+        query: str = "",
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        size: int = 300,
+        min_shared: int = 1,
+    ) -> Graph:
+        """Reports as nodes (the ``size`` newest of the selection), joined when they
+        mention the same indicators; an edge's count is how many they share, and its
+        ``values`` name them. A value mentioned by more than :data:`HUB_REPORTS` of
+        them (a public resolver, a vendor's domain) joins nothing: it would tie
+        everything together; it is listed under ``hubs`` instead."""
+        _check_limit("size", size, MAX_NODES)
+        _check_limit("min_shared", min_shared, 1000)
+        expr = _selection(query, since, until)
+        self._ready()
+        page = self.index.search(expr, access_for(actor), sort="newest", limit=size)
+        pks = [h.pk for h in page.hits]
+        with self.ctx.store.read() as conn:
+            rows = repo.documents(conn, pks)
+            found = mention_repo.values_in_reports(conn, list(rows))
+        by_value: dict[tuple[str, str], set[int]] = defaultdict(set)
+        for pk, kind, value in found:
+            by_value[(kind, value)].add(pk)
+        shared: dict[tuple[int, int], list[str]] = defaultdict(list)
+        hubs: list[tuple[str, int]] = []
+        for (_, value), reports in sorted(by_value.items()):
+            if len(reports) > HUB_REPORTS:
+                hubs.append((value, len(reports)))
+                continue
+            ordered = sorted(reports)
+            for i, a in enumerate(ordered):
+                for b in ordered[i + 1 :]:
+                    shared[(a, b)].append(value)
+        mentioned: dict[int, int] = defaultdict(int)
+        for pk, _, _ in found:
+            mentioned[pk] += 1
+        nodes = [
+            Node(rows[pk].id, mentioned[pk], rows[pk].type, label=rows[pk].name)
+            for pk in pks
+            if pk in rows
+        ]
+        n = max(len(nodes), 1)
+        edges = []
+        for (a, b), values in shared.items():
+            if len(values) < min_shared:
+                continue
+            ca, cb, both = mentioned[a], mentioned[b], len(values)
+            edges.append(
+                Edge(
+                    rows[a].id,
+                    rows[b].id,
+                    both,
+                    max(math.log(both * n / (ca * cb)), 0.0),
+                    both / (ca + cb - both),
+                    values=tuple(values[:10]),
+                )
+            )
+        edges.sort(key=lambda e: (-e.count, e.source, e.target))
+        hubs.sort(key=lambda h: (-h[1], h[0]))
+        return Graph("indicators", len(nodes), nodes, edges, hubs=hubs)
 
     # -- trends ----------------------------------------------------------------
 

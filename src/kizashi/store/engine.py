@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_CACHE_KIB = 65_536
 WRITE_OPTION = "kizashi_write"
 
 
@@ -26,6 +27,11 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA synchronous=NORMAL")
+    # SQLite's default page cache is 2 MiB: a store of 100,000 items has indexes far
+    # larger, and bulk writes (a rule run's tag links) then wait on page reads. 64 MiB
+    # per connection halved the time to write 1.8 million links (91/61 s against 43/38 s,
+    # two runs each, three indexes and the outbox trigger).
+    cur.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     cur.close()
 
 

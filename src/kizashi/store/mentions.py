@@ -253,3 +253,14 @@ def count_reports(conn: Connection) -> int:
             sa.select(sa.func.count()).where(o.type == "report", o.revoked.is_(False))
         ).scalar_one()
     )
+
+
+def values_in_reports(conn: Connection, report_pks: Sequence[int]) -> list[tuple[int, str, str]]:
+    """Every (report pk, kind, value) mentioned by these reports."""
+    m = mentions.c
+    out: list[tuple[int, str, str]] = []
+    wanted = sorted(set(report_pks))
+    for i in range(0, len(wanted), CHUNK):
+        q = sa.select(m.report_pk, m.kind, m.value).where(m.report_pk.in_(wanted[i : i + CHUNK]))
+        out += [(int(pk), str(k), str(v)) for pk, k, v in conn.execute(q)]
+    return out

@@ -89,43 +89,34 @@ def stamp(conn: Connection) -> tuple[int, str]:
 # -- provenance --------------------------------------------------------------------
 
 
+_LINK_SQL = {
+    "sqlite": "INSERT OR IGNORE INTO object_tags "
+    "(tag_pk, object_pk, added_by, added_at, rule_pk, rule_version) VALUES (?, ?, NULL, ?, ?, ?)",
+    "postgresql": "INSERT INTO object_tags "
+    "(tag_pk, object_pk, added_by, added_at, rule_pk, rule_version) "
+    "VALUES (%s, %s, NULL, %s, %s, %s) ON CONFLICT DO NOTHING",
+}
+
+
 def link_many_from_rules(
     conn: Connection, rows: Sequence[tuple[int, int, int, int]], *, at: str
-) -> int:
-    """Attach (object_pk, tag_pk, rule_pk, rule_version) links, skipping pairs already
-    linked; where a pair comes twice, the first row's rule is its source."""
+) -> None:
+    """Attach (object_pk, tag_pk, rule_pk, rule_version) links, leaving pairs already
+    linked as they are (a tag an analyst gave stays theirs); where a pair comes twice,
+    the first row's rule is its source.
+
+    The hot path of "apply to existing" (a rule run writes hundreds of thousands): one
+    driver-level ``executemany`` of an insert that skips existing pairs itself, in
+    (tag, object) order so that the primary key and the rule index grow at their ends
+    (measured against a lookup of existing pairs then a Core insert: SQLAlchemy's
+    per-row parameter building cost more than SQLite's inserts)."""
     first: dict[tuple[int, int], tuple[int, int]] = {}
     for o, t, rule_pk, version in rows:
-        first.setdefault((o, t), (rule_pk, version))
+        first.setdefault((t, o), (rule_pk, version))
     if not first:
-        return 0
-    obj_pks = sorted({o for o, _ in first})
-    tag_pks = sorted({t for _, t in first})
-    have: set[tuple[int, int]] = set()
-    for i in range(0, len(obj_pks), 500):
-        q = sa.select(object_tags.c.object_pk, object_tags.c.tag_pk).where(
-            object_tags.c.object_pk.in_(obj_pks[i : i + 500]),
-            object_tags.c.tag_pk.in_(tag_pks),
-        )
-        have.update((r[0], r[1]) for r in conn.execute(q))
-    # By object: its outbox rows come together, and the index rebuilds it once.
-    fresh = sorted((pair, src) for pair, src in first.items() if pair not in have)
-    if fresh:
-        conn.execute(
-            object_tags.insert(),
-            [
-                {
-                    "object_pk": o,
-                    "tag_pk": t,
-                    "added_by": None,
-                    "added_at": at,
-                    "rule_pk": rule_pk,
-                    "rule_version": version,
-                }
-                for (o, t), (rule_pk, version) in fresh
-            ],
-        )
-    return len(fresh)
+        return
+    values = [(t, o, at, rule_pk, version) for (t, o), (rule_pk, version) in sorted(first.items())]
+    conn.exec_driver_sql(_LINK_SQL[conn.dialect.name], values)
 
 
 def mark_rule_links(

@@ -98,6 +98,49 @@ def _pg_changes(conn: Connection, position: int, read_above: dict[int, int], lim
     return Changes(pks, new_position, above, more)
 
 
+def backlog(
+    conn: Connection, position: int, read_above: dict[int, int], *, max_objects: int
+) -> Changes:
+    """The objects named by outbox rows after ``position`` that are settled (on
+    PostgreSQL: written by transactions below the snapshot's ``xmin``, every one of
+    which has ended), each once however many rows name it, up to ``max_objects``.
+
+    A rule run writes a row per tag it adds, so an object's rows are spread over
+    hundreds of thousands of others: read :data:`changes`-style, in windows, the same
+    object is rebuilt once per window. Here it is rebuilt once. When there are more
+    objects than ``max_objects``, the position stops below the first object left out,
+    so nothing is skipped (objects taken may be read again next time, which is harmless).
+    Rows above the boundary (PostgreSQL) are :func:`changes`' to read."""
+    o = search_outbox
+    pg = _postgres(conn)
+    key = o.c.txid if pg else o.c.pk
+    if pg:
+        bound = int(conn.execute(sa.text(f"SELECT {_XMIN}")).scalar_one())
+        window = sa.and_(key >= position, key < bound)
+    else:
+        bound = int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(o.c.pk), 0))).scalar_one())
+        window = sa.and_(key > position, key <= bound)
+    first = sa.func.min(key)
+    q = (
+        sa.select(o.c.object_pk, first)
+        .where(window)
+        .group_by(o.c.object_pk)
+        .order_by(first, o.c.object_pk)
+        .limit(max_objects + 1)
+    )
+    rows = [(int(obj), int(at)) for obj, at in conn.execute(q)]
+    if len(rows) <= max_objects:
+        new_position = max(bound, position)
+        more = False
+    else:
+        cut = rows.pop()[1]
+        # Everything before the cut belongs to objects taken; the cut's own rows do not.
+        new_position = cut if pg else cut - 1
+        more = True
+    above = {pk: txid for pk, txid in read_above.items() if txid >= new_position} if pg else {}
+    return Changes([obj for obj, _ in rows], new_position, above, more)
+
+
 def pending(conn: Connection, position: int) -> int:
     """Outbox rows after ``position`` (an upper bound on PostgreSQL)."""
     o = search_outbox

@@ -45,12 +45,9 @@ _GAP = re.compile(r"[ \t]+")
 _JAPANESE = re.compile("[\u3041-\u30ff\u4e00-\u9fff]")
 
 
-@cache
-def _pos_classes(dictionary: Any) -> Callable[[int], int]:
-    """A part-of-speech id's role in a compound (Sudachi's table, read once per id)."""
-    return lru_cache(maxsize=None)(
-        lambda pos_id: _OTHER if pos_id < 0 else _role(dictionary.pos_of(pos_id))
-    )
+#: Part-of-speech id → role in a compound, filled as ids turn up (one dictionary, the
+#: analyser's, is ever used; -1 marks a paragraph break).
+_ROLES: dict[int, int] = {-1: _OTHER}
 
 
 def _role(pos: tuple[str, ...] | None) -> int:
@@ -71,42 +68,56 @@ def japanese(
     morphemes: Iterable[tuple[str, int]], dictionary: Any, stopwords: frozenset[str]
 ) -> list[str]:
     """Compounds of nouns from ``(normalised form, part-of-speech id)`` pairs, in order."""
-    role_of = _pos_classes(dictionary)
+    table = _ROLES
     out: list[str] = []
     parts: list[str] = []
     roles: list[int] = []
-
-    def flush() -> None:
-        # Prefixes cannot end a compound, suffixes cannot start one, stopwords neither.
-        lo, hi = 0, len(parts)
-        while lo < hi and (roles[lo] in (_SUFFIX, _COUNTER) or parts[lo] in stopwords):
-            lo += 1
-        while hi > lo and (
-            roles[hi - 1] == _PREFIX or (roles[hi - 1] == _NOUN and parts[hi - 1] in stopwords)
-        ):
-            hi -= 1
-        if hi > lo and (_NOUN in roles[lo:hi] or _COUNTER in roles[lo:hi]):
-            term = "".join(parts[lo:hi])
-            if len(term) > 1 or not _is_kana(term):
-                out.append(term)
-        parts.clear()
-        roles.clear()
-
     for word, pos_id in morphemes:
-        role = role_of(pos_id)
+        role = table.get(pos_id)
+        if role is None:
+            role = table[pos_id] = _role(dictionary.pos_of(pos_id))
         if role == _OTHER:
-            if parts:
-                flush()
+            if not parts:
+                continue
+            if len(parts) > 1:
+                _compound(parts, roles, stopwords, out)
+            elif (  # a noun alone: most compounds
+                roles[0] == _NOUN
+                and parts[0] not in stopwords
+                and (len(parts[0]) > 1 or not _is_kana(parts[0]))
+            ):
+                out.append(parts[0])
+            parts, roles = [], []
             continue
         if role == _PREFIX and parts and roles[-1] != _PREFIX:
-            flush()  # a prefix starts the next compound
+            _compound(parts, roles, stopwords, out)  # a prefix starts the next compound
+            parts, roles = [], []
         parts.append(word)
         roles.append(role)
         if len(parts) >= MAX_PARTS:
-            flush()
+            _compound(parts, roles, stopwords, out)
+            parts, roles = [], []
     if parts:
-        flush()
+        _compound(parts, roles, stopwords, out)
     return out
+
+
+def _compound(
+    parts: list[str], roles: list[int], stopwords: frozenset[str], out: list[str]
+) -> None:
+    """Prefixes cannot end a compound, suffixes and counters cannot start one, and
+    stopwords neither: trimmed, what is left is one term if it holds a noun."""
+    lo, hi = 0, len(parts)
+    while lo < hi and (roles[lo] in (_SUFFIX, _COUNTER) or parts[lo] in stopwords):
+        lo += 1
+    while hi > lo and (
+        roles[hi - 1] == _PREFIX or (roles[hi - 1] == _NOUN and parts[hi - 1] in stopwords)
+    ):
+        hi -= 1
+    if hi > lo and (_NOUN in roles[lo:hi] or _COUNTER in roles[lo:hi]):
+        term = "".join(parts[lo:hi])
+        if len(term) > 1 or not _is_kana(term):
+            out.append(term)
 
 
 def _is_kana(term: str) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from kizashi.api.deps import ActorDep, KizashiDep
 from kizashi.api.schemas import ErrorOut
@@ -45,6 +45,28 @@ def terms(
         actor, q, since=since, until=until, limit=limit, order=order, lang=lang
     )
     return result.as_dict()
+
+
+@router.get("/cloud.png", response_class=Response)
+def cloud_png(
+    kz: KizashiDep,
+    actor: ActorDep,
+    q: Q = "",
+    since: Date = None,
+    until: Date = None,
+    by: Annotated[str, Query(pattern="^(count|score)$")] = "count",
+    limit: Annotated[int, Query(ge=1, le=500)] = 150,
+    width: Annotated[int, Query(ge=100, le=4000)] = 1200,
+    height: Annotated[int, Query(ge=100, le=4000)] = 800,
+) -> Response:
+    """The selection's frequent words as a PNG word cloud (for reports), sized by
+    ``count`` or keyness ``score``, Japanese drawn with a font shipped in the package."""
+    from kizashi.services.cloud import render_png
+
+    order = "count" if by == "count" else "score"
+    result = kz.analytics.terms(actor, q, since=since, until=until, limit=limit, order=order)
+    png = render_png(result.terms, by=by, width=width, height=height)
+    return Response(png, media_type="image/png")
 
 
 @router.get("/emerging")
@@ -100,6 +122,24 @@ def word_graph(
     """Words as nodes, joined when they occur in the same article."""
     graph = kz.analytics.word_graph(
         actor, q, since=since, until=until, min_count=min_count, size=size
+    )
+    return graph.as_dict()
+
+
+@router.get("/graph/indicators")
+def indicator_graph(
+    kz: KizashiDep,
+    actor: ActorDep,
+    q: Q = "",
+    since: Date = None,
+    until: Date = None,
+    min_shared: Annotated[int, Query(ge=1, le=1000)] = 1,
+    size: Annotated[int, Query(ge=1, le=2000)] = 300,
+) -> dict[str, Any]:
+    """Reports (the newest ``size`` of the selection) joined by the indicators they
+    share; ``hubs`` lists values too common to join anything."""
+    graph = kz.analytics.indicator_graph(
+        actor, q, since=since, until=until, size=size, min_shared=min_shared
     )
     return graph.as_dict()
 
