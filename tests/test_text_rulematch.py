@@ -18,6 +18,7 @@ from kizashi.text.rulematch import (
     Terms,
     compile_condition,
     required_literal,
+    required_literals,
 )
 
 
@@ -140,7 +141,7 @@ def test_a_regex_literal_guards_the_pattern() -> None:
         ).when,
         "x",
     )
-    assert isinstance(node, RegexNode) and node.literal == "cve-2024-"
+    assert isinstance(node, RegexNode) and node.literals == ("cve-2024-",)
     why: list[str] = []
     assert not node.test(Terms.of(Item("", "CVE-2023-1234 only")), why)
     assert node.test(Terms.of(Item("", "see CVE-2024-21887")), why)
@@ -152,6 +153,37 @@ def test_required_literal_is_sound() -> None:
     assert required_literal("abc|xyz") is None
     assert required_literal(r"ab?cdef") == "cdef"
     assert required_literal(r"\d+") is None
+
+
+@pytest.mark.parametrize(
+    ("pattern", "literals", "matches"),
+    [
+        ("abc|xyz", ("abc", "xyz"), ["xyz"]),
+        (r"(?:Emotet|Qakbot)\s+\w+", ("Emotet", "Qakbot"), ["Qakbot  dropper"]),
+        (r"(?:Emotet|Qakbot)\s+loader", ("loader",), ["Emotet loader"]),  # one beats two
+        (r"(?:Lazarus|APT10).{0,60}(?:攻撃|x)", ("APT10", "Lazarus"), ["APT10 による攻撃"]),
+        (r"(?:攻撃|侵害)(?:者|グループ|手法)", ("侵害", "攻撃"), ["侵害手法"]),  # 2 kanji = 3
+        (r"(ab){2,}cde", ("cde",), ["ababcde"]),
+        (r"(?:abc)+xy", ("abc",), ["abcabcxy"]),
+        (r"(?:abc)?xy", None, []),  # optional: not required
+        (r"(?:abc|\d+)z", None, []),  # one branch needs no literal
+        (r"\b[a-f0-9]{64}\b", None, []),
+        (r"(?:a|b)cd", None, []),  # too short to be worth a gate
+    ],
+)
+def test_required_literals_are_one_per_branch(
+    pattern: str, literals: tuple[str, ...] | None, matches: list[str]
+) -> None:
+    import regex
+
+    found = required_literals(pattern)
+    if literals is None:
+        assert found is None
+        return
+    assert found is not None and set(found) == set(literals)
+    for text in matches:  # sound: what the pattern matches holds one of them
+        m = regex.search(pattern, text)
+        assert m is not None and any(x in m.group() for x in found)
 
 
 @pytest.mark.parametrize(
