@@ -9,8 +9,14 @@ const here = dirname(fileURLToPath(import.meta.url));
 const outdir = join(here, "..", "src", "kizashi", "web", "static", "dist");
 mkdirSync(outdir, { recursive: true });
 
+// app.js on every page; the heavy libraries only on the pages that draw with them:
+// charts.js (word cloud, trend chart) on /analytics, graph.js (relation map) on /graph.
 await build({
-  entryPoints: { app: join(here, "src", "main.js") },
+  entryPoints: {
+    app: join(here, "src", "main.js"),
+    charts: join(here, "src", "charts.js"),
+    graph: join(here, "src", "graph.js"),
+  },
   bundle: true,
   minify: true,
   format: "iife",

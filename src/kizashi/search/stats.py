@@ -71,9 +71,11 @@ def term_counts(
     *,
     candidates: int = 500,
     background: sq.Expr | None = None,
+    compare: bool = True,
 ) -> TermCounts:
     """The ``candidates`` keywords held by most documents of the selection, with their
-    occurrences and their frequency in ``background`` (everything, by default)."""
+    occurrences and, unless ``compare`` is False, their frequency in ``background``
+    (everything, by default)."""
     compiler = index.compiler.variant(match_only=True)
     query = compiler.query(expr, access)
     searcher = index.index.searcher()
@@ -85,6 +87,9 @@ def term_counts(
     selected = int(result.get("n", {}).get("value") or 0)
     docs = {str(b["key"]): int(b["doc_count"]) for b in result["kw"]["buckets"]}
     extra, exact = _extra_occurrences(searcher, query, docs)
+    if not compare:
+        terms = [TermCount(t, n, n + extra.get(t, 0), n) for t, n in docs.items()]
+        return TermCounts(selected, selected, terms, exact)
     base = background or sq.MatchAll()
     everything = compiler.query(base, access)
     total, known, complete = _background_counts(index, searcher, base, everything, access)

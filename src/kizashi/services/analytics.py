@@ -322,7 +322,9 @@ class AnalyticsService:
         before_q = _selection(query, iso(base_start), iso(start))
         self._ready()
         access = access_for(actor)
-        recent = stats.term_counts(self.index, recent_q, access, candidates=max(500, limit * 10))
+        recent = stats.term_counts(
+            self.index, recent_q, access, candidates=max(500, limit * 10), compare=False
+        )
         before = stats.value_counts(self.index, before_q, access, "kw", size=stats.MAX_BUCKETS // 2)
         earlier = dict(before.values)
         found: list[Emerging] = []

@@ -12,6 +12,7 @@ from kizashi.ingest.fulltext import sanitize
 from kizashi.model.article import ARTICLE_EXTENSION
 from kizashi.model.errors import KizashiError, invalid
 from kizashi.model.stix import ENTITY_TYPES, HASH_ALGORITHMS, OBSERVABLE_VALUE_PROPERTY
+from kizashi.services.dashboard import DashboardService
 from kizashi.services.relationships import VOCABULARY
 from kizashi.web import forms
 from kizashi.web.deps import FormFields, PageActor
@@ -36,16 +37,8 @@ def home(request: Request, actor: PageActor) -> Response:
     kz = get_kizashi(request)
     shown = ["report", "note", "indicator", *(t for t in ENTITY_TYPES if t != "identity")]
     recent = kz.objects.list(actor, types=shown, limit=15).items
-    feeds = request.app.state.feeds.list(actor)
-    return page(
-        request,
-        "home.html",
-        actor=actor,
-        recent=recent,
-        top_tags=kz.tags.list(limit=30),
-        feeds=feeds,
-        failing=[f for f in feeds if f.enabled and f.last_error],
-    )
+    dashboard = DashboardService(kz.ctx, kz.search, kz.analytics, kz.objects).build(actor)
+    return page(request, "home.html", actor=actor, recent=recent, d=dashboard)
 
 
 @router.get("/objects")

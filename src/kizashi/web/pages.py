@@ -8,6 +8,7 @@ from fastapi.responses import RedirectResponse, Response
 from kizashi.model.errors import KizashiError
 from kizashi.web import (
     admin_pages,
+    analytics_pages,
     auth_pages,
     feed_pages,
     indicator_pages,
@@ -27,6 +28,7 @@ for module in (
     feed_pages,
     indicator_pages,
     search_pages,
+    analytics_pages,
     rule_pages,
     admin_pages,
 ):
