@@ -1,10 +1,19 @@
-"""Helpers tests import: skipping for missing services, and the shared fixtures data."""
+"""Helpers tests import: skipping for missing services, the shared fixtures data, and a
+real server with real Chromium for the browser tests."""
 
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 REQUIRE_SERVICES = os.environ.get("KIZASHI_REQUIRE_SERVICES") == "1"
@@ -24,3 +33,73 @@ def shared_data(*parts: str) -> Path:
     if not path.exists():
         need(f"../shared/data/{'/'.join(parts)} is not beside this checkout")
     return path
+
+
+#: Debian's Chromium, with what a root user on a closed network needs.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def kizashi_server(data: Path, password: str) -> Iterator[str]:
+    """``kizashi run`` on the embedded store in ``data``, its first admin's password
+    given; yields the URL once the login page answers, stops the server after."""
+    port = free_port()
+    env = os.environ | {
+        "KIZASHI_DATA_DIR": str(data),
+        "KIZASHI_PORT": str(port),
+        "KIZASHI_ADMIN_PASSWORD": password,
+    }
+    env.pop("KIZASHI_DATABASE_URL", None)
+    log_path = data / "server.log"
+    log = log_path.open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kizashi", "run"], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(url + "/login", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            log.close()
+            pytest.fail(f"kizashi run did not start:\n{log_path.read_text()}")
+        time.sleep(0.2)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """A headless Chromium (a skip, or a failure in CI, where it is not installed)."""
+    if not Path(CHROMIUM).exists():
+        need(f"{CHROMIUM} is not installed (Debian package chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()

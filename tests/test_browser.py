@@ -3,41 +3,23 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from support import need
+from support import chromium, kizashi_server, need
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "browser-test-password"
 ASSETS = (
     Path(__file__).resolve().parents[1] / "src" / "kizashi" / "web" / "static" / "dist" / "app.js"
 )
 
 pytestmark = pytest.mark.browser
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -51,47 +33,14 @@ def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     if not ASSETS.exists():
         need("front-end assets are not built (run `make install`)")
     data = tmp_path_factory.mktemp("data")
-    port = _free_port()
-    env = os.environ | {
-        "KIZASHI_DATA_DIR": str(data),
-        "KIZASHI_PORT": str(port),
-        "KIZASHI_ADMIN_PASSWORD": PASSWORD,
-    }
-    env.pop("KIZASHI_DATABASE_URL", None)
-    log_path = data / "server.log"
-    log = log_path.open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kizashi", "run"], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(url + "/login", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            log.close()
-            pytest.fail(f"kizashi run did not start:\n{log_path.read_text()}")
-        time.sleep(0.2)
-    yield Server(url, data)
-    proc.terminate()
-    proc.wait(timeout=20)
-    log.close()
+    with kizashi_server(data, PASSWORD) as url:
+        yield Server(url, data)
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        need(f"{CHROMIUM} is not installed (Debian package chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def test_report_with_japanese_title_tagged_related_and_found(

@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
 import sys
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -22,10 +19,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-import httpx
 import pytest
 
-from support import need
+from support import chromium, kizashi_server, need
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # bench/ is not installed: import it from the checkout
@@ -33,15 +29,6 @@ if str(ROOT) not in sys.path:  # bench/ is not installed: import it from the che
 
 from bench.bench_graph_ui import synthetic_graph  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "browser-analytics-password"
 DIST = ROOT / "src" / "kizashi" / "web" / "static" / "dist"
 GRAPHML = "{http://graphml.graphdrawing.org/xmlns}"
@@ -60,58 +47,18 @@ PHISH_TEXT = (
 pytestmark = pytest.mark.browser
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not all((DIST / name).exists() for name in ("app.js", "charts.js", "graph.js")):
         need("front-end assets are not built (run `make install`)")
-    data = tmp_path_factory.mktemp("data")
-    port = _free_port()
-    env = os.environ | {
-        "KIZASHI_DATA_DIR": str(data),
-        "KIZASHI_PORT": str(port),
-        "KIZASHI_ADMIN_PASSWORD": PASSWORD,
-    }
-    env.pop("KIZASHI_DATABASE_URL", None)
-    log_path = data / "server.log"
-    log = log_path.open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kizashi", "run"], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(url + "/login", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            log.close()
-            pytest.fail(f"kizashi run did not start:\n{log_path.read_text()}")
-        time.sleep(0.2)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
-    log.close()
+    with kizashi_server(tmp_path_factory.mktemp("data"), PASSWORD) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        need(f"{CHROMIUM} is not installed (Debian package chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
