@@ -39,7 +39,14 @@ TERM_ORDERS = ("score", "count", "docs")
 ITEM_TYPES = ("report", "note", "opinion")
 INTERVALS = ("day", "week", "month")
 MEASURES = ("pmi", "jaccard")
-TREND_FIELDS = {"tag": "tag", "source": "source", "term": "kw", "ioc_kind": "ioc_kind"}
+#: What a trend can follow: the index field counted, and the query field that selects one
+#: of its values.
+TREND_FIELDS = {
+    "tag": ("tag", "tag"),
+    "source": ("source", "source"),
+    "term": ("kw", "keyword"),
+    "ioc_kind": ("ioc_kind", "ioc"),
+}
 MAX_TERMS = 1000
 MAX_NODES = 2000
 #: G² at p < 0.001 with one degree of freedom.
@@ -552,7 +559,7 @@ class AnalyticsService:
         expr = _selection(query, since, until)
         self._ready()
         access = access_for(actor)
-        field_name = TREND_FIELDS[by]
+        field_name, query_field = TREND_FIELDS[by]
         if not values:
             values = [
                 v
@@ -562,7 +569,7 @@ class AnalyticsService:
             ]
         out = [Series("all", self._series(expr, access, interval))]
         for value in values[:50]:
-            one = sq.And((expr, sq.Field(_query_field(by), value, 0)))
+            one = sq.And((expr, sq.Field(query_field, value, 0)))
             out.append(Series(value, self._series(one, access, interval)))
         return out
 
@@ -581,10 +588,6 @@ class AnalyticsService:
             monday = d - timedelta(days=d.weekday())
             weeks[monday.isoformat()] += n
         return sorted(weeks.items())
-
-
-def _query_field(by: str) -> str:
-    return {"tag": "tag", "source": "source", "term": "keyword", "ioc_kind": "ioc"}[by]
 
 
 def _day(ms: int) -> Any:
