@@ -10,12 +10,14 @@ const outdir = join(here, "..", "src", "kizashi", "web", "static", "dist");
 mkdirSync(outdir, { recursive: true });
 
 // app.js on every page; the heavy libraries only on the pages that draw with them:
-// charts.js (word cloud, trend chart) on /analytics, graph.js (relation map) on /graph.
+// charts.js (word cloud, trend chart) on /analytics, graph.js (relation map) on /graph,
+// entity.js (an object's graph) on object pages.
 await build({
   entryPoints: {
     app: join(here, "src", "main.js"),
     charts: join(here, "src", "charts.js"),
     graph: join(here, "src", "graph.js"),
+    entity: join(here, "src", "entity-graph.js"),
   },
   bundle: true,
   minify: true,

@@ -119,6 +119,32 @@ def test_emerging_terms_come_with_the_articles_that_drive_them(corpus: Kizashi) 
     assert ivanti.drivers[0].title == "Ivanti advisory"
 
 
+def test_emerging_terms_of_a_chosen_period(corpus: Kizashi, api: TestClient) -> None:
+    a = corpus.analytics
+    # The 7 days up to 26 November: five of the six Ivanti reports, the newest left out.
+    found = a.emerging(SYSTEM, days=7, baseline_days=90, now=NOW, until="2026-11-26")
+    ivanti = next(e for e in found if e.term == "ivanti connect secure")
+    assert (ivanti.docs, ivanti.before) == (5, 0)
+    assert ivanti.drivers[0].published == "2026-11-26T00:00:00Z"
+    assert "volt typhoon" not in {e.term for e in found}
+    # From 22 to 27 November (a whole day, inclusive): all six.
+    found = a.emerging(SYSTEM, baseline_days=90, now=NOW, since="2026-11-22", until="2026-11-27")
+    ivanti = next(e for e in found if e.term == "ivanti connect secure")
+    assert ivanti.docs == 6
+    # October's phishing against September's: the same words as often, nothing emerges.
+    october = a.emerging(SYSTEM, baseline_days=60, now=NOW, since="2026-10", until="2026-10")
+    assert october == []
+    with pytest.raises(KizashiError) as info:
+        a.emerging(SYSTEM, now=NOW, since="2026-11-27", until="2026-11-01")
+    assert info.value.code == "validation_failed"
+    token = _token(corpus, "rei", "reader")
+    params = {"since": "2026-11-22", "until": "2026-11-27", "baseline_days": "90"}
+    body = api.get("/api/v1/stats/emerging", params=params, headers=token).json()
+    assert next(e for e in body if e["term"] == "ivanti connect secure")["docs"] == 6
+    bad = api.get("/api/v1/stats/emerging", params={"since": "later"}, headers=token)
+    assert bad.status_code == 422
+
+
 def test_tag_graph_weights_pairs_so_ubiquitous_tags_tie_nothing(corpus: Kizashi) -> None:
     g = corpus.analytics.tag_graph(SYSTEM)
     nodes = {n.id: n for n in g.nodes}
@@ -235,6 +261,10 @@ def test_cli_stats_tables_and_json(run, corpus: Kizashi) -> None:  # type: ignor
     assert "2026-11" in run("stats", "trends", "--interval", "month")
     assert "ivanti" in run("stats", "words", "--query", "tag:product:ivanti")
     run("stats", "terms", "--order", "loudest", code=2)
+    period = ("--since", "2026-11-22", "--until", "2026-11-27", "--baseline", "90")
+    found = json.loads(run("stats", "emerging", *period, "--json"))
+    assert next(e for e in found if e["term"] == "ivanti connect secure")["docs"] == 6
+    assert "ivanti connect secure" in run("stats", "emerging", *period)
 
 
 def test_png_word_cloud_draws_japanese_with_a_font_shipped_in_a_package(
@@ -293,3 +323,18 @@ def test_indicator_graph_joins_reports_that_share_indicators(
     ]
     labels = {n["label"] for n in body["nodes"]}
     assert "関係のない記事。" in labels  # reports are labelled by their titles
+    # A node's group is its source (here the author of reports made by hand).
+    assert {n["group"] for n in body["nodes"]} == {"Kizashi"}
+    monkeypatch.setattr("kizashi.services.analytics.HUB_REPORTS", 25)
+    # Expanding c: c and the reports that share an indicator with it, none other.
+    around = api.get("/api/v1/stats/graph/indicators", params={"around": c}, headers=token)
+    assert {n["id"] for n in around.json()["nodes"]} == {a, b, c}
+    around_a = kz.analytics.indicator_graph(SYSTEM, "published:2026-11-02..", around=a)
+    assert {n.id for n in around_a.nodes} == {b, c}
+    missing = "report--6d0f3b8e-2a4c-4e5f-9a1b-3c7d8e9f0a1b"
+    assert (
+        api.get(
+            "/api/v1/stats/graph/indicators", params={"around": missing}, headers=token
+        ).status_code
+        == 404
+    )

@@ -49,7 +49,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not all((DIST / name).exists() for name in ("app.js", "charts.js", "graph.js")):
+    if not all((DIST / n).exists() for n in ("app.js", "charts.js", "graph.js", "entity.js")):
         need("front-end assets are not built (run `make install`)")
     with kizashi_server(tmp_path_factory.mktemp("data"), PASSWORD) as url:
         yield url
@@ -87,20 +87,25 @@ class Session:
         self.page.click("button[type=submit]")
         self.page.wait_for_url(server + "/")
 
-    def create(self, title: str, text: str, days_ago: float, labels: list[str]) -> str:
+    def create(self, title: str, text: str, days_ago: float, labels: list[str], **more: Any) -> str:
         """A report through the JSON API with the browser's session (and CSRF header)."""
         published = datetime.now(UTC) - timedelta(days=days_ago)
-        token = self.page.locator('meta[name="csrf-token"]').get_attribute("content")
-        r = self.page.request.post(
-            self.server + "/api/v1/objects",
-            data={
+        return self.post(
+            "/api/v1/objects",
+            {
                 "type": "report",
                 "name": title,
                 "description": text,
                 "published": published.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "labels": labels,
+                **more,
             },
-            headers={"X-CSRF-Token": token or ""},
+        )
+
+    def post(self, path: str, data: dict[str, Any]) -> str:
+        token = self.page.locator('meta[name="csrf-token"]').get_attribute("content")
+        r = self.page.request.post(
+            self.server + path, data=data, headers={"X-CSRF-Token": token or ""}
         )
         assert r.status == 201, r.text()
         return str(r.json()["id"])
@@ -294,6 +299,96 @@ def test_word_map_and_word_cloud_of_a_japanese_selection(
     assert all(u.startswith(session.server) for u in session.requests), [
         u for u in session.requests if not u.startswith(session.server)
     ]
+
+
+def test_entity_graph_of_an_object_page(session: Session, artifacts: Path) -> None:
+    """Malware used by an actor, named by a report that also mentions an address: the
+    malware's page draws all three; expanding the report brings the address in."""
+    from playwright.sync_api import expect
+
+    page = session.page
+    actor = session.post("/api/v1/objects", {"type": "threat-actor", "name": "テスト集団"})
+    malware = session.post(
+        "/api/v1/objects", {"type": "malware", "name": "ShadowPad", "is_family": True}
+    )
+    uses = session.post(
+        "/api/v1/relationships",
+        {"source_ref": actor, "relationship_type": "uses", "target_ref": malware},
+    )
+    report = session.create(
+        "ShadowPad の通信先", "ShadowPad は 203.0.113.77 と通信する。", 1, [], object_refs=[malware]
+    )
+    page.goto(session.server + f"/objects/{malware}")
+    graph = page.locator("#entity-graph")
+    expect(graph).to_have_attribute("data-state", "ready", timeout=30_000)
+    nodes = "() => kizashiEntityGraph.cy.nodes().map(n => n.id()).sort()"
+    assert page.evaluate(nodes) == sorted([actor, malware, report])
+    edges = page.evaluate(
+        "() => kizashiEntityGraph.cy.edges().map(e => [e.id(), e.data('label')]).sort()"
+    )
+    assert [uses, "uses"] in edges and [f"{report}|object_refs|{malware}", "object_refs"] in edges
+    expect(page.locator("#entity-status")).to_contain_text("3 objects, 2 links")
+
+    # Click the report: its panel; expand: the address it mentions joins the graph.
+    graph.scroll_into_view_if_needed()
+    x, y = page.evaluate(
+        "id => { const p = kizashiEntityGraph.cy.getElementById(id).renderedPosition();"
+        " return [p.x, p.y]; }",
+        report,
+    )
+    graph.click(position={"x": x, "y": y})
+    expect(page.locator("#entity-title")).to_have_text("ShadowPad の通信先")
+    expect(page.locator("#entity-meta")).to_contain_text("report")
+    assert page.locator("#entity-open").get_attribute("href") == f"/objects/{report}"
+    page.locator("#entity-expand").click()
+    expect(page.locator("#entity-status")).to_contain_text("1 new from ShadowPad の通信先")
+    types = page.evaluate("() => kizashiEntityGraph.cy.nodes().map(n => n.data('type')).sort()")
+    assert types == ["ipv4-addr", "malware", "report", "threat-actor"]
+    expect(page.locator("#entity-expand")).to_be_disabled()
+    page.screenshot(path=str(artifacts / "entity-graph.png"), full_page=True)
+
+    # Hide the report and show it again; export GraphML (directed, labelled edges).
+    page.locator("#entity-hide").click()
+    expect(page.locator("#entity-unhide")).to_have_text("Show hidden (1)")
+    page.locator("#entity-unhide").click()
+    expect(page.locator("#entity-status")).to_contain_text("4 objects, 3 links")
+    with page.expect_download() as info:
+        page.locator("#graph .graph-export summary").click()
+        page.locator("[data-entity-export=graphml]").click()
+    target = artifacts / "entity-graph.graphml"
+    info.value.save_as(target)
+    xml = ET.parse(target).getroot()
+    assert xml.find(GRAPHML + "graph").get("edgedefault") == "directed"
+    labels = {d.text for d in xml.iter(GRAPHML + "data") if d.get("key") == "e_label"}
+    assert labels == {"uses", "object_refs"}
+    assert not session.errors, session.errors
+
+
+def test_map_of_reports_that_share_indicators(session: Session, artifacts: Path) -> None:
+    from playwright.sync_api import expect
+
+    page = session.page
+    text = "C2 は 198.51.100.23 と kizashi-shared-c2.top で確認された。"
+    first = session.create("共有指標の報告 A", text, 1, ["共有指標"])
+    second = session.create("共有指標の報告 B", "同じ 198.51.100.23 を観測。", 2, ["共有指標"])
+    later = session.create("関連する報告 C", "kizashi-shared-c2.top への通信。", 3, [])
+    session.open_map("/graph?kind=indicators&q=" + quote("tag:共有指標"))
+    ids = page.evaluate("() => kizashiGraph.cy.nodes().map(n => n.id()).sort()")
+    assert ids == sorted([first, second])
+    session.click_node(first)
+    expect(page.locator("#node-title")).to_have_text("共有指標の報告 A")
+    assert page.locator("#node-search").get_attribute("href") == f"/objects/{first}"
+    shared = page.locator("#node-items li")
+    expect(shared).to_have_count(1)
+    expect(shared.first).to_contain_text("198.51.100.23")
+    # Expand: a report outside the selection that shares the domain comes in.
+    page.locator("#node-expand").click()
+    expect(page.locator("#graph-status")).to_contain_text("1 new from 共有指標の報告 A")
+    expect(shared).to_have_count(2)
+    expect(page.locator("#node-items")).to_contain_text("関連する報告 C")
+    assert later in page.evaluate("() => kizashiGraph.cy.nodes().map(n => n.id())")
+    page.screenshot(path=str(artifacts / "indicator-map.png"), full_page=True)
+    assert not session.errors, session.errors
 
 
 def test_layout_time_of_a_2000_node_map_is_recorded(

@@ -153,6 +153,27 @@ def test_analytics_page_shows_cloud_trends_and_emerging(
     assert "脆弱性情報" not in emerging
 
 
+def test_emerging_terms_follow_the_dates_of_the_page(
+    web: TestClient, corpus: dict[str, list[str]]
+) -> None:
+    login(web, "ana", "analyst-password")
+    # The 7 days up to 30 December: the reports of 3, 4 and 5 days ago, not the newer two.
+    page = web.get("/analytics", params={"q": "lang:ja", "until": "2025-12-30"}).text
+    emerging = page.split('id="emerging-section"')[1]
+    assert "the 7 days up to 2025-12-30" in emerging
+    assert re.search(r'class="term" href="[^"]+">ランサムウェア', emerging)
+    linked = set(re.findall(r'href="/objects/([^"]+)"', emerging))
+    assert linked == set(corpus["recent"][2:5])
+    # From a date on: the period is from it to now, and a term's search keeps the dates.
+    page = web.get("/analytics", params={"q": "lang:ja", "since": "2025-12-27"}).text
+    emerging = page.split('id="emerging-section"')[1]
+    assert "published from 2025-12-27 to now" in emerging
+    href = re.search(r'class="term" href="([^"]+)">ランサムウェア', emerging)
+    assert href
+    query = parse_qs(urlsplit(href.group(1).replace("&amp;", "&")).query)["q"][0]
+    assert query.startswith("lang:ja published:2025-12-27..")
+
+
 def test_keyness_sizes_a_narrow_selection_and_count_on_request(
     web: TestClient, corpus: dict[str, list[str]]
 ) -> None:

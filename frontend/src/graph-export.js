@@ -24,28 +24,32 @@ const EDGE_KEYS = [
   ["jaccard", "double"],
 ];
 
-// graph: {kind, selection, nodes: [{id, label, count, group, x, y}], edges: [{source, target, count, pmi, jaccard}]}
-export function toGraphML(graph) {
+// graph: {kind, selection, directed?, nodes: [{id, label, count, group, x, y}], edges: [{source, target, count, pmi, jaccard}]}
+// keys: the data written per node and per edge, [name, GraphML type] (the relation map's by default).
+export function toGraphML(graph, keys = { node: NODE_KEYS, edge: EDGE_KEYS }) {
+  const nodeKeys = keys.node;
+  const edgeKeys = keys.edge;
   const out = [
     '<?xml version="1.0" encoding="UTF-8"?>',
     '<graphml xmlns="http://graphml.graphdrawing.org/xmlns"' +
       ' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"' +
       ' xsi:schemaLocation="http://graphml.graphdrawing.org/xmlns http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd">',
   ];
-  for (const [name, type] of NODE_KEYS) {
+  for (const [name, type] of nodeKeys) {
     out.push(`  <key id="n_${name}" for="node" attr.name="${name}" attr.type="${type}"/>`);
   }
-  for (const [name, type] of EDGE_KEYS) {
+  for (const [name, type] of edgeKeys) {
     out.push(`  <key id="e_${name}" for="edge" attr.name="${name}" attr.type="${type}"/>`);
   }
   out.push(`  <key id="g_selection" for="graph" attr.name="selection" attr.type="string"/>`);
-  out.push(`  <graph id="${xmlEscape(graph.kind || "graph")}" edgedefault="undirected">`);
+  const direction = graph.directed ? "directed" : "undirected";
+  out.push(`  <graph id="${xmlEscape(graph.kind || "graph")}" edgedefault="${direction}">`);
   out.push(`    <data key="g_selection">${xmlEscape(graph.selection || "")}</data>`);
   // Node ids are positions: the values themselves (any text) are labels.
   const ids = new Map();
   graph.nodes.forEach((n, i) => {
     ids.set(n.id, `n${i}`);
-    const data = NODE_KEYS.map(([k]) => n[k] === undefined || n[k] === null ? "" :
+    const data = nodeKeys.map(([k]) => n[k] === undefined || n[k] === null ? "" :
       `<data key="n_${k}">${xmlEscape(n[k])}</data>`).join("");
     out.push(`    <node id="n${i}">${data}</node>`);
   });
@@ -53,7 +57,8 @@ export function toGraphML(graph) {
     const s = ids.get(e.source);
     const t = ids.get(e.target);
     if (s === undefined || t === undefined) return;
-    const data = EDGE_KEYS.map(([k]) => `<data key="e_${k}">${xmlEscape(e[k])}</data>`).join("");
+    const data = edgeKeys.map(([k]) => e[k] === undefined || e[k] === null ? "" :
+      `<data key="e_${k}">${xmlEscape(e[k])}</data>`).join("");
     out.push(`    <edge id="e${i}" source="${s}" target="${t}">${data}</edge>`);
   });
   out.push("  </graph>", "</graphml>", "");

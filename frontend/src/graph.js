@@ -1,6 +1,8 @@
 // The relation map, drawn by Cytoscape.js. Nodes are tags (or words) sized
 // by how many items hold them and coloured by namespace (or language); edges join values
-// that occur on the same item, their width following count, PMI or Jaccard.
+// that occur on the same item, their width following count, PMI or Jaccard. The
+// "indicators" kind draws reports instead, coloured by source, joined when they mention
+// the same indicators (an edge's values name them).
 // Everything shown from the data is set as text (textContent, cytoscape labels), never
 // parsed as HTML.
 //
@@ -51,7 +53,9 @@ const ui = {
   items: $("node-items"),
   itemsStatus: $("node-items-status"),
 };
-const kind = box.dataset.kind === "words" ? "words" : "tags";
+const KINDS = ["tags", "words", "indicators"];
+const kind = KINDS.includes(box.dataset.kind) ? box.dataset.kind : "tags";
+const NO_GROUP = { tags: "(no namespace)", words: "?", indicators: "(no source)" };
 const field = kind === "tags" ? "tag" : "keyword";
 let cy = null;
 let current = null; // the node whose panel is open
@@ -125,6 +129,7 @@ const edgeElement = (e, max) => ({
     count: e.count,
     pmi: e.pmi,
     jaccard: e.jaccard,
+    values: e.values || [],
     width: edgeWidth(e[ui.measure.value], max),
   },
 });
@@ -201,7 +206,7 @@ function updateLegend() {
     swatch.className = "swatch";
     swatch.style.background = hashColour(group);
     const text = document.createElement("span");
-    text.textContent = `${group || (kind === "tags" ? "(no namespace)" : "?")} ${count}`;
+    text.textContent = `${group || NO_GROUP[kind]} ${count}`;
     label.append(tick, swatch, text);
     ui.legend.append(label);
   }
@@ -222,7 +227,9 @@ function describe(extra = "") {
   ui.unhide.disabled = hidden === 0;
   ui.unhide.textContent = hidden ? `Show hidden (${hidden})` : "Show hidden";
   const layout = box.dataset.layoutMs ? ` · layout ${box.dataset.layoutMs} ms` : "";
-  setStatus(`${nodes.length} nodes, ${edges.length} edges shown${layout}${extra}`);
+  const hubs = Number(box.dataset.hubs || 0);
+  const common = hubs ? ` · ${hubs} value(s) in too many reports join nothing` : "";
+  setStatus(`${nodes.length} nodes, ${edges.length} edges shown${layout}${common}${extra}`);
 }
 
 // -- layout ----------------------------------------------------------------------------
@@ -338,14 +345,43 @@ function openPanel(node) {
   ui.panel.hidden = false;
   ui.title.textContent = node.data("label");
   const group = node.data("group");
+  if (kind === "indicators") {
+    ui.meta.textContent = `${node.data("count")} indicator(s) · ${group || "no source"}`;
+    ui.search.href = "/objects/" + encodeURIComponent(node.id());
+    listSharing(node);
+    return;
+  }
   const what = kind === "tags" ? (group ? `namespace ${group}` : "no namespace") : `language ${group}`;
   ui.meta.textContent = `${node.data("count")} item(s) in this selection · ${what}`;
   const query = narrowed(box.dataset.selection, node.id());
   ui.search.href = "/search?" + new URLSearchParams({ q: query, sort: "newest" });
   const here = new URL(window.location.href);
   here.searchParams.set("q", narrowed(box.dataset.query, node.id()));
-  ui.focus.href = here.pathname + here.search;
+  if (ui.focus) ui.focus.href = here.pathname + here.search;
   loadItems(query);
+}
+
+// The reports joined to this one, most shared first, with the values they share.
+function listSharing(node) {
+  itemsRequest++;
+  const rows = node.connectedEdges().filter((e) => shown(e.source()) && shown(e.target()))
+    .sort((a, b) => b.data("count") - a.data("count"))
+    .map((e) => {
+      const other = e.source().id() === node.id() ? e.target() : e.source();
+      const li = document.createElement("li");
+      const a = document.createElement("a");
+      a.href = "/objects/" + encodeURIComponent(other.id());
+      a.textContent = other.data("label");
+      const values = document.createElement("small");
+      values.className = "shared-values";
+      values.textContent = ` ${e.data("values").join(", ")}${e.data("count") > e.data("values").length ? " …" : ""}`;
+      li.append(a, values);
+      return li;
+    });
+  ui.items.replaceChildren(...rows);
+  ui.itemsStatus.textContent = rows.length
+    ? `${rows.length} report(s) on the map; Expand finds more.`
+    : "No report on the map shares an indicator with this one; Expand looks further.";
 }
 
 async function loadItems(query) {
@@ -375,13 +411,20 @@ async function loadItems(query) {
 
 async function expand(node) {
   const url = new URL(box.dataset.api, window.location.origin);
-  url.searchParams.set("q", narrowed(box.dataset.query, node.id()));
+  if (kind === "indicators") {
+    // Reports anywhere (not only in the selection) that share one of its indicators.
+    for (const name of ["q", "since", "until"]) url.searchParams.delete(name);
+    url.searchParams.set("around", node.id());
+  } else {
+    url.searchParams.set("q", narrowed(box.dataset.query, node.id()));
+  }
   url.searchParams.set("size", String(EXPAND_SIZE));
   ui.expand.disabled = true;
   try {
     const graph = await getJSON(url.pathname + url.search);
     node.addClass("expanded");
     merge(graph, node);
+    if (node === current && kind === "indicators") listSharing(node);
   } catch (err) {
     setStatus(err.message);
   } finally {
@@ -446,6 +489,7 @@ function asData() {
       count: e.data("count"),
       pmi: e.data("pmi"),
       jaccard: e.data("jaccard"),
+      ...(kind === "indicators" ? { values: e.data("values") } : {}),
     })),
   };
 }
@@ -557,10 +601,11 @@ async function load() {
     return;
   }
   if (!graph.nodes.length) {
-    setStatus(`No ${kind} in this selection.`);
+    setStatus(`No ${kind === "indicators" ? "reports" : kind} in this selection.`);
     box.dataset.state = "empty";
     return;
   }
+  box.dataset.hubs = String(graph.hubs?.length || 0);
   draw(graph);
 }
 

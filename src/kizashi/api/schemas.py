@@ -135,6 +135,27 @@ class NeighbourhoodOut(BaseModel):
     referrers: list[Referrer]
 
 
+class GraphNodeOut(NodeOut):
+    revoked: bool
+
+
+class GraphEdgeOut(BaseModel):
+    id: str
+    source: str
+    target: str
+    label: str = Field(description="The relationship type, or the referring property")
+    kind: str = Field(description="relationship | ref")
+
+
+class EntityGraphOut(BaseModel):
+    root: str
+    nodes: list[GraphNodeOut]
+    edges: list[GraphEdgeOut]
+    more: dict[str, int] = Field(
+        description="Edges left out beyond the limit: relationship, refers, referred"
+    )
+
+
 class TokenIn(BaseModel):
     name: str = Field(max_length=100)
 

@@ -78,12 +78,22 @@ def emerging(
     days: int = typer.Option(7, "--days", min=1, max=366, help="The recent period."),
     baseline: int = typer.Option(28, "--baseline", min=1, max=3660, help="Days before it."),
     limit: int = typer.Option(20, "--limit", "-n", min=1, max=200),
+    since: str | None = typer.Option(
+        None, "--since", help="The period starts here (else: --days before its end)."
+    ),
+    until: str | None = typer.Option(None, "--until", help="The period ends here (else: now)."),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Words significantly more frequent in the last days than before, with articles."""
+    """Words significantly more frequent in a period than before it, with articles."""
     with open_app() as kz:
         found = kz.analytics.emerging(
-            actor_of(kz), query, days=days, baseline_days=baseline, limit=limit
+            actor_of(kz),
+            query,
+            days=days,
+            baseline_days=baseline,
+            limit=limit,
+            since=since,
+            until=until,
         )
     if as_json:
         print_json([e.as_dict() for e in found])

@@ -26,11 +26,13 @@ from typing import Any
 
 from kizashi.model import searchquery as sq
 from kizashi.model.actor import Actor
-from kizashi.model.errors import Problem, invalid
+from kizashi.model.errors import Problem, invalid, not_found
 from kizashi.search import stats
+from kizashi.search.documents import source_of
 from kizashi.services.common import Context
 from kizashi.services.search import SearchService, access_for
 from kizashi.store import mentions as mention_repo
+from kizashi.store import objects as object_repo
 from kizashi.store import search as repo
 
 TERM_ORDERS = ("score", "count", "docs")
@@ -53,6 +55,8 @@ MAX_NODES = 2000
 SIGNIFICANT = 10.83
 #: An indicator mentioned by more reports of a selection than this joins none of them.
 HUB_REPORTS = 25
+#: Indicators of one report that an expansion of the indicator map looks for.
+AROUND_VALUES = 200
 #: Items of a selection (the newest) over which word pairs are counted.
 WORD_PAIR_ITEMS = 2000
 
@@ -315,18 +319,24 @@ class AnalyticsService:
         baseline_days: int = 28,
         limit: int = 20,
         now: datetime | None = None,
+        since: str | None = None,
+        until: str | None = None,
     ) -> list[Emerging]:
-        """Words significantly more frequent in the last ``days`` than in the
-        ``baseline_days`` before, each with the newest articles that hold it."""
+        """Words significantly more frequent in a period than in the ``baseline_days``
+        before it, each with the newest articles that hold it.
+
+        The period is the last ``days`` up to ``until`` (default: now), or from
+        ``since`` to ``until`` when ``since`` is given (dates in the query language's
+        forms: ``2024-05``, ``2024-05-01``, full instants)."""
         _check_limit("days", days, 366)
         _check_limit("baseline_days", baseline_days, 3660)
         _check_limit("limit", limit, 200)
-        now = now or datetime.now(UTC)
-        start = now - timedelta(days=days)
+        start, now = _period(since, until, days, now or datetime.now(UTC))
         base_start = start - timedelta(days=baseline_days)
-        iso = _instant
-        recent_q = _selection(query, iso(start), iso(now))
-        before_q = _selection(query, iso(base_start), iso(start))
+        # Half-open windows: an item published at ``start`` is in the period only.
+        chosen = _selection(query, None, None)
+        recent_q = sq.And((chosen, _published(start, now)))
+        before_q = sq.And((chosen, _published(base_start, start)))
         self._ready()
         access = access_for(actor)
         recent = stats.term_counts(
@@ -476,15 +486,22 @@ class AnalyticsService:
         until: str | None = None,
         size: int = 300,
         min_shared: int = 1,
+        around: str | None = None,
     ) -> Graph:
         """Reports as nodes (the ``size`` newest of the selection), joined when they
         mention the same indicators; an edge's count is how many they share, and its
         ``values`` name them. A value mentioned by more than :data:`HUB_REPORTS` of
         them (a public resolver, a vendor's domain) joins nothing: it would tie
-        everything together; it is listed under ``hubs`` instead."""
+        everything together; it is listed under ``hubs`` instead. A node's group is
+        its source.
+
+        ``around`` (a report's id) narrows the selection to that report and the reports
+        that mention any of its indicators: the map's "expand"."""
         _check_limit("size", size, MAX_NODES)
         _check_limit("min_shared", min_shared, 1000)
         expr = _selection(query, since, until)
+        if around is not None:
+            expr = sq.And((expr, self._sharing(around)))
         self._ready()
         page = self.index.search(expr, access_for(actor), sort="newest", limit=size)
         pks = [h.pk for h in page.hits]
@@ -508,7 +525,7 @@ class AnalyticsService:
         for pk, _, _ in found:
             mentioned[pk] += 1
         nodes = [
-            Node(rows[pk].id, mentioned[pk], rows[pk].type, label=rows[pk].name)
+            Node(rows[pk].id, mentioned[pk], source_of(rows[pk]) or "", label=rows[pk].name)
             for pk in pks
             if pk in rows
         ]
@@ -531,6 +548,17 @@ class AnalyticsService:
         edges.sort(key=lambda e: (-e.count, e.source, e.target))
         hubs.sort(key=lambda h: (-h[1], h[0]))
         return Graph("indicators", len(nodes), nodes, edges, hubs=hubs)
+
+    def _sharing(self, report_id: str) -> sq.Expr:
+        """The report itself, or any report mentioning one of its indicators (the
+        first :data:`AROUND_VALUES` of them)."""
+        with self.ctx.store.read() as conn:
+            row = object_repo.get(conn, report_id)
+            found = mention_repo.values_in_reports(conn, [row.pk]) if row else []
+        if row is None:
+            raise not_found(f"Object {report_id}")
+        values = sorted({v for _, _, v in found})[:AROUND_VALUES]
+        return sq.Or((sq.Field("id", report_id, 0), *(sq.Field("ioc", v, 0) for v in values)))
 
     # -- trends ----------------------------------------------------------------
 
@@ -592,6 +620,33 @@ class AnalyticsService:
 
 def _day(ms: int) -> Any:
     return datetime.fromtimestamp(ms / 1000, UTC).date()
+
+
+def _period(
+    since: str | None, until: str | None, days: int, now: datetime
+) -> tuple[datetime, datetime]:
+    """[start, end) of an emerging-terms period (see :meth:`AnalyticsService.emerging`)."""
+    if not since and not until:
+        return now - timedelta(days=days), now
+    expr = sq.parse(f"published:{since or ''}..{until or ''}")
+    assert isinstance(expr, sq.DateRange)
+    end = _parse_instant(expr.end) if expr.end else now
+    start = _parse_instant(expr.start) if expr.start else end - timedelta(days=days)
+    if start >= end:
+        raise invalid(
+            "The period is empty: since must come before until.",
+            [Problem("since", since or ""), Problem("until", until or "")],
+        )
+    return start, end
+
+
+def _published(start: datetime, end: datetime) -> sq.DateRange:
+    """Published in [start, end)."""
+    return sq.DateRange("published", _instant(start), _instant(end), 0)
+
+
+def _parse_instant(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def _instant(dt: datetime) -> str:

@@ -13,6 +13,7 @@ from kizashi.search.sync import Follower
 from kizashi.services import taxonomies
 from kizashi.services.analytics import AnalyticsService
 from kizashi.services.common import Clock, Context, utcnow
+from kizashi.services.entity_graph import EntityGraphService
 from kizashi.services.indicators import IndicatorService
 from kizashi.services.objects import ObjectService
 from kizashi.services.relationships import RelationshipService
@@ -49,6 +50,7 @@ class Kizashi:
         )
         self.objects.linker = self.indicators
         self.relationships = RelationshipService(self.ctx, self.objects)
+        self.entity_graph = EntityGraphService(self.ctx, self.objects)
         self.rules = RuleService(self.ctx, self.tags, self.objects, lambda: self.search)
         self.objects.tagger = self.rules
         self.users = UserService(self.ctx)

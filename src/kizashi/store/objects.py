@@ -313,6 +313,18 @@ def referrers(conn: Connection, target: str, limit: int = 200) -> list[tuple[str
     return [(r[0], r[1]) for r in conn.execute(q)]
 
 
+def referrer_count(conn: Connection, target: str, skip: Sequence[str] = ()) -> int:
+    """How many live objects refer to ``target`` (through properties not in ``skip``)."""
+    q = (
+        sa.select(sa.func.count())
+        .select_from(object_refs.join(objects, objects.c.pk == object_refs.c.source_pk))
+        .where(object_refs.c.target_ref == target, objects.c.revoked == sa.false())
+    )
+    if skip:
+        q = q.where(object_refs.c.property.not_in(list(skip)))
+    return int(conn.execute(q).scalar_one())
+
+
 def id_of(conn: Connection, pk: int) -> str:
     return str(conn.execute(sa.select(objects.c.id).where(objects.c.pk == pk)).scalar_one())
 

@@ -30,7 +30,9 @@ router = APIRouter()
 CLOUD_TERMS = 120
 TREND_TOP = 5
 EMERGING_DAYS = (7, 14, 30)
-GRAPH_KINDS = ("tags", "words")
+#: Map kinds: tags on the same item, words in the same article, reports that share
+#: indicators.
+GRAPH_KINDS = ("tags", "words", "indicators")
 GRAPH_SIZES = (50, 100, 200, 500, 1000, 2000)
 #: Past this many days (weeks, months) the chart keeps only the periods with items.
 MAX_PERIODS = 3660
@@ -175,7 +177,15 @@ def analytics_page(
             interval=interval,
             top=TREND_TOP,
         )
-        emerging = kz.analytics.emerging(actor, q, days=period, limit=20, now=kz.ctx.clock())
+        emerging = kz.analytics.emerging(
+            actor,
+            q,
+            days=period,
+            limit=20,
+            now=kz.ctx.clock(),
+            since=since or None,
+            until=until or None,
+        )
     except KizashiError as exc:
         error = exc
     return page(
@@ -195,8 +205,12 @@ def analytics_page(
         cloud=cloud,
         chart=_chart(series, interval),
         emerging=emerging,
-        # Emerging terms are of the last days whatever the dates: their link leaves them out.
-        emerging_url=lambda term: search_url(narrowed(selection_query(q), "keyword", term)),
+        # The search of an emerging term covers the period the term was found in.
+        emerging_url=lambda term: search_url(
+            narrowed(selection_query(q, since, until), "keyword", term)
+            if since
+            else narrowed(selection_query(q), "keyword", term)
+        ),
         graph_url=lambda kind: (
             "/graph?" + urlencode({"kind": kind, "q": q, "since": since, "until": until})
         ),
@@ -216,7 +230,8 @@ def graph_page(
     min_count: str = "",
     namespace: Annotated[str, Query(max_length=1000)] = "",
 ) -> Response:
-    """The relation map: tags (or words) as nodes, joined when they occur together."""
+    """The relation map: tags (or words) as nodes, joined when they occur together; or
+    reports as nodes, joined when they share indicators."""
     kind = kind if kind in GRAPH_KINDS else "tags"
     nodes = min(max(_number(size, 100), 1), GRAPH_SIZES[-1])
     least = max(_number(min_count, 0), 0)
@@ -226,7 +241,7 @@ def graph_page(
     if until:
         params.append(("until", until))
     if least:
-        params.append(("min_count", str(least)))
+        params.append(("min_shared" if kind == "indicators" else "min_count", str(least)))
     namespaces = [n.strip() for n in namespace.split(",") if n.strip()] if kind == "tags" else []
     params.extend(("namespace", n) for n in namespaces)
     return page(

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Query, Response
 from kizashi.api.deps import ActorDep, KizashiDep
 from kizashi.api.schemas import (
     CreatedOut,
+    EntityGraphOut,
     ErrorOut,
     NeighbourhoodOut,
     ObjectOut,
@@ -124,6 +125,19 @@ def object_neighbours(
 ) -> dict[str, Any]:
     """Objects one or two relationship hops away, and objects that refer to this one."""
     return kz.relationships.neighbours(actor, stix_id, depth).as_dict()
+
+
+@router.get("/{stix_id}/graph", response_model=EntityGraphOut)
+def object_graph(
+    kz: KizashiDep,
+    actor: ActorDep,
+    stix_id: str,
+    limit: Annotated[int, Query(ge=1, le=500)] = 40,
+) -> dict[str, Any]:
+    """The object and everything one hop away: relationships, its own refs, and the
+    objects that refer to it (``limit`` of each, newest first; ``more`` counts the rest).
+    Expand a node by asking for its graph."""
+    return kz.entity_graph.graph(actor, stix_id, limit=limit).as_dict()
 
 
 @router.post("/{stix_id}/tags", response_model=TagsOut)

@@ -77,10 +77,21 @@ def emerging(
     days: Annotated[int, Query(ge=1, le=366)] = 7,
     baseline_days: Annotated[int, Query(ge=1, le=3660)] = 28,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
+    since: Date = None,
+    until: Date = None,
 ) -> list[dict[str, Any]]:
-    """Words significantly more frequent in the last ``days`` than in the
-    ``baseline_days`` before, each with the newest articles that hold it."""
-    found = kz.analytics.emerging(actor, q, days=days, baseline_days=baseline_days, limit=limit)
+    """Words significantly more frequent in a period than in the ``baseline_days``
+    before it, each with the newest articles that hold it. The period is the last
+    ``days`` up to ``until`` (default now), or ``since`` to ``until``."""
+    found = kz.analytics.emerging(
+        actor,
+        q,
+        days=days,
+        baseline_days=baseline_days,
+        limit=limit,
+        since=since,
+        until=until,
+    )
     return [e.as_dict() for e in found]
 
 
@@ -135,11 +146,13 @@ def indicator_graph(
     until: Date = None,
     min_shared: Annotated[int, Query(ge=1, le=1000)] = 1,
     size: Annotated[int, Query(ge=1, le=2000)] = 300,
+    around: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
     """Reports (the newest ``size`` of the selection) joined by the indicators they
-    share; ``hubs`` lists values too common to join anything."""
+    share; ``hubs`` lists values too common to join anything. ``around`` (a report's
+    id) keeps that report and those sharing an indicator with it."""
     graph = kz.analytics.indicator_graph(
-        actor, q, since=since, until=until, size=size, min_shared=min_shared
+        actor, q, since=since, until=until, size=size, min_shared=min_shared, around=around
     )
     return graph.as_dict()
 

@@ -1,0 +1,319 @@
+// The entity graph on an object page, drawn by Cytoscape.js: the object, what it is
+// related to (STIX relationships, arrows labelled with their type), what it refers to
+// and what refers to it (a report's object_refs, dashed). Expanding a node asks the
+// server for that node's own graph and adds what is new: one hop at a time.
+// Data is set as text (textContent, cytoscape labels), never parsed as HTML.
+import cytoscape from "cytoscape";
+import { toGraphML } from "./graph-export.js";
+
+const FONT = '"Noto Sans CJK JP", "Noto Sans JP", "Hiragino Sans", "Yu Gothic UI", "Meiryo", system-ui, sans-serif';
+// STIX types an analyst meets most, by colour and shape; others fall back to grey.
+const LOOK = {
+  report: ["#1f5fa8", "round-rectangle"],
+  note: ["#5b7fa8", "round-rectangle"],
+  opinion: ["#5b7fa8", "round-rectangle"],
+  indicator: ["#d62728", "diamond"],
+  "threat-actor": ["#9467bd", "star"],
+  "intrusion-set": ["#9467bd", "star"],
+  campaign: ["#8c564b", "hexagon"],
+  malware: ["#ff7f0e", "hexagon"],
+  tool: ["#bcbd22", "hexagon"],
+  vulnerability: ["#e377c2", "triangle"],
+  "attack-pattern": ["#17becf", "vee"],
+  identity: ["#637939", "ellipse"],
+  relationship: ["#8a94a6", "ellipse"],
+};
+const OBSERVABLE = ["#d62728", "diamond"]; // ipv4-addr, domain-name, url, file…
+const OBSERVABLES = new Set([
+  "ipv4-addr", "ipv6-addr", "domain-name", "url", "file", "email-addr", "mac-addr",
+  "autonomous-system", "network-traffic", "x509-certificate", "directory", "mutex",
+  "windows-registry-key", "user-account", "process", "software", "artifact",
+]);
+const MAX_FIT_ZOOM = 1.5;
+const lookOf = (type) => LOOK[type] || (OBSERVABLES.has(type) ? OBSERVABLE : ["#7a7a7a", "ellipse"]);
+
+const $ = (id) => document.getElementById(id);
+const box = $("entity-graph");
+const ui = {
+  status: $("entity-status"),
+  relayout: $("entity-relayout"),
+  unhide: $("entity-unhide"),
+  panel: $("entity-panel"),
+  title: $("entity-title"),
+  meta: $("entity-meta"),
+  open: $("entity-open"),
+  expand: $("entity-expand"),
+  hide: $("entity-hide"),
+};
+const root = box.dataset.root;
+let cy = null;
+let current = null;
+const left = new Map(); // node id -> {relationship, refers, referred} left out
+
+async function getJSON(url) {
+  const r = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+  let body = null;
+  try {
+    body = await r.json();
+  } catch {
+    body = null;
+  }
+  if (!r.ok) throw new Error(body?.error?.message || `The server answered ${r.status}.`);
+  return body;
+}
+
+const graphUrl = (id) => `/api/v1/objects/${encodeURIComponent(id)}/graph`;
+const objectUrl = (id) => `/objects/${encodeURIComponent(id)}`;
+
+function nodeElement(n) {
+  const [colour, shape] = lookOf(n.type);
+  const label = n.name.length > 40 ? n.name.slice(0, 39) + "…" : n.name;
+  return {
+    group: "nodes",
+    data: { id: n.id, label, name: n.name, type: n.type, tlp: n.tlp || "", colour, shape },
+  };
+}
+
+const edgeElement = (e) => ({
+  group: "edges",
+  data: { id: e.id, source: e.source, target: e.target, label: e.label, kind: e.kind },
+  classes: e.kind,
+});
+
+function describe(extra = "") {
+  const nodes = cy.nodes().filter((n) => !n.hasClass("hidden"));
+  const hidden = cy.nodes(".hidden").length;
+  ui.unhide.disabled = hidden === 0;
+  ui.unhide.textContent = hidden ? `Show hidden (${hidden})` : "Show hidden";
+  const edges = nodes.edgesWith(nodes);
+  ui.status.textContent = `${nodes.length} objects, ${edges.length} links${extra}`;
+}
+
+function leftOut(more) {
+  const parts = [];
+  if (more.relationship) parts.push(`${more.relationship} relationship(s)`);
+  if (more.refers) parts.push(`${more.refers} reference(s)`);
+  if (more.referred) parts.push(`${more.referred} referring object(s)`);
+  return parts.join(", ");
+}
+
+function layOut(fit = true) {
+  box.dataset.state = "layout";
+  const layout = cy.layout({
+    name: "cose",
+    animate: false,
+    randomize: false,
+    nodeDimensionsIncludeLabels: true,
+    idealEdgeLength: () => 90,
+    nodeRepulsion: () => 9000,
+    fit,
+    padding: 30,
+  });
+  layout.one("layoutstop", () => {
+    // A graph of three objects would fill the box at four times its size.
+    if (fit && cy.zoom() > MAX_FIT_ZOOM) {
+      cy.zoom(MAX_FIT_ZOOM);
+      cy.center();
+    }
+    box.dataset.state = "ready";
+  });
+  layout.run();
+}
+
+function openPanel(node) {
+  current = node;
+  ui.panel.hidden = false;
+  ui.title.textContent = node.data("name");
+  const more = left.get(node.id());
+  const tlp = node.data("tlp") ? ` · TLP:${node.data("tlp").toUpperCase()}` : "";
+  const rest = more && leftOut(more) ? ` · not drawn: ${leftOut(more)}` : "";
+  ui.meta.textContent = `${node.data("type")}${tlp} · ${node.degree()} link(s)${rest}`;
+  ui.open.href = objectUrl(node.id());
+  ui.expand.disabled = node.hasClass("expanded");
+}
+
+// Adds what is new from one node's graph, beside that node.
+function merge(graph, around) {
+  const centre = around.position();
+  const fresh = graph.nodes.filter((n) => cy.getElementById(n.id).empty());
+  cy.batch(() => {
+    fresh.forEach((n, i) => {
+      const angle = (2 * Math.PI * i) / Math.max(fresh.length, 1);
+      cy.add({
+        ...nodeElement(n),
+        position: { x: centre.x + 120 * Math.cos(angle), y: centre.y + 120 * Math.sin(angle) },
+      });
+    });
+    for (const e of graph.edges) {
+      if (cy.getElementById(e.id).empty()) cy.add(edgeElement(e));
+    }
+  });
+  left.set(graph.root, graph.more || {});
+  around.addClass("expanded");
+  return fresh.length;
+}
+
+async function expand(node) {
+  ui.expand.disabled = true;
+  try {
+    const graph = await getJSON(graphUrl(node.id()));
+    const added = merge(graph, node);
+    layOut();
+    const more = leftOut(graph.more || {});
+    describe(` · ${added} new from ${node.data("name")}${more ? ` (not drawn: ${more})` : ""}`);
+    if (current === node) openPanel(node);
+  } catch (err) {
+    ui.status.textContent = err.message;
+    ui.expand.disabled = false;
+  }
+}
+
+function hide(node) {
+  if (node.id() === root) return;
+  node.addClass("hidden");
+  ui.panel.hidden = true;
+  current = null;
+  describe();
+}
+
+function download(blob, ext) {
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = `kizashi-graph-${root.split("--")[0]}.${ext}`;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+}
+
+function asData() {
+  const nodes = cy.nodes().filter((n) => !n.hasClass("hidden"));
+  return {
+    kind: "entities",
+    selection: root,
+    directed: true,
+    nodes: nodes.map((n) => ({
+      id: n.id(),
+      label: n.data("name"),
+      type: n.data("type"),
+      tlp: n.data("tlp"),
+      x: Math.round(n.position("x") * 10) / 10,
+      y: Math.round(n.position("y") * 10) / 10,
+    })),
+    edges: nodes.edgesWith(nodes).map((e) => ({
+      id: e.id(),
+      source: e.data("source"),
+      target: e.data("target"),
+      label: e.data("label"),
+      kind: e.data("kind"),
+    })),
+  };
+}
+
+const GRAPHML_KEYS = {
+  node: [["label", "string"], ["type", "string"], ["tlp", "string"], ["x", "double"], ["y", "double"]],
+  edge: [["label", "string"], ["kind", "string"]],
+};
+
+async function exportAs(format) {
+  if (format === "png") {
+    download(await cy.png({ output: "blob-promise", full: true, scale: 2, bg: "#ffffff" }), "png");
+  } else if (format === "json") {
+    download(new Blob([JSON.stringify(asData(), null, 1)], { type: "application/json" }), "json");
+  } else if (format === "graphml") {
+    download(new Blob([toGraphML(asData(), GRAPHML_KEYS)], { type: "application/graphml+xml" }), "graphml");
+  }
+}
+
+function draw(graph) {
+  cy = cytoscape({
+    container: box,
+    elements: [...graph.nodes.map(nodeElement), ...graph.edges.map(edgeElement)],
+    minZoom: 0.1,
+    maxZoom: 4,
+    wheelSensitivity: 0.3,
+    style: [
+      {
+        selector: "node",
+        style: {
+          width: 30,
+          height: 30,
+          shape: "data(shape)",
+          "background-color": "data(colour)",
+          label: "data(label)",
+          "font-family": FONT,
+          "font-size": 11,
+          "text-valign": "bottom",
+          "text-margin-y": 3,
+          "text-wrap": "ellipsis",
+          "text-max-width": 180,
+          color: "#222",
+          "text-outline-color": "#fff",
+          "text-outline-width": 2,
+        },
+      },
+      { selector: "node.root", style: { width: 44, height: 44, "border-width": 3, "border-color": "#111" } },
+      { selector: "node.expanded", style: { "border-width": 2, "border-color": "#555", "border-style": "double" } },
+      { selector: "node:selected", style: { "overlay-opacity": 0.15 } },
+      {
+        selector: "edge",
+        style: {
+          width: 1.6,
+          "line-color": "#8a94a6",
+          "target-arrow-color": "#8a94a6",
+          "target-arrow-shape": "triangle",
+          "curve-style": "bezier",
+          label: "data(label)",
+          "font-family": FONT,
+          "font-size": 9,
+          color: "#555",
+          "text-rotation": "autorotate",
+          "text-background-color": "#fff",
+          "text-background-opacity": 0.8,
+          "text-background-padding": 1,
+        },
+      },
+      { selector: "edge.ref", style: { "line-style": "dashed", width: 1.1 } },
+      { selector: ".hidden", style: { display: "none" } },
+    ],
+  });
+  cy.getElementById(root).addClass("expanded root");
+  left.set(root, graph.more || {});
+  window.kizashiEntityGraph = { cy, expand, exportAs };
+  cy.on("tap", "node", (event) => openPanel(event.target));
+  cy.on("dbltap", "node", (event) => {
+    if (event.target.id() !== root) window.location.href = objectUrl(event.target.id());
+  });
+  layOut();
+  const more = leftOut(graph.more || {});
+  describe(more ? ` · not drawn: ${more}` : "");
+}
+
+async function load() {
+  ui.status.textContent = "Loading the graph…";
+  try {
+    const graph = await getJSON(graphUrl(root));
+    box.dataset.state = "drawing";
+    draw(graph);
+  } catch (err) {
+    ui.status.textContent = err.message;
+    box.dataset.state = "error";
+  }
+}
+
+ui.relayout.addEventListener("click", () => cy && layOut());
+ui.unhide.addEventListener("click", () => {
+  if (!cy) return;
+  cy.nodes(".hidden").removeClass("hidden");
+  describe();
+});
+ui.expand.addEventListener("click", () => current && expand(current));
+ui.hide.addEventListener("click", () => current && hide(current));
+for (const button of document.querySelectorAll("[data-entity-export]")) {
+  button.addEventListener("click", () => {
+    button.closest("details")?.removeAttribute("open");
+    exportAs(button.dataset.entityExport);
+  });
+}
+
+load();
