@@ -31,8 +31,11 @@ assets: $(ASSETS)
 run: install
 	$(BIN)/kizashi run
 
+# One test process per core (pytest-xdist), a test file's tests in the same process so
+# that its module fixtures (a server, a browser) start once. TEST_WORKERS=0 runs serially.
+TEST_WORKERS ?= auto
 test: install
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 check: install
 	$(BIN)/ruff check src tests bench
