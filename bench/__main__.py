@@ -9,8 +9,8 @@ A fourth, lookup (indicator lookup on a store of 10 million observables; 200,000
 search analyser against the bare Japanese tokeniser), with ``--only analyse``; a sixth,
 search (Kizashi's full-text index against Groonga on 100,000 Japanese/English documents,
 then 1,000,000; 5,000 with ``--quick``), with ``--only search``; a seventh, rules
-(auto-tagging: added latency on the ingest path and "apply to existing" with 10 to 1,000
-rules; smaller stores with ``--quick``), with ``--only rules``; an eighth, stats
+(auto-tagging: added latency on the ingest path, on the side and end to end, and "apply
+to existing" with 10 to 1,000 rules; smaller stores with ``--quick``), with ``--only rules``; an eighth, stats
 (analytics over selections of 1,000 to 100,000 items; 5,000 with ``--quick``), with
 ``--only stats``.
 
@@ -36,6 +36,7 @@ from bench import (
     bench_feeds,
     bench_lookup,
     bench_rules,
+    bench_rules_e2e,
     bench_search,
     bench_stats,
     bench_store,
@@ -368,6 +369,9 @@ def main(argv: list[str] | None = None) -> int:
         ruled = bench_rules.run(args.quick, progress=progress)
         print(bench_rules.render(ruled, env), flush=True)
         doc["rules"] = ruled.as_dict()
+        ended = bench_rules_e2e.run(args.quick, progress=progress)
+        print("\n" + bench_rules_e2e.render(ended), flush=True)
+        doc["rules_end_to_end"] = ended.as_dict()
     if args.only in (None, "stats"):
         if args.only is None:
             print("\n", flush=True)

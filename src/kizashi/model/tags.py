@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from kizashi.model.errors import Problem, invalid
 
@@ -34,8 +35,10 @@ class TagName:
         return self.namespace is not None
 
 
+@lru_cache(maxsize=8192)
 def parse_tag(raw: str) -> TagName:
-    """Validate and canonicalise one tag name.
+    """Validate and canonicalise one tag name (remembered: rules add the same tags to
+    item after item, and the result is frozen).
 
     ``TLP:AMBER`` becomes ``tlp:amber``; other tags are kept as typed after NFC
     normalisation (so Japanese round-trips exactly) and a taxonomy's own spelling is
