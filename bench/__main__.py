@@ -10,9 +10,9 @@ search analyser against the bare Japanese tokeniser), with ``--only analyse``; a
 search (Kizashi's full-text index against Groonga on 100,000 Japanese/English documents,
 then 1,000,000; 5,000 with ``--quick``), with ``--only search``; a seventh, rules
 (auto-tagging: added latency on the ingest path, on the side and end to end, and "apply
-to existing" with 10 to 1,000 rules; smaller stores with ``--quick``), with ``--only rules``; an eighth, stats
-(analytics over selections of 1,000 to 100,000 items; 5,000 with ``--quick``), with
-``--only stats``.
+to existing" with 10 to 1,000 rules; smaller stores with ``--quick``), with ``--only
+rules``; an eighth, stats (analytics over selections of 1,000 to 100,000 items; 5,000
+with ``--quick``), with ``--only stats``.
 
 A measurement, not a test: it always exits 0 and says PASS/FAIL against the targets.
 """

@@ -24,6 +24,7 @@ from kizashi.api.routes import (
     rules,
     search,
     stats,
+    summaries,
     tags,
 )
 from kizashi.config import Settings
@@ -71,7 +72,19 @@ def create_app(
     errors.install(app)
 
     api = APIRouter(prefix="/api/v1")
-    modules = (objects, tags, relationships, indicators, search, stats, rules, feeds, auth, meta)
+    modules = (
+        objects,
+        tags,
+        relationships,
+        indicators,
+        search,
+        stats,
+        summaries,
+        rules,
+        feeds,
+        auth,
+        meta,
+    )
     for module in modules:
         api.include_router(module.router)
     app.include_router(api)

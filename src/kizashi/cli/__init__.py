@@ -14,6 +14,7 @@ from kizashi.cli import (
     search,
     serve,
     stats,
+    summaries,
     worker,
 )
 
@@ -49,6 +50,7 @@ app.command("reindex")(search.reindex)
 app.add_typer(search.saved_app, name="saved")
 app.add_typer(rules.app, name="rule")
 app.add_typer(stats.app, name="stats")
+app.command("summarize")(summaries.summarize)
 app.command("run")(serve.run)
 app.command("worker")(worker.worker)
 

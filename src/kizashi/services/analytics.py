@@ -219,7 +219,7 @@ def namespace_of(tag: str) -> str:
     return tag.split(":", 1)[0] if ":" in tag else ""
 
 
-def _selection(query: str, since: str | None, until: str | None) -> sq.Expr:
+def selection(query: str, since: str | None, until: str | None) -> sq.Expr:
     """The query, narrowed to items published from ``since`` up to ``until`` (dates in
     the query language's forms: ``2024-05``, ``2024-05-01``, full instants), and to the
     item types (:data:`ITEM_TYPES`) unless it names a type itself."""
@@ -237,7 +237,7 @@ def _background(query: str) -> sq.Expr:
     expr = sq.parse(query or "")
     if _names_type(expr):
         return sq.MatchAll()
-    return _selection("", None, None)
+    return selection("", None, None)
 
 
 def _names_type(expr: sq.Expr) -> bool:
@@ -285,7 +285,7 @@ class AnalyticsService:
                 f"Order must be one of {', '.join(TERM_ORDERS)}.", [Problem("order", order)]
             )
         _check_limit("limit", limit, MAX_TERMS)
-        expr = _selection(query, since, until)
+        expr = selection(query, since, until)
         self._ready()
         counts = stats.term_counts(
             self.index,
@@ -334,7 +334,7 @@ class AnalyticsService:
         start, now = _period(since, until, days, now or datetime.now(UTC))
         base_start = start - timedelta(days=baseline_days)
         # Half-open windows: an item published at ``start`` is in the period only.
-        chosen = _selection(query, None, None)
+        chosen = selection(query, None, None)
         recent_q = sq.And((chosen, _published(start, now)))
         before_q = sq.And((chosen, _published(base_start, start)))
         self._ready()
@@ -401,7 +401,7 @@ class AnalyticsService:
         newest :data:`WORD_PAIR_ITEMS` items (``sampled``), nodes over all of it."""
         _check_limit("size", size, MAX_NODES)
         _check_limit("min_count", min_count, 1_000_000)
-        expr = _selection(query, since, until)
+        expr = selection(query, since, until)
         self._ready()
         access = access_for(actor)
         top = stats.value_counts(self.index, expr, access, "kw", size=size)
@@ -448,7 +448,7 @@ class AnalyticsService:
     ) -> Graph:
         _check_limit("size", size, MAX_NODES)
         _check_limit("min_count", min_count, 1_000_000)
-        expr = _selection(query, since, until)
+        expr = selection(query, since, until)
         if namespaces:
             wanted = tuple(sq.Field("tag", f"{ns}:", 0, prefix=True) for ns in namespaces)
             only = wanted[0] if len(wanted) == 1 else sq.Or(wanted)
@@ -499,7 +499,7 @@ class AnalyticsService:
         that mention any of its indicators: the map's "expand"."""
         _check_limit("size", size, MAX_NODES)
         _check_limit("min_shared", min_shared, 1000)
-        expr = _selection(query, since, until)
+        expr = selection(query, since, until)
         if around is not None:
             expr = sq.And((expr, self._sharing(around)))
         self._ready()
@@ -584,7 +584,7 @@ class AnalyticsService:
                 [Problem("interval", interval)],
             )
         _check_limit("top", top, 50)
-        expr = _selection(query, since, until)
+        expr = selection(query, since, until)
         self._ready()
         access = access_for(actor)
         field_name, query_field = TREND_FIELDS[by]

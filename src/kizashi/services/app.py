@@ -19,6 +19,7 @@ from kizashi.services.objects import ObjectService
 from kizashi.services.relationships import RelationshipService
 from kizashi.services.rules import RuleService
 from kizashi.services.search import SearchService
+from kizashi.services.summaries import SummaryService
 from kizashi.services.tags import TagService
 from kizashi.services.users import UserService
 from kizashi.store import objects as object_repo
@@ -120,6 +121,12 @@ class Kizashi:
                 follower = Follower(self.store, index, interval=self.search_sync_seconds)
                 self._search = SearchService(self.ctx, index, follower)
             return self._search
+
+    @property
+    def summaries(self) -> SummaryService:
+        """Summaries of an article or of a selection, with citations (kept until their
+        inputs change)."""
+        return SummaryService(self.ctx, self.objects, self.search)
 
     @property
     def analytics(self) -> AnalyticsService:

@@ -382,3 +382,21 @@ models = sa.Table(
     sa.Column("labels", sa.Integer, nullable=False),
     sa.Column("data", sa.LargeBinary, nullable=False),
 )
+
+# Summaries, kept until their inputs change: ``key`` names what was asked (kind, subject,
+# provider, language, budget), ``inputs_digest`` what it was made from (ids and versions).
+summaries = sa.Table(
+    "summaries",
+    metadata,
+    sa.Column("pk", sa.Integer, primary_key=True),
+    sa.Column("key", sa.String(64), nullable=False, unique=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("provider", sa.String(32), nullable=False),
+    sa.Column("model", sa.String(200)),
+    sa.Column("template_version", sa.String(64), nullable=False),
+    sa.Column("inputs_digest", sa.String(64), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("created_by", sa.Integer, sa.ForeignKey("users.pk", ondelete="SET NULL")),
+)

@@ -1,0 +1,58 @@
+"""``/api/v1/summaries``: a summary of one article or of a selection, with citations."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field, model_validator
+
+from kizashi.api.deps import ActorDep, KizashiDep
+from kizashi.api.schemas import ErrorOut
+
+router = APIRouter(
+    prefix="/summaries",
+    tags=["summaries"],
+    responses={401: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+)
+
+
+class SummaryIn(BaseModel):
+    """Either ``id`` (one article) or a selection (``query`` and/or dates)."""
+
+    id: Annotated[str | None, Field(max_length=200)] = None
+    query: Annotated[str, Field(max_length=4000)] = ""
+    since: Annotated[str | None, Field(max_length=40)] = None
+    until: Annotated[str | None, Field(max_length=40)] = None
+    provider: Annotated[str, Field(max_length=32)] = "extractive"
+    budget: Annotated[int, Field(ge=0, le=8000, description="Characters; 0: the default")] = 0
+    limit: Annotated[int, Field(ge=1, le=200, description="Newest items of a selection")] = 200
+
+    @model_validator(mode="after")
+    def one_subject(self) -> SummaryIn:
+        if self.id and (self.query or self.since or self.until):
+            raise ValueError("give either id or a selection (query, since, until), not both")
+        return self
+
+
+@router.post("")
+def summarise(kz: KizashiDep, actor: ActorDep, body: SummaryIn) -> dict[str, Any]:
+    """Summarise an article (``id``), or the newest ``limit`` items a search selects
+    (``query``, ``since``, ``until``). The answer has ``summary``, its ``statements``
+    each citing ``citations`` by number, key ``points``, what the inputs mention
+    (indicators, vulnerabilities, ATT&CK ids, actors), and how it was made (``provider``,
+    ``model``, ``template_version``, ``inputs``, ``created``; ``cached`` when reused)."""
+    summaries = kz.summaries
+    if body.id:
+        made = summaries.article(actor, body.id, provider=body.provider, budget=body.budget)
+    else:
+        made = summaries.collection(
+            actor,
+            body.query,
+            since=body.since,
+            until=body.until,
+            provider=body.provider,
+            budget=body.budget,
+            limit=body.limit,
+        )
+    return made.as_dict()

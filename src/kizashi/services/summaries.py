@@ -1,0 +1,378 @@
+"""Summaries of one article, or of a collection (everything a search selects over a
+period: a tag, a keyword, a source, a saved query), with citations.
+
+A provider makes the text; this service chooses the inputs, cites them, lists what they
+mention (indicators, CVEs, actors), and keeps the result until the inputs change. The
+default provider, ``extractive`` (:mod:`kizashi.text.summarise`), needs no model and no
+network, so every installation has summaries; an LLM provider is the next step and
+plugs in behind the same :class:`Provider` interface.
+
+A stored summary names how it was made (provider, model, method or template version,
+the ids and versions of its inputs, when), so it can be traced and made again; it is
+reused while the same inputs in the same versions would be read again (the digest), and
+made afresh when one changed, was added or was withdrawn.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from kizashi.model.actor import Actor
+from kizashi.model.errors import Problem, invalid
+from kizashi.search.documents import body_text
+from kizashi.services.analytics import selection
+from kizashi.services.common import Context
+from kizashi.services.objects import ObjectService
+from kizashi.services.search import SearchService, access_for
+from kizashi.store import mentions as mention_repo
+from kizashi.store import objects as object_repo
+from kizashi.store import search as docs_repo
+from kizashi.store import summaries as repo
+from kizashi.text import summarise as ex
+
+ARTICLE_BUDGET = 400
+COLLECTION_BUDGET = 1200
+MAX_BUDGET = 8000
+#: The newest items of a selection a collection summary reads.
+MAX_ARTICLES = 200
+#: Tag namespaces that name threat actors.
+_ACTOR_TAGS = ("actor:", "threat-actor:", 'misp-galaxy:threat-actor="')
+#: Where an extracted mention is listed (every other kind is an indicator).
+_BUCKETS = {
+    "cve": "vulnerabilities",
+    "jvn": "vulnerabilities",
+    "attack-technique": "attack",
+    "attack-tactic": "attack",
+    "attack-software": "attack",
+    "attack-group": "actors",
+}
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    id: str
+    title: str
+    published: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"n": self.n, "id": self.id, "title": self.title, "published": self.published}
+
+
+@dataclass(frozen=True)
+class Statement:
+    text: str
+    cites: tuple[int, ...]  # citation numbers
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "cites": list(self.cites)}
+
+
+@dataclass
+class Summary:
+    kind: str  # "article" | "collection"
+    subject: str  # the article's id, or the selection as a query
+    provider: str
+    model: str | None
+    template_version: str
+    statements: list[Statement]
+    points: list[Statement]
+    citations: list[Citation]
+    mentions: dict[str, list[str]]
+    inputs: list[dict[str, Any]]
+    created: str
+    considered: int = 0
+    cached: bool = False
+    note: str | None = None
+    language: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def summary(self) -> str:
+        return ex.join([s.text for s in self.statements])
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "subject": self.subject,
+            "summary": self.summary,
+            "statements": [s.as_dict() for s in self.statements],
+            "points": [p.as_dict() for p in self.points],
+            "citations": [c.as_dict() for c in self.citations],
+            "mentions": self.mentions,
+            "provider": self.provider,
+            "model": self.model,
+            "template_version": self.template_version,
+            "language": self.language,
+            "inputs": self.inputs,
+            "considered": self.considered,
+            "created": self.created,
+            "cached": self.cached,
+            "note": self.note,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Summary:
+        def st(x: dict[str, Any]) -> Statement:
+            return Statement(x["text"], tuple(x["cites"]))
+
+        return cls(
+            kind=d["kind"],
+            subject=d["subject"],
+            provider=d["provider"],
+            model=d["model"],
+            template_version=d["template_version"],
+            statements=[st(x) for x in d["statements"]],
+            points=[st(x) for x in d["points"]],
+            citations=[Citation(**c) for c in d["citations"]],
+            mentions=d["mentions"],
+            inputs=d["inputs"],
+            created=d["created"],
+            considered=d.get("considered", 0),
+            note=d.get("note"),
+            language=d.get("language"),
+        )
+
+
+@dataclass(frozen=True)
+class Input:
+    """One article as a provider reads it."""
+
+    id: str
+    digest: str  # changes when the item's title, text, time or tags do
+    title: str
+    text: str
+    published: str | None
+    language: str | None
+
+
+@dataclass(frozen=True)
+class Made:
+    statements: list[tuple[str, tuple[int, ...]]]  # text, indexes of the inputs it cites
+    points: list[tuple[str, tuple[int, ...]]]
+    considered: int
+    model: str | None = None
+    note: str | None = None
+
+
+class Provider(Protocol):
+    name: str
+    version: str
+
+    def summarise(self, inputs: Sequence[Input], budget: int) -> Made: ...
+
+
+class Extractive:
+    """Sentences chosen from the inputs themselves (:mod:`kizashi.text.summarise`)."""
+
+    name = "extractive"
+    version = "textrank-1"
+
+    def summarise(self, inputs: Sequence[Input], budget: int) -> Made:
+        sources = [ex.Source(i.title, i.text, i.id) for i in inputs]
+        x = ex.summarise(sources, budget)
+        return Made(
+            [(s.text, (s.source,)) for s in x.sentences],
+            [(s.text, (s.source,)) for s in x.points()],
+            x.considered,
+        )
+
+
+class SummaryService:
+    def __init__(self, ctx: Context, objects: ObjectService, search: SearchService) -> None:
+        self.ctx = ctx
+        self.objects = objects
+        self.search = search
+        self.providers: dict[str, Provider] = {"extractive": Extractive()}
+
+    def _provider(self, name: str) -> Provider:
+        found = self.providers.get(name)
+        if found is None:
+            raise invalid(
+                f"No summary provider {name!r} here; this installation has: "
+                + ", ".join(sorted(self.providers))
+                + ".",
+                [Problem("provider", name)],
+            )
+        return found
+
+    # -- what is summarised ----------------------------------------------------------
+
+    def article(
+        self, actor: Actor, stix_id: str, *, provider: str = "extractive", budget: int = 0
+    ) -> Summary:
+        """A summary of one stored item (its title and text) and its key points."""
+        budget = _budget(budget, ARTICLE_BUDGET)
+        view = self.objects.get(actor, stix_id)  # not found, or revoked: an error here
+        with self.ctx.store.read() as conn:
+            row = object_repo.get(conn, stix_id)
+            rows = docs_repo.documents(conn, [row.pk]) if row else {}
+        inputs = [_input(r) for r in rows.values()]
+        return self._made(actor, "article", view.id, inputs, list(rows), provider, budget)
+
+    def collection(
+        self,
+        actor: Actor,
+        query: str = "",
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        provider: str = "extractive",
+        budget: int = 0,
+        limit: int = MAX_ARTICLES,
+    ) -> Summary:
+        """A summary of the newest ``limit`` items a search selects over a period, each
+        statement citing the items it came from."""
+        budget = _budget(budget, COLLECTION_BUDGET)
+        if not 1 <= limit <= MAX_ARTICLES:
+            raise invalid(f"limit is between 1 and {MAX_ARTICLES}.", [Problem("limit", str(limit))])
+        expr = selection(query, since, until)
+        if self.search.sync_on_query:
+            self.search.follower.catch_up(wait=2.0)
+        page = self.search.index.search(expr, access_for(actor), sort="newest", limit=limit)
+        pks = [h.pk for h in page.hits]
+        with self.ctx.store.read() as conn:
+            rows = docs_repo.documents(conn, pks)
+        ordered = [rows[pk] for pk in pks if pk in rows]
+        subject = _subject(query, since, until)
+        inputs = [_input(r) for r in ordered]
+        return self._made(
+            actor, "collection", subject, inputs, [r.pk for r in ordered], provider, budget
+        )
+
+    # -- making, or finding made --------------------------------------------------------
+
+    def _made(
+        self,
+        actor: Actor,
+        kind: str,
+        subject: str,
+        inputs: list[Input],
+        pks: list[int],
+        provider_name: str,
+        budget: int,
+    ) -> Summary:
+        provider = self._provider(provider_name)
+        key = _digest([kind, subject, provider.name, budget])
+        inputs_digest = _digest([provider.version, [(i.id, i.digest) for i in inputs]])
+        with self.ctx.store.read() as conn:
+            found = repo.get(conn, key)
+        if found is not None and found.inputs_digest == inputs_digest:
+            summary = Summary.from_dict(json.loads(found.body))
+            summary.cached = True
+            return summary
+        made = provider.summarise(inputs, budget) if inputs else Made([], [], 0)
+        citations, numbering = _citations(inputs, made)
+        summary = Summary(
+            kind=kind,
+            subject=subject,
+            provider=provider.name,
+            model=made.model,
+            template_version=provider.version,
+            statements=[Statement(t, tuple(numbering[i] for i in c)) for t, c in made.statements],
+            points=[Statement(t, tuple(numbering[i] for i in c)) for t, c in made.points],
+            citations=citations,
+            mentions=self._mentions(pks),
+            inputs=[{"id": i.id, "digest": i.digest} for i in inputs],
+            created=self.ctx.stamp(),
+            considered=made.considered,
+            note=made.note if inputs else "Nothing to summarise: the selection is empty.",
+            language=_language(inputs),
+        )
+        row = repo.SummaryRow(
+            key,
+            kind,
+            subject,
+            provider.name,
+            made.model,
+            provider.version,
+            inputs_digest,
+            json.dumps(summary.as_dict(), ensure_ascii=False),
+            summary.created,
+        )
+        with self.ctx.store.begin() as conn:
+            repo.put(conn, row, actor.user_pk)
+        return summary
+
+    def _mentions(self, pks: list[int]) -> dict[str, list[str]]:
+        """What the inputs mention, commonest first: indicators, CVEs, ATT&CK techniques
+        (from extraction) and actors (from their tags)."""
+        with self.ctx.store.read() as conn:
+            found = mention_repo.values_in_reports(conn, pks)
+            tags = docs_repo.documents(conn, pks) if pks else {}
+        counts: dict[str, dict[str, int]] = {
+            "indicators": {},
+            "vulnerabilities": {},
+            "attack": {},
+            "actors": {},
+        }
+        for _, kind, value in found:
+            bucket = counts[_BUCKETS.get(kind, "indicators")]
+            bucket[value] = bucket.get(value, 0) + 1
+        for row in tags.values():
+            for t in row.tags:
+                for prefix in _ACTOR_TAGS:
+                    if t.startswith(prefix):
+                        name = t[len(prefix) :].rstrip('"')
+                        counts["actors"][name] = counts["actors"].get(name, 0) + 1
+        return {k: _commonest(v) for k, v in counts.items()}
+
+
+def _commonest(counts: dict[str, int], n: int = 50) -> list[str]:
+    return [v for v, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
+
+
+def _budget(budget: int, default: int) -> int:
+    budget = budget or default
+    if not 50 <= budget <= MAX_BUDGET:
+        raise invalid(
+            f"The budget is 50 to {MAX_BUDGET} characters.", [Problem("budget", str(budget))]
+        )
+    return budget
+
+
+def _input(row: docs_repo.DocRow) -> Input:
+    lang = row.data.get("lang")
+    text = body_text(row)
+    title = row.name or ""
+    return Input(
+        row.id,
+        _digest([title, text, row.modified, sorted(row.tags)])[:16],
+        title,
+        text,
+        row.published,
+        lang if isinstance(lang, str) else None,
+    )
+
+
+def _citations(inputs: list[Input], made: Made) -> tuple[list[Citation], dict[int, int]]:
+    """The cited inputs numbered 1, 2, … in order of first citation."""
+    numbering: dict[int, int] = {}
+    for _, cites in [*made.statements, *made.points]:
+        for i in cites:
+            numbering.setdefault(i, len(numbering) + 1)
+    citations = [
+        Citation(n, inputs[i].id, inputs[i].title, inputs[i].published)
+        for i, n in sorted(numbering.items(), key=lambda kv: kv[1])
+    ]
+    return citations, numbering
+
+
+def _language(inputs: list[Input]) -> str | None:
+    langs = {i.language for i in inputs if i.language}
+    return langs.pop() if len(langs) == 1 else None
+
+
+def _subject(query: str, since: str | None, until: str | None) -> str:
+    parts = [query.strip()] if query.strip() else []
+    if since or until:
+        parts.append(f"published:{since or ''}..{until or ''}")
+    return " ".join(parts)
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, ensure_ascii=False).encode()).hexdigest()
