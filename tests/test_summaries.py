@@ -143,3 +143,27 @@ def test_api_and_cli(kz: Kizashi, analyst: Actor, api: TestClient, run: Any) -> 
     assert "[1] ランサムウェア攻撃の注意喚起 (2026-11-20)" in text
     assert "vulnerabilities: CVE-2024-21887" in text
     run("summarize", "--id", rid, "--query", "x", code=2)
+
+
+def test_the_article_page_shows_its_summary(kz: Kizashi, web: TestClient) -> None:
+    from test_web import login
+
+    ana = kz.users.get_actor("ana")
+    hostile = RANSOM + "<script>alert(1)</script>を含む文がここに書かれていたとしても実行されない。"
+    more = (
+        "被害を受けた企業は、バックアップからの復旧に数週間を要したと報告している。"
+        "専門家は、VPN 機器の更新と多要素認証の導入を強く推奨している。"
+        "警察庁と JPCERT/CC は、同様の手口による被害が今後も続く可能性があると注意を呼びかけた。"
+    )
+    rid = report(kz, ana, "長い報告", hostile + PHISH + more, "2026-11-20T00:00:00Z")
+    short = report(kz, ana, "短い報告", "短い本文です。", "2026-11-20T00:00:00Z")
+    login(web, "rei", "reader-password")
+    page = web.get(f"/objects/{rid}").text
+    section = page.split('id="summary"')[1].split("</section>")[0]
+    made = kz.summaries.article(kz.users.get_actor("rei"), rid)
+    assert made.cached  # the page made it
+    assert made.statements[0].text.replace("<", "&lt;").replace(">", "&gt;") in section
+    assert "<script>" not in section
+    assert "Vulnerabilities: CVE-2024-21887" in section
+    # A text shorter than a summary has none.
+    assert 'id="summary"' not in web.get(f"/objects/{short}").text

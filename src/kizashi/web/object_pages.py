@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -9,15 +10,21 @@ from fastapi.responses import RedirectResponse, Response
 
 from kizashi.api.deps import check_csrf, get_kizashi
 from kizashi.ingest.fulltext import sanitize
+from kizashi.model.actor import Actor
 from kizashi.model.article import ARTICLE_EXTENSION
 from kizashi.model.errors import KizashiError, invalid
 from kizashi.model.stix import ENTITY_TYPES, HASH_ALGORITHMS, OBSERVABLE_VALUE_PROPERTY
+from kizashi.services import Kizashi
+from kizashi.services.analytics import ITEM_TYPES
 from kizashi.services.dashboard import DashboardService
+from kizashi.services.object_views import ObjectView
 from kizashi.services.relationships import VOCABULARY
+from kizashi.services.summaries import ARTICLE_BUDGET, Summary
 from kizashi.web import forms
 from kizashi.web.deps import FormFields, PageActor
 from kizashi.web.render import object_url, page
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 
 KINDS = ("report", "observable", "entity", "note")
@@ -155,6 +162,7 @@ def show(request: Request, actor: PageActor, stix_id: str) -> Response:
         "object.html",
         actor=actor,
         obj=view,
+        summary=_summary(kz, actor, view),
         article=article,
         article_html=sanitize(article["html"]) if article and article.get("html") else None,
         extension=extension,
@@ -176,6 +184,20 @@ def show(request: Request, actor: PageActor, stix_id: str) -> Response:
         tag_sources=kz.rules.provenance(stix_id),
         error=None,
     )
+
+
+def _summary(kz: Kizashi, actor: Actor, view: ObjectView) -> Summary | None:
+    """An item's extractive summary, where its text is longer than the summary would be
+    (made on the first view, then kept until the item changes). A page never fails
+    for want of one."""
+    text = " ".join(str(view.stix.get(k) or "") for k in ("description", "content"))
+    if view.type not in ITEM_TYPES or len(text) <= ARTICLE_BUDGET:
+        return None
+    try:
+        return kz.summaries.article(actor, view.id)
+    except KizashiError:
+        log.warning("no summary for %s", view.id, exc_info=True)
+        return None
 
 
 @router.post("/objects/{stix_id}/suggestions")
