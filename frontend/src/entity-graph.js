@@ -4,6 +4,7 @@
 // server for that node's own graph and adds what is new: one hop at a time.
 // Data is set as text (textContent, cytoscape labels), never parsed as HTML.
 import cytoscape from "cytoscape";
+import { download as save, getJSON } from "./fetching.js";
 import { toGraphML } from "./graph-export.js";
 
 const FONT = '"Noto Sans CJK JP", "Noto Sans JP", "Hiragino Sans", "Yu Gothic UI", "Meiryo", system-ui, sans-serif';
@@ -50,17 +51,6 @@ let cy = null;
 let current = null;
 const left = new Map(); // node id -> {relationship, refers, referred} left out
 
-async function getJSON(url) {
-  const r = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
-  let body = null;
-  try {
-    body = await r.json();
-  } catch {
-    body = null;
-  }
-  if (!r.ok) throw new Error(body?.error?.message || `The server answered ${r.status}.`);
-  return body;
-}
 
 const graphUrl = (id) => `/api/v1/objects/${encodeURIComponent(id)}/graph`;
 const objectUrl = (id) => `/objects/${encodeURIComponent(id)}`;
@@ -176,15 +166,7 @@ function hide(node) {
   describe();
 }
 
-function download(blob, ext) {
-  const a = document.createElement("a");
-  a.href = URL.createObjectURL(blob);
-  a.download = `kizashi-graph-${root.split("--")[0]}.${ext}`;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
-}
+const download = (blob, ext) => save(blob, `kizashi-graph-${root.split("--")[0]}.${ext}`);
 
 function asData() {
   const nodes = cy.nodes().filter((n) => !n.hasClass("hidden"));

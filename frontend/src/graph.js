@@ -14,6 +14,7 @@
 import cytoscape from "cytoscape";
 import Graph from "graphology";
 import forceAtlas2 from "graphology-layout-forceatlas2";
+import { download as save, getJSON } from "./fetching.js";
 import { toGraphML, toSVG } from "./graph-export.js";
 
 // Above BIG nodes nothing is animated; above HUGE the canvas draws a cached picture
@@ -68,17 +69,6 @@ function setStatus(text) {
   ui.status.textContent = text;
 }
 
-async function getJSON(url) {
-  const r = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
-  let body = null;
-  try {
-    body = await r.json();
-  } catch {
-    body = null;
-  }
-  if (!r.ok) throw new Error(body?.error?.message || `The server answered ${r.status}.`);
-  return body;
-}
 
 // The query language has no escape for a quote inside quotes.
 const quoted = (value) => `"${String(value).replaceAll('"', "")}"`;
@@ -92,15 +82,7 @@ function hashColour(group) {
   return PALETTE[h % PALETTE.length];
 }
 
-function download(blob, ext) {
-  const a = document.createElement("a");
-  a.href = URL.createObjectURL(blob);
-  a.download = `kizashi-${kind}-map.${ext}`;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
-}
+const download = (blob, ext) => save(blob, `kizashi-${kind}-map.${ext}`);
 
 // Node size follows the square root of its count (area, not radius, for count); edge
 // width the chosen weight. Both are data from the start, computed here rather than set
