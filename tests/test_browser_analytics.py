@@ -251,6 +251,35 @@ def test_relation_map_of_a_japanese_selection(
         slider.fill("0")
         assert edges_shown() == len(edges), measure
 
+    # The mouse: the wheel zooms, dragging a node moves it, dragging the background pans.
+    canvas = page.locator("#cy")
+    canvas.scroll_into_view_if_needed()
+    area = canvas.bounding_box()
+    assert area
+    zoom = page.evaluate("() => kizashiGraph.cy.zoom()")
+    page.mouse.move(area["x"] + 20, area["y"] + 20)
+    page.mouse.wheel(0, -400)
+    page.wait_for_function("z => kizashiGraph.cy.zoom() > z", arg=zoom)
+    node = "フィッシング"
+    before = page.evaluate("id => kizashiGraph.cy.getElementById(id).position()", node)
+    x, y = page.evaluate(
+        "id => { const p = kizashiGraph.cy.getElementById(id).renderedPosition();"
+        " return [p.x, p.y]; }",
+        node,
+    )
+    page.mouse.move(area["x"] + x, area["y"] + y)
+    page.mouse.down()
+    page.mouse.move(area["x"] + x + 40, area["y"] + y + 30, steps=8)
+    page.mouse.up()
+    after = page.evaluate("id => kizashiGraph.cy.getElementById(id).position()", node)
+    assert after != before
+    pan = page.evaluate("() => kizashiGraph.cy.pan()")
+    page.mouse.move(area["x"] + 8, area["y"] + area["height"] - 8)
+    page.mouse.down()
+    page.mouse.move(area["x"] + 80, area["y"] + area["height"] - 60, steps=8)
+    page.mouse.up()
+    assert page.evaluate("() => kizashiGraph.cy.pan()") != pan
+
 
 def test_word_map_and_word_cloud_of_a_japanese_selection(
     session: Session, reports: dict[str, list[str]], artifacts: Path
