@@ -8,13 +8,15 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from kizashi.services.llm import LLMConfig
 
 
 def _default_data_dir() -> Path:
@@ -64,6 +66,18 @@ class Settings(BaseSettings):
     search_dir: Path | None = None
     #: How often the index looks for committed changes it has not applied (seconds).
     search_sync_seconds: float = 1.0
+    #: An OpenAI-compatible chat-completions server for summaries (``…/v1``; none: only
+    #: the offline extractive summaries). The key is read from here and never shown.
+    llm_base_url: str | None = None
+    llm_model: str = ""
+    llm_api_key: SecretStr | None = None
+    llm_timeout: float = 60.0
+    llm_max_tokens: int = 800
+    #: What the model is given to read at most (characters of the prompt).
+    llm_context_chars: int = 24_000
+    #: An admin's own prompt templates (same file names as the shipped ones). Default:
+    #: ``prompts`` in the data directory.
+    prompts_dir: Path | None = None
     #: MISP taxonomy namespaces enabled on a new store.
     default_taxonomies: list[str] = Field(default_factory=lambda: ["tlp", "PAP", "admiralty-scale"])
 
@@ -97,7 +111,21 @@ class Settings(BaseSettings):
             "warninglists": self.extract_warninglists,
             "search_dir": self.search_dir or self.data_dir / "search",
             "search_sync_seconds": self.search_sync_seconds,
+            "llm": self.llm_config(),
         }
+
+    def llm_config(self) -> LLMConfig | None:
+        if not self.llm_base_url:
+            return None
+        return LLMConfig(
+            base_url=self.llm_base_url,
+            model=self.llm_model,
+            api_key=self.llm_api_key.get_secret_value() if self.llm_api_key else None,
+            timeout=self.llm_timeout,
+            max_tokens=self.llm_max_tokens,
+            context_chars=self.llm_context_chars,
+            prompts_dir=self.prompts_dir or self.data_dir / "prompts",
+        )
 
     @cached_property
     def resolved_secret_key(self) -> str:

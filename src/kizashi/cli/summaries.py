@@ -15,7 +15,12 @@ def summarize(
     ),
     since: str | None = typer.Option(None, "--since", help="Published from (2024-05-01, …)."),
     until: str | None = typer.Option(None, "--until", help="Published up to and including."),
-    provider: str = typer.Option("extractive", "--provider", help="extractive (offline)."),
+    provider: str = typer.Option(
+        "extractive", "--provider", help="extractive (offline), or openai where configured."
+    ),
+    language: str | None = typer.Option(
+        None, "--language", help="ja or en (default: the articles'; translating needs openai)."
+    ),
     budget: int = typer.Option(0, "--budget", min=0, max=8000, help="Characters (0: default)."),
     limit: int = typer.Option(200, "--limit", "-n", min=1, max=200, help="Newest items read."),
     as_json: bool = JsonOpt,
@@ -27,7 +32,9 @@ def summarize(
     with open_app() as kz:
         actor = actor_of(kz)
         if stix_id:
-            made = kz.summaries.article(actor, stix_id, provider=provider, budget=budget)
+            made = kz.summaries.article(
+                actor, stix_id, provider=provider, budget=budget, language=language
+            )
         else:
             made = kz.summaries.collection(
                 actor,
@@ -37,6 +44,7 @@ def summarize(
                 provider=provider,
                 budget=budget,
                 limit=limit,
+                language=language,
             )
     if as_json:
         print_json(made.as_dict())

@@ -15,6 +15,7 @@ from kizashi.services.analytics import AnalyticsService
 from kizashi.services.common import Clock, Context, utcnow
 from kizashi.services.entity_graph import EntityGraphService
 from kizashi.services.indicators import IndicatorService
+from kizashi.services.llm import LLMConfig
 from kizashi.services.objects import ObjectService
 from kizashi.services.relationships import RelationshipService
 from kizashi.services.rules import RuleService
@@ -37,8 +38,11 @@ class Kizashi:
         warninglists: bool = True,
         search_dir: Path | None = None,
         search_sync_seconds: float = 1.0,
+        llm: LLMConfig | None = None,
     ) -> None:
         self.store = store
+        #: The installation's LLM for summaries (None: the extractive summaries only).
+        self.llm = llm
         self.search_dir = search_dir
         self.search_sync_seconds = search_sync_seconds
         self._search: SearchService | None = None
@@ -67,6 +71,7 @@ class Kizashi:
         warninglists: bool = True,
         search_dir: Path | None = None,
         search_sync_seconds: float = 1.0,
+        llm: LLMConfig | None = None,
     ) -> Kizashi:
         """Open (and migrate) the store, then make sure first-run data is there."""
         app = cls(
@@ -76,6 +81,7 @@ class Kizashi:
             warninglists=warninglists,
             search_dir=search_dir,
             search_sync_seconds=search_sync_seconds,
+            llm=llm,
         )
         app.bootstrap(default_taxonomies or ["tlp", "PAP", "admiralty-scale"])
         return app
@@ -126,7 +132,7 @@ class Kizashi:
     def summaries(self) -> SummaryService:
         """Summaries of an article or of a selection, with citations (kept until their
         inputs change)."""
-        return SummaryService(self.ctx, self.objects, self.search)
+        return SummaryService(self.ctx, self.objects, self.search, self.llm)
 
     @property
     def analytics(self) -> AnalyticsService:

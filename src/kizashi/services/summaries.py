@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from kizashi.model.actor import Actor
 from kizashi.model.errors import Problem, invalid
 from kizashi.search.documents import body_text
+from kizashi.services import llm
 from kizashi.services.analytics import selection
 from kizashi.services.common import Context
 from kizashi.services.objects import ObjectService
@@ -33,12 +35,18 @@ from kizashi.store import objects as object_repo
 from kizashi.store import search as docs_repo
 from kizashi.store import summaries as repo
 from kizashi.text import summarise as ex
+from kizashi.text.language import detect
+
+log = logging.getLogger(__name__)
 
 ARTICLE_BUDGET = 400
 COLLECTION_BUDGET = 1200
 MAX_BUDGET = 8000
 #: The newest items of a selection a collection summary reads.
 MAX_ARTICLES = 200
+#: What an LLM reads of each item of a collection: its best sentences, this many characters.
+COLLECTION_PER_ITEM = 300
+LANGUAGES = ("ja", "en")
 #: Tag namespaces that name threat actors.
 _ACTOR_TAGS = ("actor:", "threat-actor:", 'misp-galaxy:threat-actor="')
 #: Where an extracted mention is listed (every other kind is an indicator).
@@ -89,7 +97,8 @@ class Summary:
     cached: bool = False
     note: str | None = None
     language: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    #: The requested provider failed; this is the extractive summary (``note`` says why).
+    fallback: bool = False
 
     @property
     def summary(self) -> str:
@@ -112,6 +121,7 @@ class Summary:
             "considered": self.considered,
             "created": self.created,
             "cached": self.cached,
+            "fallback": self.fallback,
             "note": self.note,
         }
 
@@ -157,37 +167,112 @@ class Made:
     considered: int
     model: str | None = None
     note: str | None = None
+    language: str | None = None
 
 
 class Provider(Protocol):
     name: str
-    version: str
 
-    def summarise(self, inputs: Sequence[Input], budget: int) -> Made: ...
+    def version(self, kind: str, language: str) -> str:
+        """What the stored summary records as its method or template version."""
+        ...
+
+    def summarise(self, kind: str, inputs: Sequence[Input], budget: int, language: str) -> Made:
+        """Raises :class:`~kizashi.services.llm.LLMError` when it has no usable answer."""
+        ...
 
 
 class Extractive:
     """Sentences chosen from the inputs themselves (:mod:`kizashi.text.summarise`)."""
 
     name = "extractive"
-    version = "textrank-1"
 
-    def summarise(self, inputs: Sequence[Input], budget: int) -> Made:
+    def version(self, kind: str, language: str) -> str:  # noqa: ARG002 - one method
+        return "textrank-1"
+
+    def summarise(self, kind: str, inputs: Sequence[Input], budget: int, language: str) -> Made:  # noqa: ARG002
         sources = [ex.Source(i.title, i.text, i.id) for i in inputs]
         x = ex.summarise(sources, budget)
+        own = _language(list(inputs))
+        note = None
+        if own and own != language:
+            note = "Sentences are in the articles' language: translation needs an LLM provider."
         return Made(
             [(s.text, (s.source,)) for s in x.sentences],
             [(s.text, (s.source,)) for s in x.points()],
             x.considered,
+            note=note,
+            language=own,
+        )
+
+
+class OpenAICompatible:
+    """A chat-completions server writes the summary (:mod:`kizashi.services.llm`); the
+    extractive pass picks what it reads of each article in a collection (the map step)."""
+
+    name = "openai"
+
+    def __init__(self, config: llm.LLMConfig, transport: Any = None) -> None:
+        self.config = config
+        self.transport = transport
+
+    def _template(self, kind: str, language: str) -> llm.Template:
+        return llm.template(f"{kind}.{language}.txt", self.config.prompts_dir)
+
+    def version(self, kind: str, language: str) -> str:
+        return self._template(kind, language).version
+
+    def summarise(self, kind: str, inputs: Sequence[Input], budget: int, language: str) -> Made:
+        instructions = self._template(kind, language).fill(budget=str(budget))
+        room = max(self.config.context_chars - len(instructions), 1000)
+        considered = 0
+        if kind == "article":
+            i = inputs[0]
+            parts, cut = llm.fit([f"{i.title}\n\n{i.text}"], room)
+        else:
+            blocks = []
+            for n, i in enumerate(inputs, 1):
+                x = ex.summarise([ex.Source(i.title, i.text, i.id)], COLLECTION_PER_ITEM)
+                considered += x.considered
+                when = f" ({i.published[:10]})" if i.published else ""
+                blocks.append(f"[{n}] {i.title}{when}\n{x.text}\n\n")
+            parts, cut = llm.fit(blocks, room)
+        client = llm.ChatClient(self.config, self.transport)
+        try:
+            text = client.complete(instructions, "".join(parts))
+        finally:
+            client.close()
+        answer = llm.read_answer(
+            text, sources=len(inputs), language=language, cite=kind == "collection"
+        )
+        note = None
+        if cut:
+            note = "The inputs were longer than the model's context: the model read a part."
+        return Made(
+            answer.statements,
+            answer.points,
+            considered,
+            model=self.config.model,
+            note=note,
+            language=language,
         )
 
 
 class SummaryService:
-    def __init__(self, ctx: Context, objects: ObjectService, search: SearchService) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        objects: ObjectService,
+        search: SearchService,
+        llm_config: llm.LLMConfig | None = None,
+    ) -> None:
         self.ctx = ctx
         self.objects = objects
         self.search = search
-        self.providers: dict[str, Provider] = {"extractive": Extractive()}
+        self.extractive = Extractive()
+        self.providers: dict[str, Provider] = {"extractive": self.extractive}
+        if llm_config is not None:
+            self.providers["openai"] = OpenAICompatible(llm_config)
 
     def _provider(self, name: str) -> Provider:
         found = self.providers.get(name)
@@ -203,16 +288,23 @@ class SummaryService:
     # -- what is summarised ----------------------------------------------------------
 
     def article(
-        self, actor: Actor, stix_id: str, *, provider: str = "extractive", budget: int = 0
+        self,
+        actor: Actor,
+        stix_id: str,
+        *,
+        provider: str = "extractive",
+        budget: int = 0,
+        language: str | None = None,
     ) -> Summary:
-        """A summary of one stored item (its title and text) and its key points."""
+        """A summary of one stored item (its title and text) and its key points, in
+        ``language`` (``ja`` or ``en``; default: the item's own)."""
         budget = _budget(budget, ARTICLE_BUDGET)
         view = self.objects.get(actor, stix_id)  # not found, or revoked: an error here
         with self.ctx.store.read() as conn:
             row = object_repo.get(conn, stix_id)
             rows = docs_repo.documents(conn, [row.pk]) if row else {}
         inputs = [_input(r) for r in rows.values()]
-        return self._made(actor, "article", view.id, inputs, list(rows), provider, budget)
+        return self._made(actor, "article", view.id, inputs, list(rows), provider, budget, language)
 
     def collection(
         self,
@@ -224,6 +316,7 @@ class SummaryService:
         provider: str = "extractive",
         budget: int = 0,
         limit: int = MAX_ARTICLES,
+        language: str | None = None,
     ) -> Summary:
         """A summary of the newest ``limit`` items a search selects over a period, each
         statement citing the items it came from."""
@@ -241,7 +334,14 @@ class SummaryService:
         subject = _subject(query, since, until)
         inputs = [_input(r) for r in ordered]
         return self._made(
-            actor, "collection", subject, inputs, [r.pk for r in ordered], provider, budget
+            actor,
+            "collection",
+            subject,
+            inputs,
+            [r.pk for r in ordered],
+            provider,
+            budget,
+            language,
         )
 
     # -- making, or finding made --------------------------------------------------------
@@ -255,24 +355,44 @@ class SummaryService:
         pks: list[int],
         provider_name: str,
         budget: int,
+        language: str | None,
     ) -> Summary:
         provider = self._provider(provider_name)
-        key = _digest([kind, subject, provider.name, budget])
-        inputs_digest = _digest([provider.version, [(i.id, i.digest) for i in inputs]])
+        if language is not None and language not in LANGUAGES:
+            raise invalid(
+                f"The output language is one of {', '.join(LANGUAGES)}.",
+                [Problem("language", language)],
+            )
+        lang = language or _language(inputs) or "ja"
+        version = provider.version(kind, lang)
+        key = _digest([kind, subject, provider.name, budget, lang])
+        inputs_digest = _digest([version, [(i.id, i.digest) for i in inputs]])
         with self.ctx.store.read() as conn:
             found = repo.get(conn, key)
         if found is not None and found.inputs_digest == inputs_digest:
             summary = Summary.from_dict(json.loads(found.body))
             summary.cached = True
             return summary
-        made = provider.summarise(inputs, budget) if inputs else Made([], [], 0)
+        fallback: str | None = None
+        if not inputs:
+            made = Made([], [], 0, note="Nothing to summarise: the selection is empty.")
+        else:
+            try:
+                made = provider.summarise(kind, inputs, budget, lang)
+            except llm.LLMError as exc:
+                # Said to the user; the reason holds no secret (see kizashi.services.llm).
+                fallback = f"The {provider.name} provider gave no summary ({exc})."
+                log.warning("summary of %s: %s; extractive instead", subject[:200], exc)
+                made = self.extractive.summarise(kind, inputs, budget, lang)
+                provider, version = self.extractive, self.extractive.version(kind, lang)
         citations, numbering = _citations(inputs, made)
+        notes = [n for n in (fallback, made.note) if n]
         summary = Summary(
             kind=kind,
             subject=subject,
             provider=provider.name,
             model=made.model,
-            template_version=provider.version,
+            template_version=version,
             statements=[Statement(t, tuple(numbering[i] for i in c)) for t, c in made.statements],
             points=[Statement(t, tuple(numbering[i] for i in c)) for t, c in made.points],
             citations=citations,
@@ -280,22 +400,24 @@ class SummaryService:
             inputs=[{"id": i.id, "digest": i.digest} for i in inputs],
             created=self.ctx.stamp(),
             considered=made.considered,
-            note=made.note if inputs else "Nothing to summarise: the selection is empty.",
-            language=_language(inputs),
+            note=" ".join(notes) or None,
+            language=made.language,
+            fallback=fallback is not None,
         )
-        row = repo.SummaryRow(
-            key,
-            kind,
-            subject,
-            provider.name,
-            made.model,
-            provider.version,
-            inputs_digest,
-            json.dumps(summary.as_dict(), ensure_ascii=False),
-            summary.created,
-        )
-        with self.ctx.store.begin() as conn:
-            repo.put(conn, row, actor.user_pk)
+        if fallback is None:  # a fallback is not kept: the next request asks the model again
+            row = repo.SummaryRow(
+                key,
+                kind,
+                subject,
+                provider.name,
+                made.model,
+                version,
+                inputs_digest,
+                json.dumps(summary.as_dict(), ensure_ascii=False),
+                summary.created,
+            )
+            with self.ctx.store.begin() as conn:
+                repo.put(conn, row, actor.user_pk)
         return summary
 
     def _mentions(self, pks: list[int]) -> dict[str, list[str]]:
@@ -336,16 +458,20 @@ def _budget(budget: int, default: int) -> int:
 
 
 def _input(row: docs_repo.DocRow) -> Input:
-    lang = row.data.get("lang")
     text = body_text(row)
     title = row.name or ""
+    lang = row.data.get("lang")
+    if not isinstance(lang, str) or lang not in LANGUAGES:
+        # Not said, or "mixed": the scripts decide (Japanese with English terms is "ja").
+        found = detect(f"{title}\n{text}")
+        lang = "ja" if found == "mixed" else found
     return Input(
         row.id,
         _digest([title, text, row.modified, sorted(row.tags)])[:16],
         title,
         text,
         row.published,
-        lang if isinstance(lang, str) else None,
+        lang,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field, model_validator
@@ -27,6 +27,10 @@ class SummaryIn(BaseModel):
     provider: Annotated[str, Field(max_length=32)] = "extractive"
     budget: Annotated[int, Field(ge=0, le=8000, description="Characters; 0: the default")] = 0
     limit: Annotated[int, Field(ge=1, le=200, description="Newest items of a selection")] = 200
+    language: Annotated[
+        Literal["ja", "en"] | None,
+        Field(description="Output language (another than the articles' needs an LLM)"),
+    ] = None
 
     @model_validator(mode="after")
     def one_subject(self) -> SummaryIn:
@@ -41,10 +45,13 @@ def summarise(kz: KizashiDep, actor: ActorDep, body: SummaryIn) -> dict[str, Any
     (``query``, ``since``, ``until``). The answer has ``summary``, its ``statements``
     each citing ``citations`` by number, key ``points``, what the inputs mention
     (indicators, vulnerabilities, ATT&CK ids, actors), and how it was made (``provider``,
-    ``model``, ``template_version``, ``inputs``, ``created``; ``cached`` when reused)."""
+    ``model``, ``template_version``, ``inputs``, ``created``; ``cached`` when reused,
+    ``fallback`` when the LLM gave no usable answer and ``note`` says why)."""
     summaries = kz.summaries
     if body.id:
-        made = summaries.article(actor, body.id, provider=body.provider, budget=body.budget)
+        made = summaries.article(
+            actor, body.id, provider=body.provider, budget=body.budget, language=body.language
+        )
     else:
         made = summaries.collection(
             actor,
@@ -54,5 +61,6 @@ def summarise(kz: KizashiDep, actor: ActorDep, body: SummaryIn) -> dict[str, Any
             provider=body.provider,
             budget=body.budget,
             limit=body.limit,
+            language=body.language,
         )
     return made.as_dict()
