@@ -420,6 +420,28 @@ def test_map_of_reports_that_share_indicators(session: Session, artifacts: Path)
     assert not session.errors, session.errors
 
 
+def test_a_tag_page_summarises_its_items(
+    session: Session, reports: dict[str, list[str]], artifacts: Path
+) -> None:
+    """The summary panel in a real browser: htmx posts the form, polls the job, shows the
+    sentences with their sources linked."""
+    from playwright.sync_api import expect
+
+    page = session.page
+    page.goto(session.server + "/tags/" + quote("ランサムウェア", safe=""))
+    page.locator(".summary-form select[name=days]").select_option("30")
+    page.locator(".summary-form button[type=submit]").click()
+    done = page.locator('.summary-job[data-status="done"]')
+    expect(done).to_be_visible(timeout=60_000)
+    expect(done.locator(".summary-text")).to_contain_text("ランサムウェア")
+    cited = done.locator(".citations a").evaluate_all("els => els.map(a => a.getAttribute('href'))")
+    assert cited and set(cited) <= {f"/objects/{i}" for i in reports["ransom"]}
+    # The hostile title is a title, not markup.
+    assert done.locator(".citations b").count() == 0
+    page.screenshot(path=str(artifacts / "tag-summary.png"), full_page=True)
+    assert not session.errors, session.errors
+
+
 def test_layout_time_of_a_2000_node_map_is_recorded(
     session: Session, artifacts: Path, record_property: Any
 ) -> None:

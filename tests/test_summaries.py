@@ -4,6 +4,7 @@ inputs mention, TLP, the stored summary reused until an input changes, API and C
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -167,3 +168,94 @@ def test_the_article_page_shows_its_summary(kz: Kizashi, web: TestClient) -> Non
     assert "Vulnerabilities: CVE-2024-21887" in section
     # A text shorter than a summary has none.
     assert 'id="summary"' not in web.get(f"/objects/{short}").text
+
+
+def test_background_summaries_with_progress(
+    kz: Kizashi, analyst: Actor, admin: Actor, reader: Actor, api: TestClient
+) -> None:
+    from kizashi.services.summaries import SummaryRequest
+
+    ids = [
+        report(kz, analyst, f"ランサムウェア {i}", RANSOM, f"2026-11-2{i}T00:00:00Z", tags=["x"])
+        for i in range(3)
+    ]
+    job = kz.summaries.start(analyst, SummaryRequest(query="tag:x"))
+    assert job.status in ("queued", "running", "done")
+    done = kz.summaries.wait(analyst, job.id, timeout=60)
+    assert done.status == "done" and done.error is None
+    assert (done.done, done.total) == (3, 3)
+    assert done.summary and {i["id"] for i in done.summary["inputs"]} == set(ids)
+    assert done.request["query"] == "tag:x"
+    # Whoever asked, and admins; nobody else (it read what its asker may read).
+    assert kz.summaries.job(admin, job.id).status == "done"
+    with pytest.raises(KizashiError) as info:
+        kz.summaries.job(reader, job.id)
+    assert info.value.code == "not_found"
+    # A request that cannot work says so before it starts; one that fails while
+    # running says why in the job.
+    with pytest.raises(KizashiError):
+        kz.summaries.start(analyst, SummaryRequest(query="tag:x", provider="gpt"))
+    bad = kz.summaries.start(analyst, SummaryRequest(query="published:nonsense.."))
+    failed = kz.summaries.wait(analyst, bad.id, timeout=60)
+    assert failed.status == "failed" and failed.error and "nonsense" in failed.error
+
+    token, _ = kz.users.create_token(analyst, "tests")
+    headers = {"Authorization": f"Bearer {token}"}
+    started = api.post("/api/v1/summaries/jobs", json={"query": "tag:x"}, headers=headers)
+    assert started.status_code == 202
+    job_id = started.json()["id"]
+    kz.summaries.wait(analyst, job_id, timeout=60)
+    body = api.get(f"/api/v1/summaries/jobs/{job_id}", headers=headers).json()
+    assert body["status"] == "done" and body["summary"]["kind"] == "collection"
+    rei, _ = kz.users.create_token(reader, "tests")
+    other = api.get(f"/api/v1/summaries/jobs/{job_id}", headers={"Authorization": f"Bearer {rei}"})
+    assert other.status_code == 404
+    wrong = api.post(
+        "/api/v1/summaries/jobs", json={"query": "x", "provider": "gpt"}, headers=headers
+    )
+    assert wrong.status_code == 422
+
+
+def test_tag_feed_and_search_pages_summarise_what_they_show(kz: Kizashi, web: TestClient) -> None:
+    from test_web import csrf_of, login
+
+    ana = kz.users.get_actor("ana")
+    ids = [
+        report(
+            kz, ana, f"ランサムウェア報告 {i}", RANSOM, "2026-01-01T00:00:00Z", tags=["被害 速報"]
+        )
+        for i in range(2)
+    ]
+    login(web, "ana", "analyst-password")
+    tag_page = web.get("/tags/被害 速報").text
+    assert 'hx-post="/ui/summaries"' in tag_page
+    assert 'name="q" value="tag:&#34;被害 速報&#34;"' in tag_page
+    assert '<option value="extractive">' in tag_page and 'value="openai"' not in tag_page
+    search_page = web.get("/search", params={"q": "ランサムウェア"}).text
+    assert 'name="q" value="ランサムウェア"' in search_page
+    from kizashi.ingest.feeds import FeedService
+    from kizashi.ingest.fetch import Fetcher
+    from kizashi.ingest.netguard import AddressPolicy, parse_allowlist
+
+    feeds = FeedService(kz, Fetcher(AddressPolicy(parse_allowlist(None))))
+    feed = feeds.add(ana, "https://feeds.example/jp.xml", title="国内 速報")
+    feeds.fetcher.close()
+    feed_page = web.get(f"/feeds/{feed.id}").text
+    assert 'name="q" value="source:&#34;国内 速報&#34;"' in feed_page
+    fragment = web.post(
+        "/ui/summaries",
+        data={"csrf": csrf_of(tag_page), "q": 'tag:"被害 速報"', "days": "30"},
+    )
+    assert fragment.status_code == 200
+    job_id = int(re.search(r'hx-get="/ui/summaries/(\d+)"', fragment.text).group(1))  # type: ignore[union-attr]
+    assert 'hx-trigger="every 1s"' in fragment.text
+    kz.summaries.wait(ana, job_id, timeout=60)
+    shown = web.get(f"/ui/summaries/{job_id}").text
+    assert 'data-status="done"' in shown and "hx-get" not in shown
+    assert any(f'href="/objects/{i}"' in shown for i in ids)
+    assert "Vulnerabilities: CVE-2024-21887" in shown
+    # The period: 30 days back from the clock (2026-01-02), the reports are in it.
+    job = kz.summaries.job(ana, job_id)
+    assert job.request["since"] == "2025-12-03"
+    # No form token, no summary.
+    assert web.post("/ui/summaries", data={"q": "x"}).status_code == 403

@@ -18,18 +18,28 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+import threading
+import time
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from kizashi.model.actor import Actor
-from kizashi.model.errors import Problem, invalid
+from kizashi.model.errors import KizashiError, Problem, invalid, not_found
 from kizashi.search.documents import body_text
 from kizashi.services import llm
 from kizashi.services.analytics import selection
 from kizashi.services.common import Context
 from kizashi.services.objects import ObjectService
 from kizashi.services.search import SearchService, access_for
+from kizashi.services.summary_providers import (
+    Extractive,
+    Input,
+    Made,
+    OpenAICompatible,
+    Progress,
+    Provider,
+    language_of,
+)
 from kizashi.store import mentions as mention_repo
 from kizashi.store import objects as object_repo
 from kizashi.store import search as docs_repo
@@ -44,9 +54,9 @@ COLLECTION_BUDGET = 1200
 MAX_BUDGET = 8000
 #: The newest items of a selection a collection summary reads.
 MAX_ARTICLES = 200
-#: What an LLM reads of each item of a collection: its best sentences, this many characters.
-COLLECTION_PER_ITEM = 300
 LANGUAGES = ("ja", "en")
+#: A background summary writes its progress at most this often (seconds).
+PROGRESS_EVERY = 0.5
 #: Tag namespaces that name threat actors.
 _ACTOR_TAGS = ("actor:", "threat-actor:", 'misp-galaxy:threat-actor="')
 #: Where an extracted mention is listed (every other kind is an indicator).
@@ -149,113 +159,36 @@ class Summary:
 
 
 @dataclass(frozen=True)
-class Input:
-    """One article as a provider reads it."""
+class SummaryRequest:
+    """What to summarise: ``id`` (one item) or a selection (``query``, dates)."""
 
-    id: str
-    digest: str  # changes when the item's title, text, time or tags do
-    title: str
-    text: str
-    published: str | None
-    language: str | None
+    id: str | None = None
+    query: str = ""
+    since: str | None = None
+    until: str | None = None
+    provider: str = "extractive"
+    budget: int = 0
+    limit: int = MAX_ARTICLES
+    language: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
 
 
 @dataclass(frozen=True)
-class Made:
-    statements: list[tuple[str, tuple[int, ...]]]  # text, indexes of the inputs it cites
-    points: list[tuple[str, tuple[int, ...]]]
-    considered: int
-    model: str | None = None
-    note: str | None = None
-    language: str | None = None
+class JobView:
+    id: int
+    status: str  # queued | running | done | failed
+    done: int
+    total: int
+    summary: dict[str, Any] | None
+    error: str | None
+    request: dict[str, Any]
+    created: str
+    finished: str | None
 
-
-class Provider(Protocol):
-    name: str
-
-    def version(self, kind: str, language: str) -> str:
-        """What the stored summary records as its method or template version."""
-        ...
-
-    def summarise(self, kind: str, inputs: Sequence[Input], budget: int, language: str) -> Made:
-        """Raises :class:`~kizashi.services.llm.LLMError` when it has no usable answer."""
-        ...
-
-
-class Extractive:
-    """Sentences chosen from the inputs themselves (:mod:`kizashi.text.summarise`)."""
-
-    name = "extractive"
-
-    def version(self, kind: str, language: str) -> str:  # noqa: ARG002 - one method
-        return "textrank-1"
-
-    def summarise(self, kind: str, inputs: Sequence[Input], budget: int, language: str) -> Made:  # noqa: ARG002
-        sources = [ex.Source(i.title, i.text, i.id) for i in inputs]
-        x = ex.summarise(sources, budget)
-        own = _language(list(inputs))
-        note = None
-        if own and own != language:
-            note = "Sentences are in the articles' language: translation needs an LLM provider."
-        return Made(
-            [(s.text, (s.source,)) for s in x.sentences],
-            [(s.text, (s.source,)) for s in x.points()],
-            x.considered,
-            note=note,
-            language=own,
-        )
-
-
-class OpenAICompatible:
-    """A chat-completions server writes the summary (:mod:`kizashi.services.llm`); the
-    extractive pass picks what it reads of each article in a collection (the map step)."""
-
-    name = "openai"
-
-    def __init__(self, config: llm.LLMConfig, transport: Any = None) -> None:
-        self.config = config
-        self.transport = transport
-
-    def _template(self, kind: str, language: str) -> llm.Template:
-        return llm.template(f"{kind}.{language}.txt", self.config.prompts_dir)
-
-    def version(self, kind: str, language: str) -> str:
-        return self._template(kind, language).version
-
-    def summarise(self, kind: str, inputs: Sequence[Input], budget: int, language: str) -> Made:
-        instructions = self._template(kind, language).fill(budget=str(budget))
-        room = max(self.config.context_chars - len(instructions), 1000)
-        considered = 0
-        if kind == "article":
-            i = inputs[0]
-            parts, cut = llm.fit([f"{i.title}\n\n{i.text}"], room)
-        else:
-            blocks = []
-            for n, i in enumerate(inputs, 1):
-                x = ex.summarise([ex.Source(i.title, i.text, i.id)], COLLECTION_PER_ITEM)
-                considered += x.considered
-                when = f" ({i.published[:10]})" if i.published else ""
-                blocks.append(f"[{n}] {i.title}{when}\n{x.text}\n\n")
-            parts, cut = llm.fit(blocks, room)
-        client = llm.ChatClient(self.config, self.transport)
-        try:
-            text = client.complete(instructions, "".join(parts))
-        finally:
-            client.close()
-        answer = llm.read_answer(
-            text, sources=len(inputs), language=language, cite=kind == "collection"
-        )
-        note = None
-        if cut:
-            note = "The inputs were longer than the model's context: the model read a part."
-        return Made(
-            answer.statements,
-            answer.points,
-            considered,
-            model=self.config.model,
-            note=note,
-            language=language,
-        )
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
 
 
 class SummaryService:
@@ -295,6 +228,7 @@ class SummaryService:
         provider: str = "extractive",
         budget: int = 0,
         language: str | None = None,
+        progress: Progress | None = None,
     ) -> Summary:
         """A summary of one stored item (its title and text) and its key points, in
         ``language`` (``ja`` or ``en``; default: the item's own)."""
@@ -304,7 +238,9 @@ class SummaryService:
             row = object_repo.get(conn, stix_id)
             rows = docs_repo.documents(conn, [row.pk]) if row else {}
         inputs = [_input(r) for r in rows.values()]
-        return self._made(actor, "article", view.id, inputs, list(rows), provider, budget, language)
+        return self._made(
+            actor, "article", view.id, inputs, list(rows), provider, budget, language, progress
+        )
 
     def collection(
         self,
@@ -317,6 +253,7 @@ class SummaryService:
         budget: int = 0,
         limit: int = MAX_ARTICLES,
         language: str | None = None,
+        progress: Progress | None = None,
     ) -> Summary:
         """A summary of the newest ``limit`` items a search selects over a period, each
         statement citing the items it came from."""
@@ -342,6 +279,7 @@ class SummaryService:
             provider,
             budget,
             language,
+            progress,
         )
 
     # -- making, or finding made --------------------------------------------------------
@@ -356,6 +294,7 @@ class SummaryService:
         provider_name: str,
         budget: int,
         language: str | None,
+        progress: Progress | None = None,
     ) -> Summary:
         provider = self._provider(provider_name)
         if language is not None and language not in LANGUAGES:
@@ -363,7 +302,7 @@ class SummaryService:
                 f"The output language is one of {', '.join(LANGUAGES)}.",
                 [Problem("language", language)],
             )
-        lang = language or _language(inputs) or "ja"
+        lang = language or language_of(inputs) or "ja"
         version = provider.version(kind, lang)
         key = _digest([kind, subject, provider.name, budget, lang])
         inputs_digest = _digest([version, [(i.id, i.digest) for i in inputs]])
@@ -378,12 +317,12 @@ class SummaryService:
             made = Made([], [], 0, note="Nothing to summarise: the selection is empty.")
         else:
             try:
-                made = provider.summarise(kind, inputs, budget, lang)
+                made = provider.summarise(kind, inputs, budget, lang, progress)
             except llm.LLMError as exc:
                 # Said to the user; the reason holds no secret (see kizashi.services.llm).
                 fallback = f"The {provider.name} provider gave no summary ({exc})."
                 log.warning("summary of %s: %s; extractive instead", subject[:200], exc)
-                made = self.extractive.summarise(kind, inputs, budget, lang)
+                made = self.extractive.summarise(kind, inputs, budget, lang, progress)
                 provider, version = self.extractive, self.extractive.version(kind, lang)
         citations, numbering = _citations(inputs, made)
         notes = [n for n in (fallback, made.note) if n]
@@ -419,6 +358,109 @@ class SummaryService:
             with self.ctx.store.begin() as conn:
                 repo.put(conn, row, actor.user_pk)
         return summary
+
+    # -- in the background -------------------------------------------------------------
+
+    def make(
+        self, actor: Actor, request: SummaryRequest, progress: Progress | None = None
+    ) -> Summary:
+        """:meth:`article` or :meth:`collection`, as ``request`` says."""
+        if request.id:
+            return self.article(
+                actor,
+                request.id,
+                provider=request.provider,
+                budget=request.budget,
+                language=request.language,
+                progress=progress,
+            )
+        return self.collection(
+            actor,
+            request.query,
+            since=request.since,
+            until=request.until,
+            provider=request.provider,
+            budget=request.budget,
+            limit=request.limit,
+            language=request.language,
+            progress=progress,
+        )
+
+    def start(self, actor: Actor, request: SummaryRequest) -> JobView:
+        """Make the summary in a thread; follow it with :meth:`job`. What is wrong with the
+        request itself (a provider, a budget, a language) is said here, before anything
+        starts."""
+        self._provider(request.provider)
+        _budget(request.budget, ARTICLE_BUDGET)
+        if request.language is not None and request.language not in LANGUAGES:
+            raise invalid(
+                f"The output language is one of {', '.join(LANGUAGES)}.",
+                [Problem("language", request.language)],
+            )
+        with self.ctx.store.begin() as conn:
+            pk = repo.new_job(conn, json.dumps(request.as_dict()), actor.user_pk, self.ctx.stamp())
+        thread = threading.Thread(
+            target=self._run, args=(actor, pk, request), name=f"kizashi-summary-{pk}", daemon=True
+        )
+        thread.start()
+        return self.job(actor, pk)
+
+    def _run(self, actor: Actor, pk: int, request: SummaryRequest) -> None:
+        last = [0.0]
+
+        def progress(done: int, total: int) -> None:
+            now = time.monotonic()
+            if done < total and now - last[0] < PROGRESS_EVERY:
+                return
+            last[0] = now
+            with self.ctx.store.begin() as conn:
+                repo.update_job(conn, pk, done=done, total=total)
+
+        with self.ctx.store.begin() as conn:
+            repo.update_job(conn, pk, status="running")
+        result: str | None = None
+        error: str | None = None
+        try:
+            made = self.make(actor, request, progress)
+        except KizashiError as exc:
+            status, error = "failed", exc.message
+        except Exception:
+            log.exception("summary job %s failed", pk)
+            status, error = "failed", "The summary could not be made (see the server's log)."
+        else:
+            status, result = "done", json.dumps(made.as_dict(), ensure_ascii=False)
+        with self.ctx.store.begin() as conn:
+            repo.update_job(
+                conn, pk, status=status, result=result, error=error, finished_at=self.ctx.stamp()
+            )
+
+    def job(self, actor: Actor, pk: int) -> JobView:
+        """A background summary's state, for whoever asked for it (and admins): the
+        summary read what they may read, which is not for everyone."""
+        with self.ctx.store.read() as conn:
+            row = repo.get_job(conn, pk)
+        if row is None or (row.requested_by != actor.user_pk and not actor.is_admin):
+            raise not_found(f"Summary job {pk}")
+        return JobView(
+            row.pk,
+            row.status,
+            row.done,
+            row.total,
+            json.loads(row.result) if row.result else None,
+            row.error,
+            json.loads(row.request),
+            row.created_at,
+            row.finished_at,
+        )
+
+    def wait(self, actor: Actor, pk: int, timeout: float = 60.0) -> JobView:
+        """:meth:`job` once it is done or failed (or ``timeout`` seconds have passed)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            view = self.job(actor, pk)
+            if view.status in ("done", "failed") or time.monotonic() > deadline:
+                return view
+            time.sleep(0.05)
 
     def _mentions(self, pks: list[int]) -> dict[str, list[str]]:
         """What the inputs mention, commonest first: indicators, CVEs, ATT&CK techniques
@@ -486,11 +528,6 @@ def _citations(inputs: list[Input], made: Made) -> tuple[list[Citation], dict[in
         for i, n in sorted(numbering.items(), key=lambda kv: kv[1])
     ]
     return citations, numbering
-
-
-def _language(inputs: list[Input]) -> str | None:
-    langs = {i.language for i in inputs if i.language}
-    return langs.pop() if len(langs) == 1 else None
 
 
 def _subject(query: str, since: str | None, until: str | None) -> str:

@@ -400,3 +400,19 @@ summaries = sa.Table(
     sa.Column("created_at", TS, nullable=False),
     sa.Column("created_by", sa.Integer, sa.ForeignKey("users.pk", ondelete="SET NULL")),
 )
+
+# Summaries made in the background, with their progress; the result is the summary's JSON.
+summary_jobs = sa.Table(
+    "summary_jobs",
+    metadata,
+    sa.Column("pk", sa.Integer, primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("request", sa.Text, nullable=False),
+    sa.Column("done", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("total", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("result", sa.Text),
+    sa.Column("error", sa.Text),
+    sa.Column("requested_by", sa.Integer, sa.ForeignKey("users.pk", ondelete="SET NULL")),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("finished_at", TS),
+)

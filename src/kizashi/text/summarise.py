@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from kizashi.text.analyse import analyse
@@ -219,7 +219,11 @@ def select(ranked: Sequence[Sentence], budget: int) -> list[Sentence]:
     return chosen
 
 
-def summarise(sources: Sequence[Source], budget: int = 400) -> Extract:
+def summarise(
+    sources: Sequence[Source],
+    budget: int = 400,
+    progress: Callable[[int, int], None] | None = None,
+) -> Extract:
     """The sentences of ``sources`` that best stand for them, within ``budget``
     characters. One source: its own sentences, ranked towards its title. Several (a
     collection): each source's :data:`PER_DOCUMENT` best first (the map step), then
@@ -239,10 +243,14 @@ def summarise(sources: Sequence[Source], budget: int = 400) -> Extract:
             considered += len(mine)
             rank(mine, terms_of(src.title) if src.title else frozenset())
             pool += sorted(mine, key=lambda s: -s.score)[:PER_DOCUMENT]
+            if progress is not None:
+                progress(i + 1, len(sources))
         for s in pool:
             s.position = 0  # in the reduce step, no document's start comes first
         rank(pool)
     ranked = sorted(pool, key=lambda s: (-s.score, s.source, s.start))
     chosen = select(ranked, budget)
+    if progress is not None and len(sources) == 1:
+        progress(1, 1)
     reading = sorted(chosen, key=lambda s: (s.source, s.start))
     return Extract(reading, chosen, budget, ranked, considered)

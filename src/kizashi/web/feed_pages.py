@@ -14,6 +14,7 @@ from kizashi.model.errors import KizashiError
 from kizashi.web import forms
 from kizashi.web.deps import FormFields, PageActor
 from kizashi.web.render import page
+from kizashi.web.summary_pages import providers, quoted
 
 router = APIRouter()
 
@@ -105,7 +106,8 @@ def feed_page(
     feeds = get_feeds(request)
     view = feeds.get(actor, feed_id)
     items = feeds.items(actor, feed_id, 30)
-    reports = get_kizashi(request).objects.get_many(i["report_id"] for i in items)
+    kz = get_kizashi(request)
+    reports = kz.objects.get_many(i["report_id"] for i in items)
     return page(
         request,
         "feed.html",
@@ -113,6 +115,8 @@ def feed_page(
         feed=view,
         items=items,
         reports=reports,
+        summary_query="source:" + quoted(view.title),
+        summary_providers=providers(kz),
         error=error,
     )
 

@@ -15,6 +15,7 @@ from kizashi.web import (
     object_pages,
     rule_pages,
     search_pages,
+    summary_pages,
     tag_pages,
 )
 from kizashi.web.deps import LoginRequiredError, login_url
@@ -30,6 +31,7 @@ for module in (
     search_pages,
     analytics_pages,
     rule_pages,
+    summary_pages,
     admin_pages,
 ):
     router.include_router(module.router)

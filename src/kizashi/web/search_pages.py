@@ -11,6 +11,7 @@ from kizashi.api.deps import check_csrf, get_kizashi
 from kizashi.model.errors import KizashiError
 from kizashi.web.deps import FormFields, PageActor
 from kizashi.web.render import page
+from kizashi.web.summary_pages import providers
 
 router = APIRouter()
 
@@ -60,6 +61,7 @@ def search_page(
         saved=saved_searches,
         refine=refine,
         next_url=next_url,
+        summary_providers=providers(kz),
         status_code=422 if error else 200,
     )
 

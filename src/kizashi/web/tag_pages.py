@@ -9,6 +9,7 @@ from kizashi.api.deps import check_csrf, get_kizashi
 from kizashi.model.errors import KizashiError
 from kizashi.web.deps import FormFields, PageActor
 from kizashi.web.render import page, tag_url
+from kizashi.web.summary_pages import providers, quoted
 
 router = APIRouter()
 
@@ -40,6 +41,8 @@ def tag(
         tag=view,
         objects=objects,
         neighbours=kz.tags.neighbours(view.name, 20),
+        summary_query="tag:" + quoted(view.name),
+        summary_providers=providers(kz),
         error=error,
     )
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, status
 from pydantic import BaseModel, Field, model_validator
 
 from kizashi.api.deps import ActorDep, KizashiDep
 from kizashi.api.schemas import ErrorOut
+from kizashi.services.summaries import SummaryRequest
 
 router = APIRouter(
     prefix="/summaries",
@@ -47,20 +48,31 @@ def summarise(kz: KizashiDep, actor: ActorDep, body: SummaryIn) -> dict[str, Any
     (indicators, vulnerabilities, ATT&CK ids, actors), and how it was made (``provider``,
     ``model``, ``template_version``, ``inputs``, ``created``; ``cached`` when reused,
     ``fallback`` when the LLM gave no usable answer and ``note`` says why)."""
-    summaries = kz.summaries
-    if body.id:
-        made = summaries.article(
-            actor, body.id, provider=body.provider, budget=body.budget, language=body.language
-        )
-    else:
-        made = summaries.collection(
-            actor,
-            body.query,
-            since=body.since,
-            until=body.until,
-            provider=body.provider,
-            budget=body.budget,
-            limit=body.limit,
-            language=body.language,
-        )
-    return made.as_dict()
+    return kz.summaries.make(actor, _request(body)).as_dict()
+
+
+def _request(body: SummaryIn) -> SummaryRequest:
+    return SummaryRequest(
+        id=body.id,
+        query=body.query,
+        since=body.since,
+        until=body.until,
+        provider=body.provider,
+        budget=body.budget,
+        limit=body.limit,
+        language=body.language,
+    )
+
+
+@router.post("/jobs", status_code=status.HTTP_202_ACCEPTED)
+def start_summary(kz: KizashiDep, actor: ActorDep, body: SummaryIn) -> dict[str, Any]:
+    """The same summary made in the background: follow ``/summaries/jobs/{id}`` for its
+    ``status`` (queued, running, done, failed), progress (``done`` of ``total`` items)
+    and, once done, the ``summary``."""
+    return kz.summaries.start(actor, _request(body)).as_dict()
+
+
+@router.get("/jobs/{job_id}")
+def summary_job(kz: KizashiDep, actor: ActorDep, job_id: int) -> dict[str, Any]:
+    """A background summary, for whoever asked for it (and admins)."""
+    return kz.summaries.job(actor, job_id).as_dict()

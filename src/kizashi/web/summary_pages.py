@@ -1,0 +1,60 @@
+"""Summaries in the UI: a panel on tag, feed and search pages starts a summary of what
+they show over a period, in the background, and shows its progress, then the summary
+with each sentence's sources linked."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from kizashi.api.deps import check_csrf, get_kizashi
+from kizashi.model.errors import KizashiError
+from kizashi.services import Kizashi
+from kizashi.services.summaries import SummaryRequest
+from kizashi.web.deps import FormFields, PageActor
+from kizashi.web.render import page
+
+router = APIRouter()
+
+
+def providers(kz: Kizashi) -> list[str]:
+    """The summary providers this installation has (the panel's choice)."""
+    return ["extractive", *(["openai"] if kz.llm is not None else [])]
+
+
+def quoted(value: str) -> str:
+    """A value as one term of the search language (it has no escape for a quote)."""
+    return '"' + value.replace('"', "") + '"'
+
+
+#: The periods a panel offers, in days (0: everything).
+PERIODS = (7, 30, 90, 0)
+
+
+@router.post("/ui/summaries")
+def start(request: Request, actor: PageActor, f: FormFields) -> Response:
+    check_csrf(request, f.get("csrf"))
+    kz = get_kizashi(request)
+    days = int(f.get("days") or "7") if (f.get("days") or "7").isdigit() else 7
+    since = None
+    if days:
+        since = (kz.ctx.clock() - timedelta(days=days)).strftime("%Y-%m-%d")
+    wanted = SummaryRequest(
+        query=f.get("q", "")[:4000],
+        since=since,
+        provider=f.get("provider") or "extractive",
+        language=f.get("language") or None,
+    )
+    try:
+        job = kz.summaries.start(actor, wanted)
+    except KizashiError as exc:
+        return page(request, "_summary_job.html", actor=actor, job=None, error=exc)
+    return page(request, "_summary_job.html", actor=actor, job=job, error=None)
+
+
+@router.get("/ui/summaries/{job_id}")
+def progress(request: Request, actor: PageActor, job_id: int) -> Response:
+    job = get_kizashi(request).summaries.job(actor, job_id)
+    return page(request, "_summary_job.html", actor=actor, job=job, error=None)
