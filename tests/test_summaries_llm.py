@@ -230,3 +230,29 @@ def test_the_key_is_not_stored(kz: Kizashi, analyst: Actor, chat: ChatServer) ->
         rows: list[Any] = list(conn.execute(sa.text("SELECT * FROM summaries")))
     assert rows and KEY not in repr(rows)
     assert chat.requests
+
+
+def test_the_article_page_asks_the_model_in_english(
+    kz: Kizashi, web: Any, chat: ChatServer
+) -> None:
+    import re
+
+    from test_web import csrf_of, login
+
+    ana = kz.users.get_actor("ana")
+    rid = article(kz, ana, TEXT * 3)
+    login(web, "ana", "analyst-password")
+    page = web.get(f"/objects/{rid}").text
+    assert f'name="id" value="{rid}"' in page and '<option value="openai" selected>' in page
+    chat.answer = EN_ANSWER
+    fragment = web.post(
+        "/ui/summaries",
+        data={"csrf": csrf_of(page), "id": rid, "provider": "openai", "language": "en"},
+    ).text
+    job_id = int(re.search(r'hx-get="/ui/summaries/(\d+)"', fragment).group(1))  # type: ignore[union-attr]
+    kz.summaries.wait(ana, job_id, timeout=60)
+    shown = web.get(f"/ui/summaries/{job_id}").text
+    assert "Ransomware attacks on Japanese manufacturers" in shown
+    assert "openai (test-model-7b)" in shown
+    assert chat.requests[-1]["messages"][0]["content"].startswith("You are a threat-intelligence")
+    assert KEY not in page and KEY not in shown

@@ -23,6 +23,7 @@ from kizashi.services.summaries import ARTICLE_BUDGET, Summary
 from kizashi.web import forms
 from kizashi.web.deps import FormFields, PageActor
 from kizashi.web.render import object_url, page
+from kizashi.web.summary_pages import providers
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -163,6 +164,7 @@ def show(request: Request, actor: PageActor, stix_id: str) -> Response:
         actor=actor,
         obj=view,
         summary=_summary(kz, actor, view),
+        summary_providers=providers(kz),
         article=article,
         article_html=sanitize(article["html"]) if article and article.get("html") else None,
         extension=extension,

@@ -41,9 +41,11 @@ def start(request: Request, actor: PageActor, f: FormFields) -> Response:
     since = None
     if days:
         since = (kz.ctx.clock() - timedelta(days=days)).strftime("%Y-%m-%d")
+    stix_id = f.get("id") or None
     wanted = SummaryRequest(
-        query=f.get("q", "")[:4000],
-        since=since,
+        id=stix_id,
+        query="" if stix_id else f.get("q", "")[:4000],
+        since=None if stix_id else since,
         provider=f.get("provider") or "extractive",
         language=f.get("language") or None,
     )
