@@ -16,6 +16,7 @@ from kizashi.api.headers import SecurityHeaders
 from kizashi.api.limits import BodySizeLimit
 from kizashi.api.routes import (
     auth,
+    digests,
     feeds,
     indicators,
     meta,
@@ -80,6 +81,7 @@ def create_app(
         search,
         stats,
         summaries,
+        digests,
         rules,
         feeds,
         auth,

@@ -51,6 +51,7 @@ app.add_typer(search.saved_app, name="saved")
 app.add_typer(rules.app, name="rule")
 app.add_typer(stats.app, name="stats")
 app.command("summarize")(summaries.summarize)
+app.add_typer(summaries.digest_app, name="digest")
 app.command("run")(serve.run)
 app.command("worker")(worker.worker)
 

@@ -81,6 +81,7 @@ class Jobs:
         self._runtime: Runtime | None = None
         self._lock = threading.Lock()
         self.poll_feed = self.huey.task(name="kizashi.poll_feed")(self._poll_feed)
+        self.run_digest = self.huey.task(name="kizashi.run_digest")(self._run_digest)
         self.schedule = self.huey.periodic_task(_always, name="kizashi.schedule")(self._schedule)
 
     def runtime(self) -> Runtime:
@@ -101,6 +102,10 @@ class Jobs:
         result = self.runtime().feeds.poll(feed_id)
         log.info("polled feed %s: %s", feed_id, result.as_dict())
 
+    def _run_digest(self, digest_pk: int) -> None:
+        job = self.runtime().kz.digests.run_claimed(digest_pk)
+        log.info("digest %s: %s", digest_pk, job.status if job else "gone")
+
     def _schedule(self) -> None:
         try:
             with self.huey.lock_task("kizashi.schedule"):
@@ -109,10 +114,14 @@ class Jobs:
             log.debug("another scheduler is running")
 
     def schedule_due(self) -> list[int]:
-        """Claim every due feed and put one poll job per feed on the queue."""
-        claimed = self.runtime().feeds.claim_due()
+        """Claim every due feed and digest; put one job per feed (a poll) and per digest
+        (a summary) on the queue. Returns the feeds."""
+        runtime = self.runtime()
+        claimed = runtime.feeds.claim_due()
         for feed_id in claimed:
             self.poll_feed(feed_id)
+        for digest_pk in runtime.kz.digests.claim_due():
+            self.run_digest(digest_pk)
         return claimed
 
     def enqueue_poll(self, feed_id: int) -> None:

@@ -13,6 +13,7 @@ from kizashi.search.sync import Follower
 from kizashi.services import taxonomies
 from kizashi.services.analytics import AnalyticsService
 from kizashi.services.common import Clock, Context, utcnow
+from kizashi.services.digests import DigestService
 from kizashi.services.entity_graph import EntityGraphService
 from kizashi.services.indicators import IndicatorService
 from kizashi.services.llm import LLMConfig
@@ -133,6 +134,11 @@ class Kizashi:
         """Summaries of an article or of a selection, with citations (kept until their
         inputs change)."""
         return SummaryService(self.ctx, self.objects, self.search, self.llm)
+
+    @property
+    def digests(self) -> DigestService:
+        """Selections summarised every day or week (run by the scheduler)."""
+        return DigestService(self.ctx, self.summaries, self.users)
 
     @property
     def analytics(self) -> AnalyticsService:

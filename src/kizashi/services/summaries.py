@@ -390,6 +390,25 @@ class SummaryService:
         """Make the summary in a thread; follow it with :meth:`job`. What is wrong with the
         request itself (a provider, a budget, a language) is said here, before anything
         starts."""
+        pk = self.new_job(actor, request)
+        thread = threading.Thread(
+            target=self.run_job,
+            args=(actor, pk, request),
+            name=f"kizashi-summary-{pk}",
+            daemon=True,
+        )
+        thread.start()
+        return self.job(actor, pk)
+
+    def new_job(self, actor: Actor, request: SummaryRequest) -> int:
+        """A queued job for ``request`` (checked first); :meth:`run_job` makes it."""
+        self.check(request)
+        asked = json.dumps(request.as_dict())
+        with self.ctx.store.begin() as conn:
+            return repo.new_job(conn, asked, actor.user_pk, self.ctx.stamp())
+
+    def check(self, request: SummaryRequest) -> None:
+        """What is wrong with ``request`` itself: its provider, budget or language."""
         self._provider(request.provider)
         _budget(request.budget, ARTICLE_BUDGET)
         if request.language is not None and request.language not in LANGUAGES:
@@ -397,15 +416,9 @@ class SummaryService:
                 f"The output language is one of {', '.join(LANGUAGES)}.",
                 [Problem("language", request.language)],
             )
-        with self.ctx.store.begin() as conn:
-            pk = repo.new_job(conn, json.dumps(request.as_dict()), actor.user_pk, self.ctx.stamp())
-        thread = threading.Thread(
-            target=self._run, args=(actor, pk, request), name=f"kizashi-summary-{pk}", daemon=True
-        )
-        thread.start()
-        return self.job(actor, pk)
 
-    def _run(self, actor: Actor, pk: int, request: SummaryRequest) -> None:
+    def run_job(self, actor: Actor, pk: int, request: SummaryRequest) -> None:
+        """Make job ``pk``'s summary here and now, its progress and result in the job."""
         last = [0.0]
 
         def progress(done: int, total: int) -> None:

@@ -416,3 +416,23 @@ summary_jobs = sa.Table(
     sa.Column("created_at", TS, nullable=False),
     sa.Column("finished_at", TS),
 )
+
+# Scheduled summaries ("digests"): a selection summarised every day or week, as the user
+# who made it; each run is a summary job.
+digests = sa.Table(
+    "digests",
+    metadata,
+    sa.Column("pk", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("query", sa.Text, nullable=False, server_default=""),
+    sa.Column("days", sa.Integer, nullable=False),
+    sa.Column("every", sa.String(16), nullable=False),
+    sa.Column("provider", sa.String(32), nullable=False),
+    sa.Column("language", sa.String(8)),
+    sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("next_run_at", TS, nullable=False),
+    sa.Column("last_job_pk", sa.Integer, sa.ForeignKey("summary_jobs.pk", ondelete="SET NULL")),
+    sa.Column("created_by", sa.Integer, sa.ForeignKey("users.pk", ondelete="CASCADE")),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Index("ix_digests_next_run_at", "next_run_at"),
+)
