@@ -256,3 +256,38 @@ def test_the_article_page_asks_the_model_in_english(
     assert "openai (test-model-7b)" in shown
     assert chat.requests[-1]["messages"][0]["content"].startswith("You are a threat-intelligence")
     assert KEY not in page and KEY not in shown
+
+
+def test_a_collection_longer_than_the_context_is_read_in_parts_then_merged(
+    kz: Kizashi, analyst: Actor, chat: ChatServer
+) -> None:
+    assert kz.llm is not None
+    kz.llm = LLMConfig(**{**kz.llm.__dict__, "context_chars": 1800})
+    ids = [
+        article(
+            kz,
+            analyst,
+            TEXT
+            + f"被害企業{i}社目の報告では、復旧に{i + 2}週間を要したという。"
+            + "初期侵入の経路は VPN 機器であり、同じ手口が各地で確認されている。",
+            f"報告 {i}",
+        )
+        for i in range(8)
+    ]
+    chat.answer = "各社でランサムウェア被害が続いている [1][3]。\n- 脆弱性が悪用された [2]"
+    s = kz.summaries.collection(analyst, "", provider="openai", budget=300)
+    assert not s.fallback, s.note
+    # Several parts, then the merge: every request within the context.
+    assert len(chat.requests) >= 3
+    for sent in chat.requests:
+        system, user = sent["messages"]
+        assert len(system["content"]) + len(user["content"]) <= 1800
+    merge = chat.requests[-1]["messages"]
+    assert "部分要約" in merge[0]["content"]
+    assert "[1][3]" in merge[1]["content"]
+    first_part, second_part = chat.requests[0]["messages"][1], chat.requests[1]["messages"][1]
+    assert "[1] " in first_part["content"] and "[1] " not in second_part["content"]
+    assert s.template_version.count("@") == 2  # the collection's and the merge's templates
+    newest_first = list(reversed(ids))
+    by_n = {c.n: c.id for c in s.citations}
+    assert {by_n[n] for n in s.statements[0].cites} == {newest_first[0], newest_first[2]}

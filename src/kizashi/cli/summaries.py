@@ -22,7 +22,7 @@ def summarize(
         None, "--language", help="ja or en (default: the articles'; translating needs openai)."
     ),
     budget: int = typer.Option(0, "--budget", min=0, max=8000, help="Characters (0: default)."),
-    limit: int = typer.Option(200, "--limit", "-n", min=1, max=200, help="Newest items read."),
+    limit: int = typer.Option(1000, "--limit", "-n", min=1, max=1000, help="Newest items read."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Summarise an article (--id) or what a search selects over a period, citing the

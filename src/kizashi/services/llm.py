@@ -271,6 +271,20 @@ def _sentences(line: str) -> list[tuple[str, list[int]]]:
     return out
 
 
+def pack(parts: Sequence[str], budget: int) -> list[list[str]]:
+    """``parts`` in order, in groups of at most ``budget`` characters (a part longer
+    than the budget is a group of its own, and is cut where it is sent)."""
+    groups: list[list[str]] = [[]]
+    used = 0
+    for p in parts:
+        if groups[-1] and used + len(p) > budget:
+            groups.append([])
+            used = 0
+        groups[-1].append(p)
+        used += len(p)
+    return groups if groups[-1] else groups[:-1] or [[]]
+
+
 def fit(parts: Sequence[str], budget: int) -> tuple[list[str], bool]:
     """As many of ``parts`` as fit in ``budget`` characters (the last cut to fit), and
     whether any were cut or left out."""

@@ -52,8 +52,9 @@ log = logging.getLogger(__name__)
 ARTICLE_BUDGET = 400
 COLLECTION_BUDGET = 1200
 MAX_BUDGET = 8000
-#: The newest items of a selection a collection summary reads.
-MAX_ARTICLES = 200
+#: The newest items of a selection a collection summary reads, at most (an LLM reads
+#: them in as many parts as its context needs, then merges the parts).
+MAX_ARTICLES = 1000
 LANGUAGES = ("ja", "en")
 #: A background summary writes its progress at most this often (seconds).
 PROGRESS_EVERY = 0.5

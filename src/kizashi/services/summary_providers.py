@@ -106,7 +106,10 @@ class OpenAICompatible:
         return llm.template(f"{kind}.{language}.txt", self.config.prompts_dir)
 
     def version(self, kind: str, language: str) -> str:
-        return self._template(kind, language).version
+        own = self._template(kind, language).version
+        if kind == "collection":  # a long collection is merged by a second template
+            own += "+" + self._template("collection-merge", language).version
+        return own
 
     def summarise(
         self,
@@ -117,34 +120,24 @@ class OpenAICompatible:
         progress: Progress | None = None,
     ) -> Made:
         instructions = self._template(kind, language).fill(budget=str(budget))
-        room = max(self.config.context_chars - len(instructions), 1000)
-        considered = 0
-        if kind == "article":
-            i = inputs[0]
-            parts, cut = llm.fit([f"{i.title}\n\n{i.text}"], room)
-        else:
-            blocks = []
-            for n, i in enumerate(inputs, 1):
-                x = ex.summarise([ex.Source(i.title, i.text, i.id)], COLLECTION_PER_ITEM)
-                considered += x.considered
-                if progress is not None:
-                    progress(n, len(inputs) + 1)
-                when = f" ({i.published[:10]})" if i.published else ""
-                blocks.append(f"[{n}] {i.title}{when}\n{x.text}\n\n")
-            parts, cut = llm.fit(blocks, room)
+        room = max(self.config.context_chars - len(instructions), 200)
         client = llm.ChatClient(self.config, self.transport)
         try:
-            text = client.complete(instructions, "".join(parts))
+            if kind == "article":
+                i = inputs[0]
+                parts, cut = llm.fit([f"{i.title}\n\n{i.text}"], room)
+                text = client.complete(instructions, "".join(parts))
+                answer = llm.read_answer(text, sources=1, language=language, cite=False)
+                considered = 0
+            else:
+                answer, considered, cut = self._collection(
+                    client, inputs, instructions, room, budget, language, progress
+                )
         finally:
             client.close()
-        answer = llm.read_answer(
-            text, sources=len(inputs), language=language, cite=kind == "collection"
-        )
-        if progress is not None:
-            progress(len(inputs) + 1, len(inputs) + 1)
         note = None
         if cut:
-            note = "The inputs were longer than the model's context: the model read a part."
+            note = "An article was longer than the model's context: the model read a part."
         return Made(
             answer.statements,
             answer.points,
@@ -153,6 +146,57 @@ class OpenAICompatible:
             note=note,
             language=language,
         )
+
+    def _collection(
+        self,
+        client: llm.ChatClient,
+        inputs: Sequence[Input],
+        instructions: str,
+        room: int,
+        budget: int,
+        language: str,
+        progress: Progress | None,
+    ) -> tuple[llm.Answer, int, bool]:
+        """Map: each item's best sentences (extractive), numbered [n]. Reduce: one chat
+        completion when they fit the context; else one per part that fits, each citing
+        the same numbers, then one that merges those summaries. Every call stays within
+        the context, however many items."""
+        blocks = []
+        considered = 0
+        for n, i in enumerate(inputs, 1):
+            x = ex.summarise([ex.Source(i.title, i.text, i.id)], COLLECTION_PER_ITEM)
+            considered += x.considered
+            if progress is not None:
+                progress(n, len(inputs) + 1)
+            when = f" ({i.published[:10]})" if i.published else ""
+            blocks.append(f"[{n}] {i.title}{when}\n{x.text}\n\n")
+        parts = llm.pack(blocks, room)
+        calls = len(parts) + (1 if len(parts) > 1 else 0)
+        steps = len(inputs) + calls
+
+        def step(k: int) -> None:
+            if progress is not None:
+                progress(len(inputs) + k, steps)
+
+        cut = any(len(b) > room for b in blocks)
+        answers = []
+        for k, part in enumerate(parts, 1):
+            text = client.complete(instructions, "".join(part)[:room])
+            answers.append(llm.read_answer(text, sources=len(inputs), language=language, cite=True))
+            step(k)
+        if len(answers) == 1:
+            return answers[0], considered, cut
+        merge = self._template("collection-merge", language).fill(budget=str(budget))
+        partial = [
+            text + "".join(f"[{n + 1}]" for n in cites) + "\n"
+            for a in answers
+            for text, cites in [*a.statements, *a.points]
+        ]
+        joined, more = llm.fit(partial, max(self.config.context_chars - len(merge), 200))
+        text = client.complete(merge, "".join(joined))
+        step(calls)
+        final = llm.read_answer(text, sources=len(inputs), language=language, cite=True)
+        return final, considered, cut or more
 
 
 def language_of(inputs: list[Input]) -> str | None:

@@ -27,7 +27,7 @@ class SummaryIn(BaseModel):
     until: Annotated[str | None, Field(max_length=40)] = None
     provider: Annotated[str, Field(max_length=32)] = "extractive"
     budget: Annotated[int, Field(ge=0, le=8000, description="Characters; 0: the default")] = 0
-    limit: Annotated[int, Field(ge=1, le=200, description="Newest items of a selection")] = 200
+    limit: Annotated[int, Field(ge=1, le=1000, description="Newest items of a selection")] = 1000
     language: Annotated[
         Literal["ja", "en"] | None,
         Field(description="Output language (another than the articles' needs an LLM)"),
