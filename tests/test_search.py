@@ -151,6 +151,17 @@ def test_language_is_stored_per_document_and_paragraph(kz: Kizashi) -> None:
     assert ids(kz, "lang:mixed 言語") == [rid]
 
 
+def test_dates_past_2038_and_before_1902_are_indexed(kz: Kizashi) -> None:
+    """A feed's impossible date does not keep its item out of the index (the sort key's
+    seconds are 32 bits: such dates sort at the ends)."""
+    late = report(kz, "未来の日付", "日付の誤り。", published="2099-01-01T00:00:00.000Z")
+    early = report(kz, "過去の日付", "日付の誤り。", published="1900-01-01T00:00:00.000Z")
+    now = report(kz, "今の日付", "日付の誤り。", published="2026-01-01T00:00:00.000Z")
+    assert kz.search.follower.catch_up() >= 3
+    assert ids(kz, "日付の誤り", sort="newest") == [late, now, early]
+    assert ids(kz, "published:2099") == [late]
+
+
 def test_syntax_errors_name_the_position(kz: Kizashi) -> None:
     with pytest.raises(KizashiError) as caught:
         kz.search.search(SYSTEM, 'ransomware AND "unclosed')

@@ -3,6 +3,7 @@ database commit and the index commit, several processes and machines, rebuilds."
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -11,6 +12,7 @@ import textwrap
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,6 +22,7 @@ from kizashi.search.index import SearchIndex
 from kizashi.search.sync import Follower
 from kizashi.services import Kizashi
 from kizashi.store import search as repo
+from kizashi.store.mentions import pks_by_ids as repo_pks
 from kizashi.store.search import DocRow
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
@@ -334,3 +337,41 @@ def test_two_processes_with_their_own_index_converge(pg_url: str, tmp_path: Path
         other.kill()
     assert out.startswith("found"), err
     kz.close()
+
+
+def test_an_object_the_index_cannot_take_holds_nothing_back(
+    kz: Kizashi, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One object whose document cannot be built, one that tantivy refuses: both are
+    logged by pk and left at their earlier version; the rest of the change is indexed
+    and the index's position moves on."""
+    from kizashi.search import sync
+
+    good = note(kz, "good one")
+    broken = note(kz, "broken one")
+    refused = note(kz, "refused one")
+    kz.search.follower.catch_up()
+    with kz.store.read() as conn:
+        pks = repo_pks(conn, [good, broken, refused])
+    real = sync.build
+
+    def build(row: Any, stored: Any = None) -> Any:
+        if row.pk == pks[broken]:
+            raise RuntimeError("cannot analyse this")
+        doc = real(row, stored)
+        if row.pk == pks[refused]:
+            doc.fields["sortkey"] = 2**70  # not an i64
+        return doc
+
+    monkeypatch.setattr(sync, "build", build)
+    for stix_id in (good, broken, refused):
+        kz.tags.tag(SYSTEM, stix_id, ["later"])
+    with caplog.at_level(logging.WARNING):
+        kz.search.follower.catch_up()
+    assert total(kz, "tag:later") == 1  # the good one, with its new tag
+    assert total(kz, "broken") == 1 and total(kz, "refused") == 1  # earlier versions
+    assert f"object {pks[broken]} could not be analysed" in caplog.text
+    assert f"object {pks[refused]} left at its earlier version" in caplog.text
+    # Nothing is pending: the next catch-up has nothing to do.
+    monkeypatch.setattr(sync, "build", real)
+    assert kz.search.follower.catch_up() == 0

@@ -87,9 +87,15 @@ def parse_ts(value: str | None) -> datetime | None:
         return None
 
 
+#: Seconds fit 32 signed bits in a sort key: dates outside 1901-12-13 … 2038-01-19 sort
+#: at those ends (a feed's "2099" is a typo or a lie; an overflow would refuse the item).
+_SECONDS = (-(2**31), 2**31 - 1)
+
+
 def sort_key(when: datetime, pk: int) -> int:
     """Newest-first order with ties broken by pk, in one integer (a keyset cursor)."""
-    return (int(when.timestamp()) << 32) | (pk & 0xFFFFFFFF)
+    seconds = min(max(int(when.timestamp()), _SECONDS[0]), _SECONDS[1])
+    return (seconds << 32) | (pk & 0xFFFFFFFF)
 
 
 def recency(when: datetime) -> float:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import threading
 import time
 from collections.abc import Mapping
@@ -30,6 +31,8 @@ from kizashi.search.documents import IndexDoc, TextFields
 
 #: 2: the analysis of each document's text is stored with it (documents.TextFields).
 #: 3: keywords (kw, kwc) for term statistics; indicators are a fast field.
+log = logging.getLogger(__name__)
+
 SCHEMA_VERSION = 3
 WRITER_HEAP = 64_000_000
 FACET_FIELDS = ("type", "tag", "source", "lang", "tlp")
@@ -204,17 +207,53 @@ class SearchIndex:
         read_above: Mapping[int, int],
     ) -> None:
         """Replace (or remove, for None) each pk's document and move the position, in one
-        commit."""
+        commit. A document tantivy refuses is left out, its earlier version kept, and the
+        refusal logged with its pk: one bad object does not hold the index back."""
+        ready: list[tuple[int, Any]] = []
+        for pk, doc in docs.items():
+            if doc is None:
+                ready.append((pk, None))
+                continue
+            try:
+                ready.append((pk, tantivy.Document(**doc.fields)))
+            except (ValueError, TypeError, OverflowError) as exc:
+                log.warning("search index: object %s left at its earlier version: %s", pk, exc)
         with self._lock:
             writer = self._require_writer()
-            for pk, doc in docs.items():
-                writer.delete_documents_by_term("pk", pk)
-                if doc is not None:
-                    writer.add_document(tantivy.Document(**doc.fields))
-            writer.delete_documents_by_term("pk", META_PK)
-            writer.add_document(self._meta_doc(position, read_above))
-            writer.commit()
+            try:
+                self._write(writer, ready, position, read_above)
+            except ValueError:
+                # tantivy checks a document against the schema when it commits: find the
+                # one it refuses by writing them one at a time (the rare, slow path).
+                writer.rollback()
+                for item in ready:
+                    try:
+                        self._write(writer, [item], None, None)
+                    except ValueError as exc:
+                        writer.rollback()
+                        log.warning(
+                            "search index: object %s left at its earlier version: %s",
+                            item[0],
+                            exc,
+                        )
+                self._write(writer, [], position, read_above)
         self.index.reload()
+
+    def _write(
+        self,
+        writer: Any,
+        ready: list[tuple[int, Any]],
+        position: int | None,
+        read_above: Mapping[int, int] | None,
+    ) -> None:
+        for pk, made in ready:
+            writer.delete_documents_by_term("pk", pk)
+            if made is not None:
+                writer.add_document(made)
+        if position is not None:
+            writer.delete_documents_by_term("pk", META_PK)
+            writer.add_document(self._meta_doc(position, read_above or {}))
+        writer.commit()
 
     def start_rebuild(self) -> None:
         """Drop every document; nothing is visible to readers until :meth:`apply`."""

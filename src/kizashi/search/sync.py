@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from kizashi.search.documents import build
+from kizashi.search.documents import IndexDoc, build
 from kizashi.search.index import Position, SearchIndex
 from kizashi.store import search as repo
 from kizashi.store.engine import Store
@@ -166,7 +166,16 @@ class Follower:
             # A document whose text did not change is rebuilt from its stored
             # analysis (a rule run changes tags only).
             stored = self.index.stored_text(chunk)
-            docs = {pk: (build(rows[pk], stored.get(pk)) if pk in rows else None) for pk in chunk}
+            docs: dict[int, IndexDoc | None] = {}
+            for pk in chunk:
+                if pk not in rows:
+                    docs[pk] = None
+                    continue
+                try:
+                    docs[pk] = build(rows[pk], stored.get(pk))
+                except Exception:
+                    # Logged with the pk; the rest of the chunk goes on.
+                    log.exception("search index: object %s could not be analysed", pk)
             if n < len(chunks):
                 self.index.apply(docs, pos.position, dict(pos.read_above))
             else:

@@ -394,7 +394,7 @@ summaries = sa.Table(
     sa.Column("subject", sa.Text, nullable=False),
     sa.Column("provider", sa.String(32), nullable=False),
     sa.Column("model", sa.String(200)),
-    sa.Column("template_version", sa.String(64), nullable=False),
+    sa.Column("template_version", sa.String(200), nullable=False),
     sa.Column("inputs_digest", sa.String(64), nullable=False),
     sa.Column("body", sa.Text, nullable=False),
     sa.Column("created_at", TS, nullable=False),

@@ -1,4 +1,5 @@
-"""digests: selections summarised every day or week
+"""digests: selections summarised every day or week; a summary's template version
+holds two templates' names
 
 Revision ID: 0008
 Revises: 0007
@@ -47,8 +48,23 @@ def upgrade() -> None:
         sa.UniqueConstraint("name", name=op.f("uq_digests_name")),
     )
     op.create_index("ix_digests_next_run_at", "digests", ["next_run_at"])
+    # A collection's version names two templates (its own and the merge's).
+    with op.batch_alter_table("summaries") as batch:
+        batch.alter_column(
+            "template_version",
+            existing_type=sa.String(64),
+            type_=sa.String(200),
+            existing_nullable=False,
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("summaries") as batch:
+        batch.alter_column(
+            "template_version",
+            existing_type=sa.String(200),
+            type_=sa.String(64),
+            existing_nullable=False,
+        )
     op.drop_index("ix_digests_next_run_at", table_name="digests")
     op.drop_table("digests")
