@@ -291,3 +291,19 @@ def test_a_collection_longer_than_the_context_is_read_in_parts_then_merged(
     newest_first = list(reversed(ids))
     by_n = {c.n: c.id for c in s.citations}
     assert {by_n[n] for n in s.statements[0].cites} == {newest_first[0], newest_first[2]}
+
+
+def test_azure_keys_go_in_their_own_header(kz: Kizashi, analyst: Actor, chat: ChatServer) -> None:
+    from kizashi.config import Settings
+
+    settings = Settings(
+        llm_base_url=chat.url,
+        llm_model="gpt-4o",
+        llm_api_key=KEY,  # type: ignore[arg-type]
+        llm_key_header="api-key",
+    )
+    kz.llm = settings.llm_config()
+    rid = article(kz, analyst)
+    assert kz.summaries.article(analyst, rid, provider="openai").provider == "openai"
+    assert chat.headers[-1]["api-key"] == KEY and "authorization" not in chat.headers[-1]
+    assert KEY not in repr(settings.llm_api_key)

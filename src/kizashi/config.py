@@ -6,7 +6,7 @@ import os
 import secrets
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import (
@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     llm_base_url: str | None = None
     llm_model: str = ""
     llm_api_key: SecretStr | None = None
+    #: ``authorization`` (a bearer token) or ``api-key`` (Azure OpenAI's keys).
+    llm_key_header: Literal["authorization", "api-key"] = "authorization"
     llm_timeout: float = 60.0
     llm_max_tokens: int = 800
     #: What the model is given to read at most (characters of the prompt).
@@ -125,6 +127,7 @@ class Settings(BaseSettings):
             max_tokens=self.llm_max_tokens,
             context_chars=self.llm_context_chars,
             prompts_dir=self.prompts_dir or self.data_dir / "prompts",
+            key_header=self.llm_key_header,
         )
 
     @cached_property

@@ -60,6 +60,9 @@ class LLMConfig:
     context_chars: int = 24_000
     #: Where an admin's own prompt templates are (same file names); None: the shipped ones.
     prompts_dir: Path | None = None
+    #: How the key is sent: ``authorization`` (``Bearer …``: OpenAI, vLLM, LM Studio…) or
+    #: ``api-key`` (Azure OpenAI's keys).
+    key_header: str = "authorization"
 
     def __repr__(self) -> str:  # the key never shows, not even in a traceback's locals
         return f"LLMConfig(base_url={self.base_url!r}, model={self.model!r}, api_key=***)"
@@ -98,7 +101,9 @@ class ChatClient:
     def __init__(self, config: LLMConfig, transport: httpx.BaseTransport | None = None) -> None:
         self.config = config
         headers = {"Accept": "text/event-stream, application/json"}
-        if config.api_key:
+        if config.api_key and config.key_header.lower() == "api-key":
+            headers["api-key"] = config.api_key
+        elif config.api_key:
             headers["Authorization"] = f"Bearer {config.api_key}"
         self._client = httpx.Client(
             base_url=config.base_url.rstrip("/") + "/",
