@@ -92,6 +92,15 @@ def parse_ts(value: str | None) -> datetime | None:
 _SECONDS = (-(2**31), 2**31 - 1)
 
 
+#: The dates tantivy takes (nanoseconds in 64 bits); a date outside is kept at its end
+#: (STIX allows years 0001 to 9999: a typo must not keep an item out of the index).
+_DATES = (datetime(1678, 1, 1, tzinfo=UTC), datetime(2262, 1, 1, tzinfo=UTC))
+
+
+def indexable(when: datetime) -> datetime:
+    return min(max(when, _DATES[0]), _DATES[1])
+
+
 def sort_key(when: datetime, pk: int) -> int:
     """Newest-first order with ties broken by pk, in one integer (a keyset cursor)."""
     seconds = min(max(int(when.timestamp()), _SECONDS[0]), _SECONDS[1])
@@ -207,7 +216,7 @@ def build(row: DocRow, stored: TextFields | None = None) -> IndexDoc | None:
         text = stored
     else:
         text = TextFields.of(title, body)
-    when = parse_ts(row.published) or parse_ts(row.created) or _EPOCH_2000
+    when = indexable(parse_ts(row.published) or parse_ts(row.created) or _EPOCH_2000)
     source = source_of(row)
     fields: dict[str, Any] = {
         "pk": row.pk,
@@ -240,5 +249,5 @@ def build(row: DocRow, stored: TextFields | None = None) -> IndexDoc | None:
     for name in ("created", "modified"):
         ts = parse_ts(getattr(row, name))
         if ts:
-            fields[name] = ts
+            fields[name] = indexable(ts)
     return IndexDoc(fields)

@@ -262,11 +262,17 @@ class SearchIndex:
             self._require_writer().delete_all_documents()
 
     def add(self, docs: list[IndexDoc]) -> None:
-        """Add documents to a rebuild (uncommitted)."""
+        """Add documents to a rebuild (uncommitted); one that cannot be made into a
+        tantivy document is logged by pk and left out."""
         with self._lock:
             writer = self._require_writer()
             for doc in docs:
-                writer.add_document(tantivy.Document(**doc.fields))
+                try:
+                    made = tantivy.Document(**doc.fields)
+                except (ValueError, TypeError, OverflowError) as exc:
+                    log.warning("search index: object %s left out: %s", doc.fields["pk"], exc)
+                    continue
+                writer.add_document(made)
 
     # -- reading ---------------------------------------------------------------
 
