@@ -100,8 +100,9 @@ def test_an_object_changed_many_times_is_rebuilt_once_per_read(kz: Kizashi) -> N
         assert rebuilt == 3
     else:
         # PostgreSQL settles rows below the cluster's oldest open transaction (xmin):
-        # another session's open transaction can split the backlog in two, never more.
-        assert 3 <= rebuilt <= 6
+        # other sessions' transactions (another test process) can split the backlog
+        # between any two rounds, but an object is never rebuilt twice for one round.
+        assert 3 <= rebuilt <= 3 * 8
     assert total(kz, "tag:round-7") == 3 and total(kz, "spread") == 3
 
 
@@ -113,8 +114,15 @@ def test_the_settled_backlog_names_each_object_once_and_skips_nothing(kz: Kizash
     for round_ in range(5):  # every object's rows spread over the whole backlog
         for stix_id in ids:
             kz.tags.tag(SYSTEM, stix_id, [f"wave-{round_}"])
+    # On PostgreSQL the backlog is what is below the cluster's oldest open transaction:
+    # another test process's transaction can hold a part back for a moment.
+    for _ in range(200):
+        with kz.store.read() as conn:
+            whole = repo.backlog(conn, start.position, dict(start.read_above), max_objects=100)
+        if len(set(whole.object_pks)) == 10:
+            break
+        time.sleep(0.05)
     with kz.store.read() as conn:
-        whole = repo.backlog(conn, start.position, dict(start.read_above), max_objects=100)
         assert len(whole.object_pks) == len(set(whole.object_pks)) == 10 and not whole.more
         # Three at a time: the position stops before the first object left out.
         seen: set[int] = set()
@@ -129,7 +137,8 @@ def test_the_settled_backlog_names_each_object_once_and_skips_nothing(kz: Kizash
         assert seen == set(whole.object_pks)
     follower.batch = 2
     rebuilt = follower.catch_up()  # each object once, one index commit per two
-    assert rebuilt == 10 if kz.store.engine.dialect.name == "sqlite" else 10 <= rebuilt <= 20
+    # PostgreSQL: split by other sessions' transactions, never twice for one round.
+    assert rebuilt == 10 if kz.store.engine.dialect.name == "sqlite" else 10 <= rebuilt <= 50
     assert total(kz, "tag:wave-4") == 10 and total(kz, "backlog") == 10
 
 
