@@ -8,6 +8,7 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
@@ -149,3 +150,35 @@ def test_the_scheduler_queues_each_due_digest_once(
         fleet[0].huey.flush()
         for jobs in fleet:
             jobs.close()
+
+
+def test_the_digests_page(kz: Kizashi, web: TestClient) -> None:
+    from test_web import csrf_of, login
+
+    ana = kz.users.get_actor("ana")
+    report(kz, ana, "今週の報告", "2025-12-30T00:00:00Z", tags=["x"])
+    login(web, "ana", "analyst-password")
+    page = web.get("/digests").text
+    assert "No digests yet." in page and 'action="/digests"' in page
+    token = csrf_of(page)
+    bad = web.post("/digests", data={"csrf": token, "name": "w", "days": "0", "q": "tag:x"})
+    assert bad.status_code == 422 and "days" in bad.text and 'value="tag:x"' in bad.text
+    made = web.post(
+        "/digests",
+        data={"csrf": token, "name": "週報", "q": "tag:x", "days": "7", "every": "weekly"},
+        follow_redirects=False,
+    )
+    assert made.status_code == 303
+    assert "Not run yet." in web.get("/digests").text
+    ran = web.post(f"/digests/{quote('週報')}/run", data={"csrf": token}, follow_redirects=False)
+    assert ran.status_code == 303
+    (digest,) = kz.digests.list(ana)
+    assert digest.last_job is not None
+    kz.summaries.wait(ana, digest.last_job, timeout=60)
+    shown = web.get("/digests").text
+    assert 'data-status="done"' in shown and "今週の報告" in shown
+    web.post(f"/digests/{quote('週報')}/delete", data={"csrf": token})
+    assert kz.digests.list(ana) == []
+    # Readers see the page without the forms.
+    login(web, "rei", "reader-password")
+    assert 'action="/digests"' not in web.get("/digests").text

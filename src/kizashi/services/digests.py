@@ -148,6 +148,15 @@ class DigestService:
         row = self._row(actor, name)
         return self._run(row)
 
+    def start(self, actor: Actor, name: str) -> JobView:
+        """:meth:`run` in a thread (the UI's "Run now"); follow the job it returns."""
+        row = self._row(actor, name)
+        owner, request = self._owner_and_request(row)
+        job = self.summaries.start(owner, request)
+        with self.ctx.store.begin() as conn:
+            repo.update(conn, row.pk, last_job_pk=job.id)
+        return job
+
     def claim_due(self) -> builtins.list[int]:
         """The due digests this caller now owns (their next run moved on): run each
         with :meth:`run_claimed`."""
@@ -168,7 +177,7 @@ class DigestService:
             row = repo.get_pk(conn, pk)
         return None if row is None else self._run(row)
 
-    def _run(self, row: repo.DigestRow) -> JobView:
+    def _owner_and_request(self, row: repo.DigestRow) -> tuple[Actor, SummaryRequest]:
         # Made from the command line without a user: the system's; else its maker, who
         # must still be an active user.
         owner = SYSTEM if row.created_by is None else self.users.actor_for(row.created_by)
@@ -178,6 +187,10 @@ class DigestService:
         request = SummaryRequest(
             query=row.query, since=since, provider=row.provider, language=row.language
         )
+        return owner, request
+
+    def _run(self, row: repo.DigestRow) -> JobView:
+        owner, request = self._owner_and_request(row)
         pk = self.summaries.new_job(owner, request)
         with self.ctx.store.begin() as conn:
             repo.update(conn, row.pk, last_job_pk=pk)

@@ -10,6 +10,7 @@ from kizashi.web import (
     admin_pages,
     analytics_pages,
     auth_pages,
+    digest_pages,
     feed_pages,
     indicator_pages,
     object_pages,
@@ -32,6 +33,7 @@ for module in (
     analytics_pages,
     rule_pages,
     summary_pages,
+    digest_pages,
     admin_pages,
 ):
     router.include_router(module.router)
