@@ -307,3 +307,18 @@ def test_azure_keys_go_in_their_own_header(kz: Kizashi, analyst: Actor, chat: Ch
     assert kz.summaries.article(analyst, rid, provider="openai").provider == "openai"
     assert chat.headers[-1]["api-key"] == KEY and "authorization" not in chat.headers[-1]
     assert KEY not in repr(settings.llm_api_key)
+
+
+def test_a_model_server_that_is_down(kz: Kizashi, analyst: Actor, chat: ChatServer) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assert kz.llm is not None
+    kz.llm = LLMConfig(**{**kz.llm.__dict__, "base_url": f"http://127.0.0.1:{port}/v1"})
+    rid = article(kz, analyst)
+    s = kz.summaries.article(analyst, rid, provider="openai")
+    assert s.fallback and s.note and "could not be reached" in s.note
+    assert s.statements and s.provider == "extractive"
+    assert KEY not in (s.note or "")
