@@ -90,18 +90,18 @@ class RuleCompiler:
         return None
 
     def _watchlist(self, values: tuple[str, ...]) -> Any:
+        from kizashi.text.analyse import analyse
         from kizashi.text.rulematch import term
 
         iocs: list[str] = []
         others: list[Any] = []
         for value in values:
-            # The same (cached) analysis the ingest path's watch list made.
+            # The same (cached) term the ingest path's watch list made.
             t = term(value, phrase=True)
             if t.iocs and len(t.iocs) == 1 and not t.words and not t.runs:
                 iocs.append(t.iocs[0])
             else:
-                assert t.analysis is not None
-                q = self.c.analysed(t.analysis, phrase=True)
+                q = self.c.analysed(analyse(value), phrase=True)
                 if q is not None:
                     others.append(q)
         parts = []
