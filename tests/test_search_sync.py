@@ -3,6 +3,7 @@ database commit and the index commit, several processes and machines, rebuilds."
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -384,3 +385,29 @@ def test_an_object_the_index_cannot_take_holds_nothing_back(
     # Nothing is pending: the next catch-up has nothing to do.
     monkeypatch.setattr(sync, "build", real)
     assert kz.search.follower.catch_up() == 0
+
+
+def test_processes_starting_together_open_one_index_directory(tmp_path: Path) -> None:
+    """A server and its workers start at once on a new data directory: each opens the
+    index while another writes its layout file, and none of them fails."""
+    import threading
+
+    failures: list[BaseException] = []
+    for round_ in range(5):
+        where = tmp_path / f"index-{round_}"
+        start = threading.Barrier(6)
+
+        def open_it(where: Path = where, start: threading.Barrier = start) -> None:
+            start.wait()
+            try:
+                SearchIndex(where, write=False).close()
+            except BaseException as exc:
+                failures.append(exc)
+
+        threads = [threading.Thread(target=open_it) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert failures == []
+    assert json.loads((tmp_path / "index-0" / "kizashi-index.json").read_text())

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Mapping
@@ -113,6 +114,16 @@ class IndexBusyError(RuntimeError):
     """Another process holds this index's writer."""
 
 
+def _schema_version(meta: Path) -> int | None:
+    """The layout version an index was written with (None: unreadable, say being written
+    by another process this instant: the next start reads it)."""
+    try:
+        found = json.loads(meta.read_text()).get("schema_version")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return found if isinstance(found, int) else None
+
+
 class SearchIndex:
     """A tantivy index at ``path`` (in memory when None)."""
 
@@ -123,12 +134,15 @@ class SearchIndex:
         if path is not None:
             path.mkdir(parents=True, exist_ok=True)
             if meta and meta.exists():
-                found = json.loads(meta.read_text()).get("schema_version")
-                if found != SCHEMA_VERSION:
+                found = _schema_version(meta)
+                if found is not None and found != SCHEMA_VERSION:
                     _clear(path)  # an older layout: rebuilt from the database
-            meta_text = json.dumps({"schema_version": SCHEMA_VERSION})
             if meta and not meta.exists():
-                meta.write_text(meta_text)
+                # Written whole or not at all: processes starting together (a server and
+                # its workers) read it while one of them writes it.
+                part = meta.with_name(f"{meta.name}.{os.getpid()}.{threading.get_ident()}")
+                part.write_text(json.dumps({"schema_version": SCHEMA_VERSION}))
+                os.replace(part, meta)
         try:
             self.index = tantivy.Index(self.schema, str(path) if path else None)
         except ValueError as exc:

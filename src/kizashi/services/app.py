@@ -138,7 +138,7 @@ class Kizashi:
     @property
     def digests(self) -> DigestService:
         """Selections summarised every day or week (run by the scheduler)."""
-        return DigestService(self.ctx, self.summaries, self.users)
+        return DigestService(self.ctx, lambda: self.summaries, self.users)
 
     @property
     def analytics(self) -> AnalyticsService:

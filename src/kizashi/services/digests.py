@@ -12,6 +12,7 @@ from __future__ import annotations
 import builtins
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -64,10 +65,17 @@ def _view(row: repo.DigestRow) -> DigestView:
 
 
 class DigestService:
-    def __init__(self, ctx: Context, summaries: SummaryService, users: UserService) -> None:
+    def __init__(
+        self, ctx: Context, summaries: Callable[[], SummaryService], users: UserService
+    ) -> None:
         self.ctx = ctx
-        self.summaries = summaries
+        # Made when needed: claiming due digests (the scheduler) needs no search index.
+        self._summaries = summaries
         self.users = users
+
+    @property
+    def summaries(self) -> SummaryService:
+        return self._summaries()
 
     def create(
         self,
