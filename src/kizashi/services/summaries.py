@@ -298,11 +298,7 @@ class SummaryService:
         progress: Progress | None = None,
     ) -> Summary:
         provider = self._provider(provider_name)
-        if language is not None and language not in LANGUAGES:
-            raise invalid(
-                f"The output language is one of {', '.join(LANGUAGES)}.",
-                [Problem("language", language)],
-            )
+        _check_language(language)
         lang = language or language_of(inputs) or "ja"
         version = provider.version(kind, lang)
         key = _digest([kind, subject, provider.name, budget, lang])
@@ -412,11 +408,7 @@ class SummaryService:
         """What is wrong with ``request`` itself: its provider, budget or language."""
         self._provider(request.provider)
         _budget(request.budget, ARTICLE_BUDGET)
-        if request.language is not None and request.language not in LANGUAGES:
-            raise invalid(
-                f"The output language is one of {', '.join(LANGUAGES)}.",
-                [Problem("language", request.language)],
-            )
+        _check_language(request.language)
 
     def run_job(self, actor: Actor, pk: int, request: SummaryRequest) -> None:
         """Make job ``pk``'s summary here and now, its progress and result in the job."""
@@ -502,6 +494,14 @@ class SummaryService:
 
 def _commonest(counts: dict[str, int], n: int = 50) -> list[str]:
     return [v for v, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
+
+
+def _check_language(language: str | None) -> None:
+    if language is not None and language not in LANGUAGES:
+        raise invalid(
+            f"The output language is one of {', '.join(LANGUAGES)}.",
+            [Problem("language", language)],
+        )
 
 
 def _budget(budget: int, default: int) -> int:

@@ -12,9 +12,10 @@ from kizashi.api.routes.feeds import get_feeds, poll_now, queue_poll
 from kizashi.ingest.opml import parse_opml
 from kizashi.model.errors import KizashiError
 from kizashi.web import forms
+from kizashi.web.analytics_pages import quoted
 from kizashi.web.deps import FormFields, PageActor
 from kizashi.web.render import page
-from kizashi.web.summary_pages import providers, quoted
+from kizashi.web.summary_pages import providers
 
 router = APIRouter()
 

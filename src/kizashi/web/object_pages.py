@@ -165,6 +165,7 @@ def show(request: Request, actor: PageActor, stix_id: str) -> Response:
         obj=view,
         summary=_summary(kz, actor, view),
         summary_providers=providers(kz),
+        summarisable=view.type in ITEM_TYPES,
         article=article,
         article_html=sanitize(article["html"]) if article and article.get("html") else None,
         extension=extension,

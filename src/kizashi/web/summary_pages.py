@@ -24,15 +24,6 @@ def providers(kz: Kizashi) -> list[str]:
     return ["extractive", *(["openai"] if kz.llm is not None else [])]
 
 
-def quoted(value: str) -> str:
-    """A value as one term of the search language (it has no escape for a quote)."""
-    return '"' + value.replace('"', "") + '"'
-
-
-#: The periods a panel offers, in days (0: everything).
-PERIODS = (7, 30, 90, 0)
-
-
 @router.post("/ui/summaries")
 def start(request: Request, actor: PageActor, f: FormFields) -> Response:
     check_csrf(request, f.get("csrf"))

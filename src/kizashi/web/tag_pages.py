@@ -7,9 +7,10 @@ from fastapi.responses import RedirectResponse, Response
 
 from kizashi.api.deps import check_csrf, get_kizashi
 from kizashi.model.errors import KizashiError
+from kizashi.web.analytics_pages import quoted
 from kizashi.web.deps import FormFields, PageActor
 from kizashi.web.render import page, tag_url
-from kizashi.web.summary_pages import providers, quoted
+from kizashi.web.summary_pages import providers
 
 router = APIRouter()
 
