@@ -165,7 +165,7 @@ def _settle(index: SearchIndex) -> float:
 
 
 def _segments(index: SearchIndex) -> int:
-    return int(index.index.searcher().num_segments)
+    return int(index.searcher().num_segments)
 
 
 # -- latency -------------------------------------------------------------------------------------

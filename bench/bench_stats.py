@@ -173,7 +173,7 @@ def run(quick: bool, progress: Progress | None = None) -> StatsResult:
 
             calls: dict[str, Callable[[], object]] = {
                 "terms": lambda q=query: analytics.terms(SYSTEM, q, limit=50),
-                "raw kw aggregation": lambda e=expr: index.index.searcher().aggregate(
+                "raw kw aggregation": lambda e=expr: index.searcher().aggregate(
                     index.compiler.variant(match_only=True).query(e, access),
                     {"kw": {"terms": {"field": "kw", "size": 500}}},
                 ),

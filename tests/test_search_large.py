@@ -130,7 +130,7 @@ def test_newest_first_reads_a_window_when_the_result_is_large(index: SearchIndex
 
 
 def test_the_window_search_reaches_all_of_time(index: SearchIndex) -> None:
-    searcher = index.index.searcher()
+    searcher = index.searcher()
     # More documents asked for than there are: no window start, and no error.
     assert index._newest_key(searcher, 10_000, None, NOW) is None
     # The 10th newest document's sort key, whatever range it took to find it.
@@ -174,7 +174,7 @@ def test_relevance_reads_word_matches_first(index: SearchIndex) -> None:
 def test_a_not_keeps_its_full_meaning_in_the_words_only_read(index: SearchIndex) -> None:
     # プログラム holds ログ only as characters: NOT ログ must exclude it all the same.
     words = index.compiler.variant(words_only=True)
-    searcher = index.index.searcher()
+    searcher = index.searcher()
     query = words.query(parse("プログラム NOT ログ"), EVERYONE)
     assert searcher.search(query, 10, count=True).count == 0
     query = words.query(parse("確認 NOT ログ"), EVERYONE)

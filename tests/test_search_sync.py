@@ -223,6 +223,32 @@ def test_a_second_index_on_the_same_directory_reads_what_the_writer_commits(
     reader.close()
 
 
+def test_the_writer_remembers_its_position_and_reads_its_own_commits(
+    kz: Kizashi, tmp_path: Path
+) -> None:
+    # The writer does not reload its reader at each commit (a reload right after one
+    # can wait 100 ms on tantivy's meta lock): its position is the one it committed,
+    # the same that another process reads from the index, and its first read after a
+    # commit sees it.
+    writer = SearchIndex(tmp_path / "ix")
+    follower = Follower(kz.store, writer)
+    for round_ in range(3):
+        note(kz, f"位置の記録 {round_}")
+        assert follower.catch_up() >= 1
+        remembered = writer.position()
+        reader = SearchIndex(tmp_path / "ix", write=False)
+        stored = reader.position()
+        assert remembered.built and stored.built
+        assert (remembered.position, dict(remembered.read_above), remembered.synced_at) == (
+            stored.position,
+            dict(stored.read_above),
+            stored.synced_at,
+        )
+        assert writer.count() == reader.count() == round_ + 1 + 1  # notes + the identity
+        assert follower.catch_up() == 0  # nothing read twice
+    writer.close()
+
+
 def test_a_lost_or_new_index_is_rebuilt_from_the_database(db_url: str, tmp_path: Path) -> None:
     kz = Kizashi.open(db_url, search_dir=tmp_path / "a")
     for i in range(12):

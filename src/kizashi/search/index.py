@@ -158,6 +158,11 @@ class SearchIndex:
         self.memo: dict[Any, Any] = {}
         self._lock = threading.Lock()
         self._writer: Any = None
+        #: Committed here since the reader last reloaded (see :meth:`searcher`).
+        self._stale = False
+        #: The position this process last committed (it holds the writer, so nobody else
+        #: moves it): read without a searcher (see :meth:`position`).
+        self._committed: Position | None = None
         if write:
             self.try_write()
         self.index.reload()
@@ -184,12 +189,32 @@ class SearchIndex:
                 writer.wait_merging_threads()
 
     def refresh(self) -> None:
+        """Reload the reader: another process's commits become visible."""
+        self._stale = False
         self.index.reload()
+
+    def searcher(self) -> Any:
+        """A searcher that sees every commit of this process.
+
+        A commit does not reload the reader; the first read after it does. Reloading at
+        once raced tantivy's own bookkeeping: a merge ending just after a commit holds the
+        index's meta lock, and a reader that finds it held sleeps 100 ms before it tries
+        again (tantivy's lock retry). On a feed's batches of 20 that was up to half of the
+        time the index took to take them in. Moments later the merge is over: the next
+        batch's first read (or the follower thread, after its round) reloads at no cost.
+        """
+        if self._stale:
+            self._stale = False  # before: a commit during the reload marks it again
+            self.index.reload()
+        return self.index.searcher()
 
     # -- bookkeeping -----------------------------------------------------------
 
     def position(self) -> Position:
-        searcher = self.index.searcher()
+        committed = self._committed
+        if committed is not None and self._writer is not None:
+            return committed
+        searcher = self.searcher()
         found = searcher.search(tantivy.Query.term_query(self.schema, "pk", META_PK), 1)
         if not found.hits:
             return Position()
@@ -202,10 +227,12 @@ class SearchIndex:
             data.get("synced_at"),
         )
 
-    def _meta_doc(self, position: int, read_above: Mapping[int, int]) -> Any:
+    def _meta_doc(self, position: int, read_above: Mapping[int, int]) -> tuple[Any, Position]:
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         meta = {"position": position, "read_above": read_above, "synced_at": now}
-        return tantivy.Document(pk=META_PK, type="__meta__", meta=json.dumps(meta))
+        doc = tantivy.Document(pk=META_PK, type="__meta__", meta=json.dumps(meta))
+        # As read back from the document (JSON's keys are strings; position() makes ints).
+        return doc, Position(position, {int(k): int(v) for k, v in read_above.items()}, True, now)
 
     # -- writing ---------------------------------------------------------------
 
@@ -251,7 +278,6 @@ class SearchIndex:
                             exc,
                         )
                 self._write(writer, [], position, read_above)
-        self.index.reload()
 
     def _write(
         self,
@@ -264,10 +290,15 @@ class SearchIndex:
             writer.delete_documents_by_term("pk", pk)
             if made is not None:
                 writer.add_document(made)
+        moved = None
         if position is not None:
             writer.delete_documents_by_term("pk", META_PK)
-            writer.add_document(self._meta_doc(position, read_above or {}))
+            meta, moved = self._meta_doc(position, read_above or {})
+            writer.add_document(meta)
         writer.commit()
+        self._stale = True
+        if moved is not None:
+            self._committed = moved
 
     def start_rebuild(self) -> None:
         """Drop every document; nothing is visible to readers until :meth:`apply`."""
@@ -293,7 +324,7 @@ class SearchIndex:
     def languages(self, pk: int) -> tuple[str | None, list[tuple[int, int, str | None]]] | None:
         """The stored language of a document and of each paragraph of its body (offsets
         into the body text), or None when the document is not in the index."""
-        searcher = self.index.searcher()
+        searcher = self.searcher()
         found: Any = searcher.search(tantivy.Query.term_query(self.schema, "pk", pk), 1)
         if not found.hits:
             return None
@@ -306,7 +337,7 @@ class SearchIndex:
         """What the index kept of these documents' text analysis (the ones it holds)."""
         if not pks:
             return {}
-        searcher = self.index.searcher()
+        searcher = self.searcher()
         query = tantivy.Query.term_set_query(self.schema, "pk", pks)
         found: Any = searcher.search(query, len(pks), count=False)
         out: dict[int, TextFields] = {}
@@ -328,7 +359,7 @@ class SearchIndex:
 
     def all_pks(self, query: Any) -> list[int]:
         """The pk of every document ``query`` matches, in index order."""
-        searcher = self.index.searcher()
+        searcher = self.searcher()
         limit = max(1, int(searcher.num_docs))
         found: Any = searcher.search(query, limit, count=False)
         addrs = [a for _, a in found.hits]
@@ -336,7 +367,7 @@ class SearchIndex:
 
     def count(self) -> int:
         """Documents in the index, without its bookkeeping."""
-        n = int(self.index.searcher().num_docs)
+        n = int(self.searcher().num_docs)
         return n - 1 if self.position().built else n
 
     def search(
@@ -370,7 +401,7 @@ class SearchIndex:
         """
         if limit < 1:
             raise ValueError("limit must be at least 1")  # tantivy panics on 0
-        searcher = self.index.searcher()
+        searcher = self.searcher()
         if sort == "newest":
             after = _decode(cursor, "newest")
             return self._newest(searcher, expr, access, limit, after, now)
@@ -501,7 +532,7 @@ class SearchIndex:
     def count_matches(self, expr: sq.Expr, access: Access) -> int:
         """Every match of ``expr``, counted exactly (what a large search leaves out)."""
         query = self.compiler.variant(match_only=True).query(expr, access)
-        found: Any = self.index.searcher().search(query, 1, count=True)
+        found: Any = self.searcher().search(query, 1, count=True)
         return int(found.count)
 
     def facets(self, expr: sq.Expr, access: Access, *, size: int = 20) -> dict[str, Any]:
@@ -511,7 +542,7 @@ class SearchIndex:
         aggs: dict[str, Any] = {f: {"terms": {"field": f, "size": size}} for f in FACET_FIELDS}
         aggs["published"] = {"histogram": {"field": "month", "interval": 1, "min_doc_count": 1}}
         aggs["matches"] = {"value_count": {"field": "pk"}}
-        result = self.index.searcher().aggregate(query, aggs)
+        result = self.searcher().aggregate(query, aggs)
         out: dict[str, Any] = {
             f: [(b["key"], int(b["doc_count"])) for b in result.get(f, {}).get("buckets", [])]
             for f in FACET_FIELDS

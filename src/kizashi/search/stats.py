@@ -78,7 +78,7 @@ def term_counts(
     (everything, by default)."""
     compiler = index.compiler.variant(match_only=True)
     query = compiler.query(expr, access)
-    searcher = index.index.searcher()
+    searcher = index.searcher()
     aggs: dict[str, Any] = {
         "kw": {"terms": {"field": "kw", "size": candidates}},
         "n": {"value_count": {"field": "pk"}},
@@ -171,7 +171,7 @@ def value_counts(
         "v": {"terms": {"field": field, "size": min(size, MAX_BUCKETS)}},
         "n": {"value_count": {"field": "pk"}},
     }
-    result = index.index.searcher().aggregate(query, aggs)
+    result = index.searcher().aggregate(query, aggs)
     values = [(str(b["key"]), int(b["doc_count"])) for b in result["v"]["buckets"]]
     return Buckets(int(result.get("n", {}).get("value") or 0), values)
 
@@ -187,7 +187,7 @@ def cooccurrence(
         "v": {"terms": {"field": field, "size": size}, "aggs": {"with": inner}},
         "n": {"value_count": {"field": "pk"}},
     }
-    result = index.index.searcher().aggregate(query, aggs)
+    result = index.searcher().aggregate(query, aggs)
     values: list[tuple[str, int]] = []
     pairs: dict[tuple[str, str], int] = {}
     for b in result["v"]["buckets"]:
@@ -220,7 +220,7 @@ def histogram(
                 }
             }
         }
-    result = index.index.searcher().aggregate(query, agg)
+    result = index.searcher().aggregate(query, agg)
     return [(int(b["key"]), int(b["doc_count"])) for b in result["h"]["buckets"]]
 
 
@@ -232,7 +232,7 @@ def keyword_sets(
     give over a field of a hundred thousand values: tantivy's nested terms aggregation
     keeps a sub-aggregation per value, measured at six seconds for 1,000 documents)."""
     query = index.compiler.variant(match_only=True).query(expr, access)
-    searcher = index.index.searcher()
+    searcher = index.searcher()
     found: Any = searcher.search(
         query, newest, count=False, order_by_field="sortkey", order=tantivy.Order.Desc
     )

@@ -84,7 +84,10 @@ class Follower:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self.catch_up()
+                if self.catch_up():
+                    # The reader reloads here, off any request's way (see
+                    # SearchIndex.searcher): the next search finds it fresh.
+                    self.index.searcher()
             except Exception:  # the next round tries again; the outbox keeps everything
                 log.exception("search index: catching up failed; retrying")
             self._stop.wait(self.interval)

@@ -160,7 +160,7 @@ class DashboardService:
             },
             "types": {"terms": {"field": "type", "size": 12}},
         }
-        result = self.index.index.searcher().aggregate(query, aggs)
+        result = self.index.searcher().aggregate(query, aggs)
         buckets = result["split"]["buckets"]
         day = sum(int(b["doc_count"]) for b in buckets if "from" in b)
         week = sum(int(b["doc_count"]) for b in buckets)
