@@ -64,6 +64,53 @@ def test_tlp_is_raised_never_lowered(kz: Kizashi) -> None:
     assert kz.objects.get(SYSTEM, clear).tlp == "green"
 
 
+def test_a_tlp_tag_in_any_spelling_raises_the_marking_and_later_rules_see_it(
+    kz: Kizashi,
+) -> None:
+    # ``TLP:AMBER`` among the tags is a marking, as ``set_tlp: amber`` is: the item is
+    # marked, the tag is the canonical ``tlp:amber``, and a later rule reads it.
+    kz.rules.save(
+        SYSTEM,
+        {
+            "name": "vpn",
+            "order": 1,
+            "when": {"words": ["VPN"]},
+            "then": {"add_tags": ["TLP:AMBER", "Edge-Device"]},
+        },
+    )
+    kz.rules.save(
+        SYSTEM,
+        {
+            "name": "amber-edge",
+            "order": 2,
+            "when": {"query": "tag:tlp:amber tag:Edge-Device"},
+            "then": {"add_tags": ["review"]},
+        },
+    )
+    rid = report(kz, "VPN appliance", "A VPN gateway flaw.")
+    assert kz.objects.get(SYSTEM, rid).tlp == "amber"
+    assert tags(kz, rid) == ["Edge-Device", "review", "tlp:amber"]
+    assert kz.rules.provenance(rid)["review"]["rule"] == "amber-edge"
+    assert tags(kz, report(kz, "Router", "A router flaw.")) == []
+
+
+def test_a_rule_saved_by_another_process_applies_at_the_next_item(kz: Kizashi, db_url: str) -> None:
+    # The compiled rule set is kept between items; a change made elsewhere (a web
+    # process, while this one is a feed worker) is seen by its stamp, not by a restart.
+    assert tags(kz, report(kz, "Ivanti 1", "Ivanti")) == []
+    other = Kizashi.open(db_url)
+    try:
+        other.rules.save(SYSTEM, IVANTI)
+        assert "product:ivanti" in tags(kz, report(kz, "Ivanti 2", "Ivanti"))
+        other.rules.save(SYSTEM, IVANTI | {"enabled": False}, name="ivanti")
+        assert tags(kz, report(kz, "Ivanti 3", "Ivanti")) == []
+        other.rules.save(SYSTEM, IVANTI | {"enabled": True}, name="ivanti")
+        other.rules.delete(SYSTEM, "ivanti")
+        assert tags(kz, report(kz, "Ivanti 4", "Ivanti")) == []
+    finally:
+        other.close()
+
+
 def test_a_removed_tag_is_not_put_back(kz: Kizashi) -> None:
     kz.rules.save(SYSTEM, IVANTI)
     rid = report(kz, "Ivanti", "Ivanti Connect Secure")

@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import yaml
@@ -30,7 +30,7 @@ from kizashi.model import rules as rm
 from kizashi.model import tlp as tlp_model
 from kizashi.model.actor import Actor
 from kizashi.model.errors import KizashiError, Problem, conflict, invalid, not_found
-from kizashi.model.tags import parse_tag
+from kizashi.model.tags import TagName, parse_tag
 from kizashi.search.compile import Access, Occur
 from kizashi.search.documents import body_text, source_of
 from kizashi.search.rules import RuleCompiler, needs_text
@@ -156,6 +156,47 @@ def item_of(row: DocRow) -> rulematch.Item:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Actions:
+    """What a rule does, read once when the rule set is compiled (not per item)."""
+
+    tags: tuple[TagName, ...]  # plain tags to add (not TLP)
+    tlp: str | None  # the marking to raise to, if any
+    auto: bool  # a learned rule: it proposes, an analyst decides
+    #: The tags an item holds once this rule acted (the rules after it see them).
+    names: frozenset[str]
+
+    @classmethod
+    def of(cls, spec: rm.RuleSpec) -> Actions:
+        then = spec.then
+        parsed = [parse_tag(t) for t in then.add_tags]  # ``TLP:AMBER`` is ``tlp:amber``
+        levels = [tlp_model.normalise(t.name) for t in parsed if t.namespace == "tlp"]
+        plain = tuple(t for t in parsed if t.namespace != "tlp")
+        level = then.set_tlp or next((lv for lv in levels if lv), None)
+        names = {t.name for t in plain} | ({f"tlp:{level}"} if level else set())
+        return cls(plain, level, rm.uses_auto(spec.when), frozenset(names))
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """The enabled rules as one :class:`rulematch.RuleSet`, with each rule's definition,
+    version and actions by rule pk, and the stamp they were compiled at."""
+
+    stamp: Any
+    ruleset: rulematch.RuleSet
+    specs: dict[int, rm.RuleSpec]
+    versions: dict[int, int]
+    actions: dict[int, Actions] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "actions", {pk: Actions.of(s) for pk, s in self.specs.items()})
+
+    @classmethod
+    def one(cls, pk: int, version: int, spec: rm.RuleSpec) -> Compiled:
+        """One rule, enabled or not, to act with (a run of that rule alone)."""
+        return cls(None, rulematch.RuleSet([]), {pk: spec}, {pk: version})
+
+
 class RuleService:
     def __init__(
         self,
@@ -169,7 +210,7 @@ class RuleService:
         self.objects = objects
         self._search = search
         self._scorer = rulematch.Scorer()
-        self._compiled: tuple[Any, rulematch.RuleSet, dict[int, rm.RuleSpec]] | None = None
+        self._compiled: Compiled | None = None
         self._lock = threading.Lock()
         self._runs: dict[int, threading.Thread] = {}
 
@@ -277,31 +318,23 @@ class RuleService:
 
     # -- the compiled set -----------------------------------------------------------------
 
-    def ruleset(
-        self, conn: Connection
-    ) -> tuple[rulematch.RuleSet, dict[int, rm.RuleSpec], dict[int, int]]:
-        """Enabled rules, compiled; recompiled only when a rule changed."""
-        stamp = (repo.stamp(conn), repo.model_stamp(conn, MODEL))
+    def ruleset(self, conn: Connection) -> Compiled:
+        """Enabled rules, compiled; recompiled only when a rule (or the learned model)
+        changed, which one indexed query per batch tells."""
+        stamp = repo.stamp(conn, MODEL)
         with self._lock:
-            if self._compiled is None or self._compiled[0] != stamp:
+            if self._compiled is None or self._compiled.stamp != stamp:
                 self._load_model(conn)
-                rows = repo.all_rules(conn, enabled_only=True)
-                specs = {}
+                specs: dict[int, rm.RuleSpec] = {}
                 compiled = []
+                rows = repo.all_rules(conn, enabled_only=True)
                 for r in rows:
                     spec = rm.parse_rule(r.definition | {"order": r.position, "enabled": r.enabled})
                     specs[r.pk] = spec
-                    compiled.append(
-                        rulematch.Compiled(
-                            (r.pk, r.version),
-                            r.name,
-                            self._node(spec),
-                        )
-                    )
-                self._compiled = (stamp, rulematch.RuleSet(compiled), specs)
-            _, ruleset, specs = self._compiled
-        versions = {r.key[0]: r.key[1] for r in ruleset.rules}
-        return ruleset, specs, versions
+                    compiled.append(rulematch.Compiled((r.pk, r.version), r.name, self._node(spec)))
+                versions = {r.pk: r.version for r in rows}
+                self._compiled = Compiled(stamp, rulematch.RuleSet(compiled), specs, versions)
+            return self._compiled
 
     def _node(self, spec: rm.RuleSpec) -> rulematch.Node:
         return rulematch.compile_condition(
@@ -393,7 +426,8 @@ class RuleService:
     def apply_in(self, conn: Connection, actor: Actor, object_pks: Sequence[int]) -> int:
         """Run the enabled rules over these just-stored objects, in this transaction.
         Returns how many (rule, item) matches acted."""
-        ruleset, specs, versions = self.ruleset(conn)
+        compiled = self.ruleset(conn)
+        ruleset, actions = compiled.ruleset, compiled.actions
         if not ruleset.rules or not object_pks:
             return 0
         rows = docs_repo.documents(conn, object_pks)
@@ -406,14 +440,11 @@ class RuleService:
             terms = rulematch.Terms.of(item)
 
             def seen(hit: rulematch.Hit, item: rulematch.Item = item) -> None:
-                spec = specs[hit.key[0]]
-                item.tags.update(spec.then.add_tags)  # later rules see earlier ones' tags
-                if spec.then.set_tlp:
-                    item.tags.add(f"tlp:{spec.then.set_tlp}")
+                item.tags.update(actions[hit.key[0]].names)  # later rules see them
 
             for hit in ruleset.evaluate(terms, on_hit=seen):
                 acted.append((pk, hit))
-        self._act(conn, actor, acted, specs, versions, rows)
+        self._act(conn, actor, acted, compiled, rows)
         return len(acted)
 
     # -- acting ---------------------------------------------------------------------------
@@ -423,12 +454,12 @@ class RuleService:
         conn: Connection,
         actor: Actor,
         acted: Sequence[tuple[int, rulematch.Hit]],
-        specs: Mapping[int, rm.RuleSpec],
-        versions: Mapping[int, int],
+        compiled: Compiled,
         rows: Mapping[int, DocRow] | None = None,
     ) -> None:
         if not acted:
             return
+        specs, versions = compiled.specs, compiled.versions
         by_rule: dict[int, list[tuple[int, rulematch.Hit]]] = {}
         for pk, hit in acted:
             by_rule.setdefault(hit.key[0], []).append((pk, hit))
@@ -447,31 +478,29 @@ class RuleService:
         wanted = {
             t.name: t
             for rule_pk in by_rule
-            if not rm.uses_auto(specs[rule_pk].when)
-            for t in (parse_tag(x) for x in specs[rule_pk].then.add_tags)
-            if not t.name.startswith("tlp:")
+            if not (a := compiled.actions[rule_pk]).auto
+            for t in a.tags
         }
         tag_pks = self.tags.ensure(conn, list(wanted.values())) if wanted else {}
         links: list[tuple[int, int, int, int]] = []
         for rule_pk, hits in by_rule.items():
             spec = specs[rule_pk]
+            action = compiled.actions[rule_pk]
             version = versions[rule_pk]
             pks = sorted({pk for pk, _ in hits})
             then = spec.then
-            if rm.uses_auto(spec.when):
+            if action.auto:
                 self._suggest(conn, rule_pk, hits, now)
                 continue
-            plain = [parse_tag(t) for t in then.add_tags if not t.startswith("tlp:")]
-            levels = [tlp_model.normalise(t) for t in then.add_tags if t.startswith("tlp:")]
-            level = then.set_tlp or next((lv for lv in levels if lv), None)
+            ids = [tag_pks[t.name] for t in action.tags]
             links += [
-                (pk, tag_pks[t.name], rule_pk, version)
+                (pk, tag_pk, rule_pk, version)
                 for pk in pks
-                for t in plain
-                if (pk, tag_pks[t.name]) not in blocked
+                for tag_pk in ids
+                if (pk, tag_pk) not in blocked
             ]
-            if level:
-                self._raise_tlp(conn, actor, pks, level, rule_pk, version, blocked)
+            if action.tlp:
+                self._raise_tlp(conn, actor, pks, action.tlp, rule_pk, version, blocked)
             if then.add_to_collection:
                 self._collect(
                     conn, actor, then.add_to_collection, [rows[p].id for p in pks if p in rows]
@@ -773,12 +802,12 @@ class RuleService:
     ) -> None:
         try:
             with self.ctx.store.read() as conn:
-                _, specs, versions = self.ruleset(conn)
+                compiled = self.ruleset(conn)
                 if rule_pk is not None:
                     row = repo.get_pk(conn, rule_pk)
                     assert row is not None
-                    specs = {row.pk: rm.parse_rule(row.definition)}
-                    versions = {row.pk: row.version}
+                    compiled = Compiled.one(row.pk, row.version, rm.parse_rule(row.definition))
+            specs, versions = compiled.specs, compiled.versions
             total = len(specs)
             with self.ctx.store.begin() as conn:
                 repo.update_run(conn, run_pk, status="running", total=total)
@@ -800,7 +829,7 @@ class RuleService:
                 if len(pending) >= ACT_BATCH or done == total:
                     for i in range(0, len(pending), ACT_BATCH):
                         with self.ctx.store.begin() as conn:
-                            self._act(conn, actor, pending[i : i + ACT_BATCH], specs, versions)
+                            self._act(conn, actor, pending[i : i + ACT_BATCH], compiled)
                     pending = []
                 if done == total or time.monotonic() - reported >= RUN_REPORT_SECONDS:
                     # The run's row, which a progress bar polls: a write per rule would

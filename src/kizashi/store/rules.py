@@ -80,10 +80,15 @@ def delete(conn: Connection, pk: int) -> None:
     conn.execute(rules.delete().where(rules.c.pk == pk))
 
 
-def stamp(conn: Connection) -> tuple[int, str]:
-    """A cheap fingerprint of the rule set (count, newest change): caches compare it."""
-    row = conn.execute(sa.select(sa.func.count(), sa.func.max(rules.c.updated_at))).one()
-    return int(row[0]), str(row[1] or "")
+def stamp(conn: Connection, model: str) -> tuple[int, str, str | None]:
+    """A cheap fingerprint of the rule set (count, newest change) and of the learned
+    ``model`` (when it was trained): caches compare it. One round trip, answered from
+    ``ix_rules_updated_at`` and the models' key (no definition is read)."""
+    count = sa.select(sa.func.count()).select_from(rules).scalar_subquery()
+    newest = sa.select(sa.func.max(rules.c.updated_at)).scalar_subquery()
+    trained = sa.select(models.c.trained_at).where(models.c.name == model).scalar_subquery()
+    row = conn.execute(sa.select(count, newest, trained)).one()
+    return int(row[0]), str(row[1] or ""), row[2]
 
 
 # -- provenance --------------------------------------------------------------------
@@ -291,12 +296,6 @@ def model(conn: Connection, name: str) -> tuple[bytes, str] | None:
         sa.select(models.c.data, models.c.trained_at).where(models.c.name == name)
     ).first()
     return (bytes(row[0]), str(row[1])) if row else None
-
-
-def model_stamp(conn: Connection, name: str) -> str | None:
-    return conn.execute(
-        sa.select(models.c.trained_at).where(models.c.name == name)
-    ).scalar_one_or_none()
 
 
 def training_rows(conn: Connection) -> list[tuple[int, str]]:

@@ -312,6 +312,8 @@ rules = sa.Table(
     sa.Column("created_at", TS, nullable=False),
     sa.Column("updated_at", TS, nullable=False),
     sa.Column("updated_by", sa.Integer, sa.ForeignKey("users.pk", ondelete="SET NULL")),
+    # The rule set's change check (count, newest change) reads this, not the definitions.
+    sa.Index("ix_rules_updated_at", "updated_at"),
 )
 
 # A tag an analyst removed from an object: no rule puts it back.

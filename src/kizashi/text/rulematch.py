@@ -603,15 +603,22 @@ class RuleSet:
                 found.setdefault(k, []).append(i)
         # Tuples of ints: the collector stops walking them (see term()).
         self.by_key: dict[Key, tuple[int, ...]] = {k: tuple(v) for k, v in found.items()}
+        #: The values of each kind of key, for one C-level set intersection per kind
+        #: (an item has hundreds of words; a rule set holds a few of them).
+        self._values: dict[str, frozenset[str]] = {
+            kind: frozenset(v for k, v in self.by_key if k == kind) for kind in ("w", "i", "kind")
+        }
         self._runs = _automaton(ahocorasick, [v for kind, v in self.by_key if kind == "s"])
         self._text = _automaton(ahocorasick, [v for kind, v in self.by_key if kind == "r"])
 
     def candidates(self, t: Terms) -> list[int]:
-        keys: set[Key] = set()
         by_key = self.by_key
-        keys.update(k for k in (("w", w) for w in t.words) if k in by_key)
-        keys.update(k for k in (("i", v) for v in t.iocs) if k in by_key)
-        keys.update(k for k in (("kind", v) for v in t.kinds) if k in by_key)
+        values = self._values
+        keys: set[Key] = {("w", w) for w in values["w"].intersection(t.words)}
+        if values["i"]:
+            keys.update(("i", v) for v in values["i"].intersection(t.iocs))
+        if values["kind"]:
+            keys.update(("kind", v) for v in values["kind"].intersection(t.kinds))
         for k in (
             ("type", t.item.type),
             ("lang", t.language or ""),
@@ -627,7 +634,7 @@ class RuleSet:
         t.hit_keys = keys
         chosen = set(self.always)
         for k in keys:
-            chosen.update(by_key.get(k, ()))
+            chosen.update(by_key[k])
         return sorted(chosen)
 
     def evaluate(self, t: Terms, *, on_hit: Callable[[Hit], None] | None = None) -> list[Hit]:
