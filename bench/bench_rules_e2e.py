@@ -262,7 +262,9 @@ def _tracked_by(raws: list[dict[str, Any]]) -> int:
     import gc
 
     from bench.bench_rules import compile_rules
+    from kizashi.text.rulematch import term
 
+    term.cache_clear()  # terms another bench compiled would not be counted
     gc.collect()
     before = len(gc.get_objects())
     ruleset = compile_rules(raws)
