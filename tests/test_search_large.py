@@ -82,7 +82,7 @@ def small_thresholds(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def full_read(idx: SearchIndex, text: str, access: Access, sort: str) -> list[int]:
     """Every match, ordered as the page asks, by one plain query over the whole index."""
-    searcher = idx.index.searcher()
+    searcher = idx.searcher()
     query = idx.compiler.query(parse(text), access)
     kw: dict[str, Any] = {"order_by_field": "sortkey"} if sort == "newest" else {}
     found = searcher.search(query, 10_000, count=True, **kw)
