@@ -44,7 +44,7 @@ def test_incoming_items_are_tagged_in_the_same_transaction(kz: Kizashi) -> None:
     rid = report(kz, "国内の被害", "国内企業へのランサムウェア攻撃が続いている。Ivanti 製品経由。")
     assert tags(kz, rid) == ["product:ivanti", "ransomware", "region:japan", "tlp:green"]
     assert kz.objects.get(SYSTEM, rid).tlp == "green"
-    prov = kz.rules.provenance(rid)
+    prov = kz.rules.provenance(SYSTEM, rid)
     assert prov["ransomware"] == {"rule": "ransomware-ja", "rule_version": 1}
     assert prov["tlp:green"] == {"rule": "ivanti", "rule_version": 1}
     # English and Japanese both respect their word rules.
@@ -90,7 +90,7 @@ def test_a_tlp_tag_in_any_spelling_raises_the_marking_and_later_rules_see_it(
     rid = report(kz, "VPN appliance", "A VPN gateway flaw.")
     assert kz.objects.get(SYSTEM, rid).tlp == "amber"
     assert tags(kz, rid) == ["Edge-Device", "review", "tlp:amber"]
-    assert kz.rules.provenance(rid)["review"]["rule"] == "amber-edge"
+    assert kz.rules.provenance(SYSTEM, rid)["review"]["rule"] == "amber-edge"
     assert tags(kz, report(kz, "Router", "A router flaw.")) == []
 
 
@@ -200,7 +200,7 @@ def test_versions_yaml_round_trip_and_errors(kz: Kizashi, analyst: Actor, reader
     edited = {**IVANTI, "then": {"add_tags": ["product:ivanti", "edge"]}}
     assert kz.rules.save(analyst, edited, name="ivanti").version == 2
     rid = report(kz, "Ivanti", "Ivanti")
-    assert kz.rules.provenance(rid)["edge"] == {"rule": "ivanti", "rule_version": 2}
+    assert kz.rules.provenance(SYSTEM, rid)["edge"] == {"rule": "ivanti", "rule_version": 2}
     text = kz.rules.export_yaml()
     kz.rules.delete(analyst, "ivanti")
     assert kz.rules.import_yaml(analyst, text) == {"created": 1, "replaced": 0, "skipped": 0}
@@ -309,17 +309,17 @@ def test_learned_suggestions_wait_for_an_analyst(kz: Kizashi, analyst: Actor) ->
     )
     new = report(kz, "新しい手口", "偽のログインページへ誘導するフィッシングメールを確認した。")
     assert tags(kz, new) == []  # proposed, not applied
-    proposed = kz.rules.suggestions(new)
+    proposed = kz.rules.suggestions(SYSTEM, new)
     assert [s["tag"] for s in proposed] == ["phishing"]
     assert proposed[0]["rule"] == "learned" and proposed[0]["score"] >= 0.6
     kz.rules.decide(analyst, new, "phishing", accept=True)
     assert tags(kz, new) == ["phishing"]
-    assert kz.rules.suggestions(new) == []
+    assert kz.rules.suggestions(SYSTEM, new) == []
     other = report(kz, "暗号化被害", "ファイルを暗号化し身代金を要求された。")
-    assert [s["tag"] for s in kz.rules.suggestions(other)] == ["ransomware"]
+    assert [s["tag"] for s in kz.rules.suggestions(SYSTEM, other)] == ["ransomware"]
     kz.rules.decide(analyst, other, "ransomware", accept=False)
     kz.objects.update(
         analyst, other, {"description": "ファイルを暗号化し身代金を要求された。続報。"}
     )
-    assert kz.rules.suggestions(other) == []  # dismissed stays dismissed
+    assert kz.rules.suggestions(SYSTEM, other) == []  # dismissed stays dismissed
     assert tags(kz, other) == []

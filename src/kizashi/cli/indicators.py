@@ -136,7 +136,7 @@ def attack_load(
     ]
     with open_app() as kz:
         actor = actor_of(kz)
-        have = kz.objects.get_many([o["id"] for o in wanted])
+        have = kz.objects.get_many(actor, [o["id"] for o in wanted])
         fresh = [o for o in wanted if o["id"] not in have]
         for i in range(0, len(fresh), 500):
             kz.objects.create_many(actor, fresh[i : i + 500])

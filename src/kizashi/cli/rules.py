@@ -225,7 +225,7 @@ def suggestions(
             kz.rules.decide(actor, stix_id, tag, accept=True)
         for tag in dismiss or []:
             kz.rules.decide(actor, stix_id, tag, accept=False)
-        found = kz.rules.suggestions(stix_id)
+        found = kz.rules.suggestions(actor, stix_id)
     if as_json:
         print_json(found)
         return

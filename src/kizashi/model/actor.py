@@ -47,6 +47,14 @@ class Actor:
         admins read it; anyone else reads only the RED objects they created."""
         return frozenset(LEVELS) if self.is_admin else frozenset(LEVELS) - {"red"}
 
+    def may_read(self, tlp: str | None, created_by: int | None) -> bool:
+        """Whether this actor may read an object marked ``tlp`` that the user
+        ``created_by`` (a user pk) stored: the one rule every read path applies (search,
+        pages, the API, indicator pages, graphs). Unmarked objects are for everyone."""
+        if tlp is None or tlp in self.tlp_levels:
+            return True
+        return tlp == "red" and self.user_pk is not None and created_by == self.user_pk
+
     def require_write(self) -> None:
         if not self.can_write:
             raise forbidden("Readers cannot change anything; ask an admin for the analyst role.")

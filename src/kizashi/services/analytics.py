@@ -26,13 +26,12 @@ from typing import Any
 
 from kizashi.model import searchquery as sq
 from kizashi.model.actor import Actor
-from kizashi.model.errors import Problem, invalid, not_found
+from kizashi.model.errors import Problem, invalid
 from kizashi.search import stats
 from kizashi.search.documents import source_of
-from kizashi.services.common import Context
+from kizashi.services.common import Context, readable_row
 from kizashi.services.search import SearchService, access_for
 from kizashi.store import mentions as mention_repo
-from kizashi.store import objects as object_repo
 from kizashi.store import search as repo
 
 TERM_ORDERS = ("score", "count", "docs")
@@ -501,7 +500,7 @@ class AnalyticsService:
         _check_limit("min_shared", min_shared, 1000)
         expr = selection(query, since, until)
         if around is not None:
-            expr = sq.And((expr, self._sharing(around)))
+            expr = sq.And((expr, self._sharing(actor, around)))
         self._ready()
         page = self.index.search(expr, access_for(actor), sort="newest", limit=size)
         pks = [h.pk for h in page.hits]
@@ -549,14 +548,12 @@ class AnalyticsService:
         hubs.sort(key=lambda h: (-h[1], h[0]))
         return Graph("indicators", len(nodes), nodes, edges, hubs=hubs)
 
-    def _sharing(self, report_id: str) -> sq.Expr:
+    def _sharing(self, actor: Actor, report_id: str) -> sq.Expr:
         """The report itself, or any report mentioning one of its indicators (the
-        first :data:`AROUND_VALUES` of them)."""
+        first :data:`AROUND_VALUES` of them): a report ``actor`` may read."""
         with self.ctx.store.read() as conn:
-            row = object_repo.get(conn, report_id)
-            found = mention_repo.values_in_reports(conn, [row.pk]) if row else []
-        if row is None:
-            raise not_found(f"Object {report_id}")
+            row = readable_row(conn, actor, report_id)
+            found = mention_repo.values_in_reports(conn, [row.pk])
         values = sorted({v for _, _, v in found})[:AROUND_VALUES]
         return sq.Or((sq.Field("id", report_id, 0), *(sq.Field("ioc", v, 0) for v in values)))
 

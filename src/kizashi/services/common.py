@@ -9,9 +9,13 @@ from datetime import UTC, datetime
 from sqlalchemy.engine import Connection
 
 from kizashi.model.actor import Actor
+from kizashi.model.errors import not_found
 from kizashi.model.stix import format_timestamp
+from kizashi.store import objects as object_repo
 from kizashi.store import users as user_repo
 from kizashi.store.engine import Store
+from kizashi.store.objects import Reader
+from kizashi.store.rows import ObjectRow
 
 Clock = Callable[[], datetime]
 
@@ -44,3 +48,24 @@ class Context:
             target=target,
             detail=detail,
         )
+
+
+def reader_of(actor: Actor) -> Reader:
+    """``actor`` as the store's read filters take it."""
+    return Reader(actor.tlp_levels, actor.user_pk)
+
+
+def may_see(actor: Actor, row: ObjectRow) -> bool:
+    """Whether ``actor`` may read this stored object: its TLP (``Actor.may_read``), and
+    revoked objects for admins only."""
+    return actor.may_read(row.tlp, row.created_by) and (not row.revoked or actor.is_admin)
+
+
+def readable_row(conn: Connection, actor: Actor, stix_id: str) -> ObjectRow:
+    """The stored object ``stix_id`` if ``actor`` may read it. Missing, revoked (for a
+    non-admin) and not readable under TLP all answer the same "not found": whether a
+    TLP:RED object exists is itself not for everyone."""
+    row = object_repo.get(conn, stix_id)
+    if row is None or not may_see(actor, row):
+        raise not_found(f"Object {stix_id}")
+    return row

@@ -161,5 +161,5 @@ class EntityGraphService:
         return EntityGraph(stix_id, nodes, edges, more)
 
     def _readable(self, actor: Actor, ids: Iterable[str]) -> dict[str, ObjectView]:
-        found = self.objects.get_many(set(ids))
+        found = self.objects.get_many(actor, set(ids))
         return {i: v for i, v in found.items() if may_read(actor, v)}

@@ -19,7 +19,6 @@ from sqlalchemy.engine import Connection
 
 from kizashi.model import stix as stix_model
 from kizashi.model.actor import Actor
-from kizashi.model.errors import not_found
 from kizashi.model.observables import (
     ATTACK_TYPES,
     STUB_PROPERTY,
@@ -27,7 +26,7 @@ from kizashi.model.observables import (
     named_object,
     stix_for,
 )
-from kizashi.services.common import Context
+from kizashi.services.common import Context, readable_row, reader_of
 from kizashi.store import mentions as repo
 from kizashi.store import objects as object_repo
 from kizashi.text.extract import Hit, extract
@@ -271,14 +270,15 @@ class IndicatorService:
     def lookup(self, actor: Actor, queries: Sequence[str]) -> builtins.list[LookupResult]:
         """Known or not, and where, for each value (refanged and normalised first).
 
-        Every signed-in role may look up; TLP filtering arrives with access control.
+        Every signed-in role may look up; what a value's counts and objects cover is
+        what the asker may read (a TLP:RED report counts for admins and its author).
         """
-        del actor
+        reader = None if actor.is_admin else reader_of(actor)
         normal = [normalise_query(q) for q in queries]
         values = sorted({v for v, _ in normal})
         with self.ctx.store.read() as conn:
-            seen = repo.seen(conn, values)
-            objs = repo.objects_by_value(conn, values)
+            seen = repo.seen(conn, values, reader)
+            objs = repo.objects_by_value(conn, values, reader)
         out = []
         for query, (value, kind) in zip(queries, normal, strict=True):
             s = seen.get(value)
@@ -299,14 +299,15 @@ class IndicatorService:
         return out
 
     def overview(self, actor: Actor, stix_id: str) -> Overview:
+        """An indicator's page: only the reports ``actor`` may read count, and only
+        their sentences and neighbouring values are shown."""
+        reader = None if actor.is_admin else reader_of(actor)
         with self.ctx.store.read() as conn:
-            row = object_repo.get(conn, stix_id)
-            if row is None or (row.revoked and not actor.is_admin):
-                raise not_found(f"Object {stix_id}")
-            totals, rows = repo.for_object(conn, row.pk)
+            row = readable_row(conn, actor, stix_id)
+            totals, rows = repo.for_object(conn, row.pk, reader=reader)
             if totals is None:
                 return Overview()
-            co = repo.co_occurring(conn, row.pk)
+            co = repo.co_occurring(conn, row.pk, reader=reader)
             co_ids = object_repo.ids_of(conn, [pk for _, _, pk, _ in co if pk is not None])
         return Overview(
             reports=totals.reports,
@@ -319,9 +320,7 @@ class IndicatorService:
 
     def in_report(self, actor: Actor, stix_id: str) -> builtins.list[repo.MentionRow]:
         with self.ctx.store.read() as conn:
-            row = object_repo.get(conn, stix_id)
-            if row is None or (row.revoked and not actor.is_admin):
-                raise not_found(f"Object {stix_id}")
+            row = readable_row(conn, actor, stix_id)
             return repo.in_report(conn, row.pk)
 
     # -- re-extraction ----------------------------------------------------------------

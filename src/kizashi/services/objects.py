@@ -16,7 +16,7 @@ from kizashi.model.actor import Actor
 from kizashi.model.errors import KizashiError, Problem, conflict, forbidden, invalid, not_found
 from kizashi.model.tagquery import AllOf, Expr, Has, map_tags, parse_tag_query, tags_in
 from kizashi.model.tags import TagName, parse_tag
-from kizashi.services.common import Context
+from kizashi.services.common import Context, may_see, readable_row, reader_of
 from kizashi.services.object_views import (
     BulkResult,
     ObjectView,
@@ -83,15 +83,15 @@ class ObjectService:
 
     # -- reading ----------------------------------------------------------------
     def get(self, actor: Actor, stix_id: str) -> ObjectView:
+        """The object, if ``actor`` may read it (TLP, revoked): else not found."""
         with self.ctx.store.read() as conn:
-            row = repo.get(conn, stix_id)
-            if row is None or (row.revoked and not actor.is_admin):
-                raise not_found(f"Object {stix_id}")
+            row = readable_row(conn, actor, stix_id)
             return view_of(row, repo.tags_for(conn, [row.pk])[row.pk])
 
-    def get_many(self, stix_ids: Iterable[str]) -> dict[str, ObjectView]:
+    def get_many(self, actor: Actor, stix_ids: Iterable[str]) -> dict[str, ObjectView]:
+        """The ones of these objects ``actor`` may read (revoked ones for admins only)."""
         with self.ctx.store.read() as conn:
-            rows = repo.get_many(conn, stix_ids)
+            rows = {i: r for i, r in repo.get_many(conn, stix_ids).items() if may_see(actor, r)}
             tags = repo.tags_for(conn, [r.pk for r in rows.values()])
             return {i: view_of(r, tags[r.pk]) for i, r in rows.items()}
 
@@ -125,6 +125,7 @@ class ObjectService:
         expr = None if not parts else parts[0] if len(parts) == 1 else AllOf(tuple(parts))
         limit = max(1, min(limit, MAX_PAGE))
         flt = ObjectFilter(
+            reader=reader_of(actor),
             types=types,
             tag_expr=expr,
             text=text or None,
@@ -150,9 +151,7 @@ class ObjectService:
 
     def history(self, actor: Actor, stix_id: str) -> builtins.list[VersionView]:
         with self.ctx.store.read() as conn:
-            row = repo.get(conn, stix_id)
-            if row is None or (row.revoked and not actor.is_admin):
-                raise not_found(f"Object {stix_id}")
+            row = readable_row(conn, actor, stix_id)
             current = VersionView(
                 row.version, "current", row.modified, None, row.updated_at, json.loads(row.data)
             )
@@ -434,7 +433,7 @@ class ObjectService:
                 "These properties identify the object and cannot be edited: " + ", ".join(fixed),
                 [Problem(k, "cannot be changed") for k in fixed],
             )
-        row = self._live_row(conn, stix_id)
+        row = self._live_row(conn, actor, stix_id)
         current: dict[str, Any] = json.loads(row.data)
         merged = {k: v for k, v in {**current, **changes}.items() if v is not None}
         plans = None
@@ -502,7 +501,7 @@ class ObjectService:
     def revoke_in(self, conn: Connection, actor: Actor, stix_id: str) -> ObjectView:
         """:meth:`revoke` inside the caller's transaction."""
         actor.require_write()
-        row = self._live_row(conn, stix_id)
+        row = self._live_row(conn, actor, stix_id)
         data: dict[str, Any] = json.loads(row.data)
         if not stix_model.is_observable(row.type):
             data["revoked"] = True
@@ -535,9 +534,9 @@ class ObjectService:
             self.ctx.audit(conn, actor, "restore", stix_id)
             return _reload(conn, stix_id)
 
-    def _live_row(self, conn: Connection, stix_id: str) -> ObjectRow:
+    def _live_row(self, conn: Connection, actor: Actor, stix_id: str) -> ObjectRow:
         row = repo.get(conn, stix_id)
-        if row is None:
+        if row is None or not actor.may_read(row.tlp, row.created_by):
             raise not_found(f"Object {stix_id}")
         if row.revoked:
             raise conflict(f"{stix_id} is revoked; an admin can restore it first.")

@@ -8,7 +8,7 @@ from typing import Any
 
 from kizashi.model.actor import Actor
 from kizashi.model.errors import Problem, invalid, not_found
-from kizashi.services.common import Context
+from kizashi.services.common import Context, may_see
 from kizashi.services.objects import ObjectService, ObjectView
 from kizashi.store import objects as repo
 
@@ -112,7 +112,7 @@ class RelationshipService:
             found = repo.get_many(conn, [source_ref, target_ref])
         for loc, ref in (("source_ref", source_ref), ("target_ref", target_ref)):
             row = found.get(ref)
-            if row is None or row.revoked:
+            if row is None or row.revoked or not may_see(actor, row):
                 problems.append(Problem(loc, f"{ref} is not a stored object"))
         if source_ref == target_ref:
             problems.append(Problem("target_ref", "an object cannot be related to itself"))
@@ -145,8 +145,7 @@ class RelationshipService:
                 new_refs = {ref for _, _, s, t in found for ref in (s, t)} - visible.keys()
                 # Only what the caller may see is a node, and the walk goes on only through
                 # nodes: a hidden (revoked) object does not lead anywhere.
-                views = self.objects.get_many(new_refs)
-                fresh = {i: v for i, v in views.items() if not v.revoked or actor.is_admin}
+                fresh = self.objects.get_many(actor, new_refs)  # readable (TLP, revoked)
                 visible.update(fresh)
                 for rid, rtype, src, tgt in found:
                     if src in visible and tgt in visible:
@@ -155,6 +154,8 @@ class RelationshipService:
                 if not frontier:
                     break
             referrers = repo.referrers(conn, stix_id)
+        readable = self.objects.get_many(actor, {i for i, _ in referrers})
+        referrers = [(i, p) for i, p in referrers if i in readable]
         return Neighbourhood(stix_id, visible, list(edges.values()), referrers)
 
     def get_edge(self, actor: Actor, stix_id: str) -> ObjectView:

@@ -34,7 +34,7 @@ from kizashi.model.tags import TagName, parse_tag
 from kizashi.search.compile import Access, Occur
 from kizashi.search.documents import body_text, source_of
 from kizashi.search.rules import RuleCompiler, needs_text
-from kizashi.services.common import Context
+from kizashi.services.common import Context, readable_row
 from kizashi.store import objects as object_repo
 from kizashi.store import rules as repo
 from kizashi.store import search as docs_repo
@@ -386,11 +386,9 @@ class RuleService:
             self.ctx.audit(conn, actor, "rule.train", MODEL, f"{model.examples} items")
         return {"examples": model.examples, "tags": model.tags}
 
-    def suggestions(self, stix_id: str) -> builtins.list[dict[str, Any]]:
+    def suggestions(self, actor: Actor, stix_id: str) -> builtins.list[dict[str, Any]]:
         with self.ctx.store.read() as conn:
-            row = object_repo.get(conn, stix_id)
-            if row is None:
-                raise not_found(f"Object {stix_id}")
+            row = readable_row(conn, actor, stix_id)
             names = {r.pk: r.name for r in repo.all_rules(conn)}
             return [
                 {"tag": tag, "score": round(score, 3), "rule": names.get(rpk) if rpk else None}
@@ -401,9 +399,7 @@ class RuleService:
         """Accept (the tag is added, as the analyst's own) or dismiss (never proposed again)."""
         actor.require_write()
         with self.ctx.store.begin() as conn:
-            row = object_repo.get(conn, stix_id)
-            if row is None:
-                raise not_found(f"Object {stix_id}")
+            row = readable_row(conn, actor, stix_id)
             parsed = parse_tag(tag)
             tag_pk = self.tags.ensure(conn, [parsed])[parsed.name]
             if not repo.decide(
@@ -858,11 +854,9 @@ class RuleService:
         with self.ctx.store.read() as conn:
             return repo.list_events(conn, kind="rule.matched", limit=limit)
 
-    def provenance(self, stix_id: str) -> dict[str, dict[str, Any]]:
+    def provenance(self, actor: Actor, stix_id: str) -> dict[str, dict[str, Any]]:
         with self.ctx.store.read() as conn:
-            row = object_repo.get(conn, stix_id)
-            if row is None:
-                raise not_found(f"Object {stix_id}")
+            row = readable_row(conn, actor, stix_id)
             names = {r.pk: r.name for r in repo.all_rules(conn)}
             return {
                 tag: {"rule": names.get(rpk) if rpk else None, "rule_version": ver}

@@ -167,7 +167,7 @@ class TagService:
         actor.require_write()
         with self.ctx.store.begin() as conn:
             row = object_repo.get(conn, object_id)
-            if row is None:
+            if row is None or not actor.may_read(row.tlp, row.created_by):
                 raise not_found(f"Object {object_id}")
             parsed = self.parse(conn, names)
             self.attach(conn, actor, [row.pk], parsed)
@@ -187,7 +187,7 @@ class TagService:
         actor.require_write()
         with self.ctx.store.begin() as conn:
             row = object_repo.get(conn, object_id)
-            if row is None:
+            if row is None or not actor.may_read(row.tlp, row.created_by):
                 raise not_found(f"Object {object_id}")
             wanted = [canonical(n) for n in names]
             pks = list(tag_repo.pks_by_names(conn, wanted).values())

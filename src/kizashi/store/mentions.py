@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
 from kizashi.store.bulk import insert_rows
+from kizashi.store.objects import Reader, readable_by
 from kizashi.store.schema import mentions, objects
 
 #: Values per ``IN (…)`` on SQLite: well under its parameter limit.
@@ -32,31 +33,45 @@ def _among(conn: Connection, column: sa.ColumnElement[Any]) -> Any:
     return column.in_(sa.bindparam("values", expanding=True))
 
 
-#: Statements built once per dialect: a bulk lookup runs them hundreds of times.
-_statements: dict[tuple[str, str], Any] = {}
+#: Statements built once per dialect (and reader's levels): a bulk lookup runs them
+#: hundreds of times.
+_statements: dict[tuple[str, str, frozenset[str] | None], Any] = {}
+_REPORT = objects.alias("report")
+_TARGET = objects.alias("target")
 
 
-def _statement(conn: Connection, name: str) -> Any:
-    key = (conn.dialect.name, name)
+def _statement(conn: Connection, name: str, reader: Reader | None) -> Any:
+    """``seen`` or ``objects`` for values; with a ``reader``, only what they may read
+    (the reader's pk is the ``reader_pk`` parameter)."""
+    levels = reader.levels if reader is not None else None
+    key = (conn.dialect.name, name, levels)
     if key not in _statements:
         m, o = mentions.c, objects.c
+        who = Reader(levels, sa.bindparam("reader_pk")) if levels is not None else None  # type: ignore[arg-type]
         if name == "seen":
-            _statements[key] = (
-                sa.select(
-                    m.value,
-                    sa.func.count(m.report_pk.distinct()),
-                    sa.func.count(m.source.distinct()),
-                    sa.func.min(m.seen_at),
-                    sa.func.max(m.seen_at),
+            q = sa.select(
+                m.value,
+                sa.func.count(m.report_pk.distinct()),
+                sa.func.count(m.source.distinct()),
+                sa.func.min(m.seen_at),
+                sa.func.max(m.seen_at),
+            ).where(_among(conn, m.value))
+            if who is not None:
+                q = q.select_from(mentions.join(_REPORT, _REPORT.c.pk == m.report_pk)).where(
+                    readable_by(who, _REPORT)
                 )
-                .where(_among(conn, m.value))
-                .group_by(m.value)
-            )
+            _statements[key] = q.group_by(m.value)
         else:
-            _statements[key] = sa.select(o.value, o.id, o.type).where(
-                _among(conn, o.value), o.revoked.is_(False)
-            )
+            q = sa.select(o.value, o.id, o.type).where(_among(conn, o.value), o.revoked.is_(False))
+            _statements[key] = q.where(readable_by(who)) if who is not None else q
     return _statements[key]
+
+
+def _params(reader: Reader | None, chunk: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {"values": chunk}
+    if reader is not None:
+        out["reader_pk"] = reader.user_pk
+    return out
 
 
 @dataclass(frozen=True)
@@ -97,22 +112,25 @@ def replace_for(
     insert_rows(conn, mentions, rows)
 
 
-def seen(conn: Connection, values: Sequence[str]) -> dict[str, Seen]:
-    """Per value: how many live reports mention it, from how many sources, first and last."""
+def seen(conn: Connection, values: Sequence[str], reader: Reader | None = None) -> dict[str, Seen]:
+    """Per value: how many live reports mention it, from how many sources, first and
+    last; with a ``reader``, counting only the reports they may read."""
     out: dict[str, Seen] = {}
-    q = _statement(conn, "seen")
+    q = _statement(conn, "seen", reader)
     for chunk in _chunks(conn, values):
-        for value, reports, sources, first, last in conn.execute(q, {"values": chunk}).all():
+        for value, reports, sources, first, last in conn.execute(q, _params(reader, chunk)).all():
             out[value] = Seen(value, reports, sources, first, last)
     return out
 
 
-def objects_by_value(conn: Connection, values: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
-    """Live objects looked up by value: value → [(id, type)]."""
+def objects_by_value(
+    conn: Connection, values: Sequence[str], reader: Reader | None = None
+) -> dict[str, list[tuple[str, str]]]:
+    """Live objects looked up by value: value → [(id, type)] (those ``reader`` may read)."""
     out: dict[str, list[tuple[str, str]]] = {}
-    q = _statement(conn, "objects")
+    q = _statement(conn, "objects", reader)
     for chunk in _chunks(conn, values):
-        for value, stix_id, stix_type in conn.execute(q, {"values": chunk}).all():
+        for value, stix_id, stix_type in conn.execute(q, _params(reader, chunk)).all():
             out.setdefault(value, []).append((stix_id, stix_type))
     return out
 
@@ -147,28 +165,29 @@ def live_ids_by_value(
     return out
 
 
-_REPORT = objects.alias("report")
-_TARGET = objects.alias("target")
-
-
 def for_object(
-    conn: Connection, object_pk: int, *, limit: int = 50
+    conn: Connection, object_pk: int, *, reader: Reader | None = None, limit: int = 50
 ) -> tuple[Seen | None, list[MentionRow]]:
-    """An object's mentions, newest first, and the totals over all of them."""
+    """An object's mentions, newest first, and the totals over all of them: those in
+    reports ``reader`` may read."""
     m = mentions.c
-    totals = conn.execute(
-        sa.select(
-            sa.func.count(m.report_pk.distinct()),
-            sa.func.count(m.source.distinct()),
-            sa.func.min(m.seen_at),
-            sa.func.max(m.seen_at),
-        ).where(m.object_pk == object_pk)
-    ).one()
+    totals_q = sa.select(
+        sa.func.count(m.report_pk.distinct()),
+        sa.func.count(m.source.distinct()),
+        sa.func.min(m.seen_at),
+        sa.func.max(m.seen_at),
+    ).where(m.object_pk == object_pk)
+    if reader is not None:
+        totals_q = totals_q.select_from(mentions.join(_REPORT, _REPORT.c.pk == m.report_pk)).where(
+            readable_by(reader, _REPORT)
+        )
+    totals = conn.execute(totals_q).one()
     if not totals[0]:
         return None, []
-    rows = conn.execute(
-        _mention_select().where(m.object_pk == object_pk).order_by(m.seen_at.desc()).limit(limit)
-    ).all()
+    q = _mention_select().where(m.object_pk == object_pk)
+    if reader is not None:
+        q = q.where(readable_by(reader, _REPORT))
+    rows = conn.execute(q.order_by(m.seen_at.desc()).limit(limit)).all()
     return Seen("", *totals), [MentionRow(*r) for r in rows]
 
 
@@ -205,11 +224,20 @@ def _mention_select() -> sa.Select[Any]:
 
 
 def co_occurring(
-    conn: Connection, object_pk: int, *, limit: int = 20
+    conn: Connection, object_pk: int, *, reader: Reader | None = None, limit: int = 20
 ) -> list[tuple[str, str, int | None, int]]:
-    """Values mentioned in the same reports as the object: (kind, value, object pk, reports)."""
+    """Values mentioned in the same reports as the object (those ``reader`` may read):
+    (kind, value, object pk, reports)."""
     mine = mentions.alias("mine")
     other = mentions.alias("other")
+    joined = mine.join(other, other.c.report_pk == mine.c.report_pk)
+    conds = [
+        mine.c.object_pk == object_pk,
+        sa.or_(other.c.object_pk.is_(None), other.c.object_pk != object_pk),
+    ]
+    if reader is not None:
+        joined = joined.join(_REPORT, _REPORT.c.pk == mine.c.report_pk)
+        conds.append(readable_by(reader, _REPORT))
     q = (
         sa.select(
             other.c.kind,
@@ -217,11 +245,8 @@ def co_occurring(
             other.c.object_pk,
             sa.func.count(other.c.report_pk.distinct()).label("n"),
         )
-        .select_from(mine.join(other, other.c.report_pk == mine.c.report_pk))
-        .where(
-            mine.c.object_pk == object_pk,
-            sa.or_(other.c.object_pk.is_(None), other.c.object_pk != object_pk),
-        )
+        .select_from(joined)
+        .where(*conds)
         .group_by(other.c.kind, other.c.value, other.c.object_pk)
         .order_by(sa.desc("n"), other.c.value)
         .limit(limit)

@@ -38,6 +38,7 @@ _OBJECT_COLUMNS = (
     objects.c.action,
     objects.c.updated_by,
     objects.c.updated_at,
+    objects.c.created_by,
 )
 
 
@@ -57,6 +58,27 @@ class ObjectFilter:
     created_to: str | None = None
     include_revoked: bool = False
     ids: Sequence[str] = field(default_factory=tuple)
+    #: Only what this reader may read (see :func:`readable_by`); None: everything.
+    reader: Reader | None = None
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who reads, as SQL needs it: the TLP levels they read in full, and their user pk
+    (TLP:RED they stored themselves is theirs to read)."""
+
+    levels: frozenset[str]
+    user_pk: int | None
+
+
+def readable_by(reader: Reader, table: Any = objects) -> sa.ColumnElement[bool]:
+    """The objects of ``table`` (``objects`` or an alias of it) ``reader`` may read:
+    :meth:`kizashi.model.actor.Actor.may_read` as a condition."""
+    c = table.c
+    allowed = [c.tlp.is_(None), c.tlp.in_(sorted(reader.levels))]
+    if "red" not in reader.levels and reader.user_pk is not None:
+        allowed.append(sa.and_(c.tlp == "red", c.created_by == reader.user_pk))
+    return sa.or_(*allowed)
 
 
 def get(conn: Connection, stix_id: str) -> ObjectRow | None:
@@ -243,6 +265,8 @@ def list_rows(
         conds.append(objects.c.revoked == sa.false())
     if flt.tlp:
         conds.append(objects.c.tlp.in_(list(flt.tlp)))
+    if flt.reader is not None:
+        conds.append(readable_by(flt.reader))
     if flt.text:
         like = "%" + flt.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         conds.append(

@@ -22,6 +22,7 @@ class ObjectRow:
     action: str
     updated_by: int | None
     updated_at: str
+    created_by: int | None = None  # the user who stored it (TLP:RED: its reader)
 
 
 @dataclass(frozen=True)

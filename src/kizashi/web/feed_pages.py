@@ -108,7 +108,7 @@ def feed_page(
     view = feeds.get(actor, feed_id)
     items = feeds.items(actor, feed_id, 30)
     kz = get_kizashi(request)
-    reports = kz.objects.get_many(i["report_id"] for i in items)
+    reports = kz.objects.get_many(actor, (i["report_id"] for i in items))
     return page(
         request,
         "feed.html",

@@ -149,7 +149,7 @@ def show(request: Request, actor: PageActor, stix_id: str) -> Response:
     hood = kz.relationships.neighbours(actor, stix_id, 1)
     outgoing = [e for e in hood.edges if e.source_ref == stix_id]
     incoming = [e for e in hood.edges if e.target_ref == stix_id]
-    referrer_views = kz.objects.get_many(i for i, _ in hood.referrers)
+    referrer_views = kz.objects.get_many(actor, (i for i, _ in hood.referrers))
     tag_neighbours: dict[str, int] = {}
     for tag in view.tags:
         for name, count in kz.tags.neighbours(tag, 8):
@@ -183,8 +183,8 @@ def show(request: Request, actor: PageActor, stix_id: str) -> Response:
         properties=_properties(view.stix),
         mentions=kz.indicators.in_report(actor, stix_id) if is_report else [],
         seen=None if is_report else kz.indicators.overview(actor, stix_id),
-        suggestions=kz.rules.suggestions(stix_id),
-        tag_sources=kz.rules.provenance(stix_id),
+        suggestions=kz.rules.suggestions(actor, stix_id),
+        tag_sources=kz.rules.provenance(actor, stix_id),
         error=None,
     )
 

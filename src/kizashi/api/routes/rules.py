@@ -114,9 +114,9 @@ def apply_rule(kz: KizashiDep, actor: ActorDep, name: str) -> dict[str, Any]:
 
 
 @router.get("/objects/{stix_id}/tag-sources")
-def tag_sources(kz: KizashiDep, _actor: ActorDep, stix_id: str) -> dict[str, Any]:
+def tag_sources(kz: KizashiDep, actor: ActorDep, stix_id: str) -> dict[str, Any]:
     """For each tag of an object: the rule (and version) that added it, or null."""
-    return kz.rules.provenance(stix_id)
+    return kz.rules.provenance(actor, stix_id)
 
 
 @router.post("/rules/train")
@@ -126,9 +126,9 @@ def train(kz: KizashiDep, actor: ActorDep) -> dict[str, Any]:
 
 
 @router.get("/objects/{stix_id}/suggestions")
-def suggestions(kz: KizashiDep, _actor: ActorDep, stix_id: str) -> list[dict[str, Any]]:
+def suggestions(kz: KizashiDep, actor: ActorDep, stix_id: str) -> list[dict[str, Any]]:
     """Tags ``auto`` rules propose for an object, until accepted or dismissed."""
-    return kz.rules.suggestions(stix_id)
+    return kz.rules.suggestions(actor, stix_id)
 
 
 @router.post("/objects/{stix_id}/suggestions/{decision}", status_code=204)

@@ -1,0 +1,172 @@
+"""TLP:RED is for admins and its author on every read path, not only in search: an
+object by id, lists, history, edits and tags, graphs' neighbours, rules' tag sources and
+suggestions, and indicator pages and lookups (which quote the reports that mention a
+value). On SQLite and PostgreSQL, through the services, the API and the pages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from kizashi.config import Settings
+from kizashi.model.actor import SYSTEM, Actor
+from kizashi.model.errors import KizashiError
+from kizashi.server import create_app
+from kizashi.services import Kizashi
+
+IDENTITY = "identity--5a2f4c39-0bd4-4d33-a1de-c1b5d3a5f001"
+VALUE = "203.0.113.77"
+
+
+def report(kz: Kizashi, actor: Actor, name: str, text: str, tlp: str | None = None) -> str:
+    raw: dict[str, Any] = {
+        "type": "report",
+        "name": name,
+        "description": text,
+        "published": "2024-05-01T00:00:00.000Z",
+        "object_refs": [IDENTITY],
+    }
+    view, _ = kz.objects.create(actor, raw, tlp=tlp)
+    return view.id
+
+
+def indicator_id(kz: Kizashi) -> str:
+    found = kz.indicators.lookup(SYSTEM, [VALUE])[0]
+    return next(i for i, t in found.objects if t == "ipv4-addr")
+
+
+@pytest.fixture
+def people(kz: Kizashi) -> dict[str, Actor]:
+    kz.users.create(SYSTEM, "alice", "alice-password", "admin")
+    kz.users.create(SYSTEM, "ana", "analyst-password", "analyst")
+    kz.users.create(SYSTEM, "bob", "analyst-password", "analyst")
+    kz.users.create(SYSTEM, "rei", "reader-password", "reader")
+    return {n: kz.users.get_actor(n) for n in ("alice", "ana", "bob", "rei")}
+
+
+def not_found(call: Any) -> bool:
+    try:
+        call()
+    except KizashiError as exc:
+        return exc.code == "not_found"
+    return False
+
+
+def test_red_is_read_by_admins_and_its_author_only(
+    kz: Kizashi, people: dict[str, Actor]
+) -> None:
+    alice, ana, bob, rei = (people[n] for n in ("alice", "ana", "bob", "rei"))
+    red = report(kz, ana, "Ana's source", f"C2 at {VALUE}, from a named recipient.", "red")
+    amber = report(kz, alice, "Shared", "Nothing special here.", "amber")
+    for who in (alice, ana):
+        assert kz.objects.get(who, red).tlp == "red"
+        assert kz.objects.history(who, red)
+        assert red in {v.id for v in kz.objects.list(who, types=["report"]).items}
+    for who in (bob, rei):
+        assert not_found(lambda w=who: kz.objects.get(w, red))
+        assert not_found(lambda w=who: kz.objects.history(w, red))
+        listed = {v.id for v in kz.objects.list(who, types=["report"]).items}
+        assert red not in listed and amber in listed
+        assert kz.objects.get_many(who, [red, amber]).keys() == {amber}
+        assert not_found(lambda w=who: kz.rules.provenance(w, red))
+        assert not_found(lambda w=who: kz.rules.suggestions(w, red))
+    # Writing what one may not read is "not found" too: its existence is not told.
+    assert not_found(lambda: kz.objects.update(bob, red, {"name": "mine now"}))
+    assert not_found(lambda: kz.objects.revoke(bob, red))
+    assert not_found(lambda: kz.tags.tag(bob, red, ["seen"]))
+    assert not_found(lambda: kz.tags.untag(bob, red, ["tlp:red"]))
+    assert kz.objects.get(alice, red).name == "Ana's source"
+    # The search agrees with the rest.
+    assert kz.search.search(bob, "recipient").total == 0
+    assert kz.search.search(ana, "recipient").total == 1
+
+
+def test_an_indicator_page_quotes_only_reports_the_reader_may_read(
+    kz: Kizashi, people: dict[str, Actor]
+) -> None:
+    alice, ana, bob = people["alice"], people["ana"], people["bob"]
+    red = report(kz, alice, "Named recipients", f"Beacon to {VALUE} seen by a partner.", "red")
+    ioc = indicator_id(kz)
+    # The value itself carries no marking; what the red report says of it is red.
+    page = kz.indicators.overview(ana, ioc)
+    assert page.reports == 0 and page.mentions == [] and page.co_occurring == []
+    assert kz.indicators.lookup(ana, [VALUE])[0].reports == 0
+    assert kz.indicators.lookup(alice, [VALUE])[0].reports == 1
+    hood = kz.relationships.neighbours(ana, ioc)
+    assert red not in {i for i, _ in hood.referrers}
+    assert red in {i for i, _ in kz.relationships.neighbours(alice, ioc).referrers}
+    # A green report names it too: that one is quoted, the red one still is not.
+    green = report(
+        kz, bob, "Public write-up", f"Scanning from {VALUE} and 198.51.100.23.", "green"
+    )
+    page = kz.indicators.overview(ana, ioc)
+    assert page.reports == 1 and [m.report_id for m in page.mentions] == [green]
+    assert all("partner" not in m.context for m in page.mentions)
+    assert {v for _, v, _, _ in page.co_occurring} == {"198.51.100.23"}
+    admin_page = kz.indicators.overview(alice, ioc)
+    assert admin_page.reports == 2
+    assert {m.report_id for m in admin_page.mentions} == {red, green}
+    seen = kz.indicators.lookup(ana, [VALUE])[0]
+    assert (seen.reports, seen.first_seen is not None) == (1, True)
+    assert not_found(lambda: kz.indicators.in_report(ana, red))
+    assert [m.value for m in kz.indicators.in_report(alice, red)] == [VALUE]
+    # The correlation map cannot be centred on a report one may not read.
+    assert not_found(lambda: kz.analytics.indicator_graph(ana, around=red))
+
+
+def test_a_relationship_cannot_point_at_what_one_may_not_read(
+    kz: Kizashi, people: dict[str, Actor]
+) -> None:
+    alice, ana = people["alice"], people["ana"]
+    red = report(kz, alice, "Red", "Red text.", "red")
+    mine = report(kz, ana, "Mine", "My text.")
+    with pytest.raises(KizashiError) as caught:
+        kz.relationships.create(ana, mine, "related-to", red)
+    assert caught.value.code == "validation_failed"
+    assert "not a stored object" in str(caught.value.problems)
+
+
+# -- through the API and the pages ---------------------------------------------------------
+
+
+@pytest.fixture
+def client(kz: Kizashi, tmp_path: Path) -> Iterator[TestClient]:
+    settings = Settings(data_dir=tmp_path / "data", secret_key="test-secret")
+    with TestClient(create_app(settings, kz)) as c:
+        yield c
+
+
+def bearer(kz: Kizashi, actor: Actor) -> dict[str, str]:
+    token, _ = kz.users.create_token(actor, "tests")
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_the_api_and_pages_answer_red_with_not_found(
+    kz: Kizashi, people: dict[str, Actor], client: TestClient
+) -> None:
+    alice, ana = people["alice"], people["ana"]
+    red = report(kz, alice, "Red by id", f"Seen at {VALUE}.", "red")
+    ioc = indicator_id(kz)
+    as_ana, as_alice = bearer(kz, ana), bearer(kz, alice)
+    assert client.get(f"/api/v1/objects/{red}", headers=as_ana).status_code == 404
+    assert client.get(f"/api/v1/objects/{red}", headers=as_alice).status_code == 200
+    assert client.get(f"/api/v1/objects/{red}/history", headers=as_ana).status_code == 404
+    listed = client.get("/api/v1/objects", params={"type": "report"}, headers=as_ana).json()
+    assert red not in {o["id"] for o in listed["items"]}
+    mentions = client.get(f"/api/v1/objects/{ioc}/indicator", headers=as_ana).json()
+    assert mentions["reports"] == 0
+    looked = client.get("/api/v1/lookup", params={"value": VALUE}, headers=as_ana)
+    assert looked.json()[0]["reports"] == 0
+    looked = client.get("/api/v1/lookup", params={"value": VALUE}, headers=as_alice)
+    assert looked.json()[0]["reports"] == 1
+    # The page of an indicator does not quote the red report's sentence to ana.
+    from tests.test_web import login
+
+    login(client, "ana", "analyst-password")
+    assert client.get(f"/objects/{red}").status_code == 404
+    page = client.get(f"/objects/{ioc}")
+    assert page.status_code == 200 and "Red by id" not in page.text
