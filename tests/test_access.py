@@ -56,9 +56,7 @@ def not_found(call: Any) -> bool:
     return False
 
 
-def test_red_is_read_by_admins_and_its_author_only(
-    kz: Kizashi, people: dict[str, Actor]
-) -> None:
+def test_red_is_read_by_admins_and_its_author_only(kz: Kizashi, people: dict[str, Actor]) -> None:
     alice, ana, bob, rei = (people[n] for n in ("alice", "ana", "bob", "rei"))
     red = report(kz, ana, "Ana's source", f"C2 at {VALUE}, from a named recipient.", "red")
     amber = report(kz, alice, "Shared", "Nothing special here.", "amber")
@@ -100,9 +98,7 @@ def test_an_indicator_page_quotes_only_reports_the_reader_may_read(
     assert red not in {i for i, _ in hood.referrers}
     assert red in {i for i, _ in kz.relationships.neighbours(alice, ioc).referrers}
     # A green report names it too: that one is quoted, the red one still is not.
-    green = report(
-        kz, bob, "Public write-up", f"Scanning from {VALUE} and 198.51.100.23.", "green"
-    )
+    green = report(kz, bob, "Public write-up", f"Scanning from {VALUE} and 198.51.100.23.", "green")
     page = kz.indicators.overview(ana, ioc)
     assert page.reports == 1 and [m.report_id for m in page.mentions] == [green]
     assert all("partner" not in m.context for m in page.mentions)
