@@ -17,6 +17,7 @@ from kizashi.model.actor import SYSTEM, Actor
 from kizashi.model.errors import KizashiError
 from kizashi.server import create_app
 from kizashi.services import Kizashi
+from test_web import login
 
 IDENTITY = "identity--5a2f4c39-0bd4-4d33-a1de-c1b5d3a5f001"
 VALUE = "203.0.113.77"
@@ -160,8 +161,6 @@ def test_the_api_and_pages_answer_red_with_not_found(
     looked = client.get("/api/v1/lookup", params={"value": VALUE}, headers=as_alice)
     assert looked.json()[0]["reports"] == 1
     # The page of an indicator does not quote the red report's sentence to ana.
-    from tests.test_web import login
-
     login(client, "ana", "analyst-password")
     assert client.get(f"/objects/{red}").status_code == 404
     page = client.get(f"/objects/{ioc}")
