@@ -127,6 +127,26 @@ def test_a_relationship_cannot_point_at_what_one_may_not_read(
     assert "not a stored object" in str(caught.value.problems)
 
 
+def test_the_dashboard_lists_the_indicators_one_may_read(
+    kz: Kizashi, people: dict[str, Actor]
+) -> None:
+    from kizashi.services.dashboard import DashboardService
+
+    alice, ana, bob = people["alice"], people["ana"], people["bob"]
+
+    def domain(who: Actor, value: str, tlp: str | None) -> str:
+        view, _ = kz.objects.create(who, {"type": "domain-name", "value": value}, tlp=tlp)
+        return view.id
+
+    theirs = domain(alice, "red-only.example.org", "red")
+    mine = domain(ana, "ana-red.example.org", "red")
+    public = domain(bob, "public.example.org", None)
+    board = DashboardService(kz.ctx, kz.search, kz.analytics, kz.objects)
+    shown = {i.id for i in board.recent_indicators(ana, 10)}
+    assert {mine, public} <= shown and theirs not in shown
+    assert theirs in {i.id for i in board.recent_indicators(alice, 10)}
+
+
 # -- through the API and the pages ---------------------------------------------------------
 
 

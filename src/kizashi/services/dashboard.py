@@ -189,9 +189,7 @@ class DashboardService:
         """The indicators and observables stored last (one query, newest first).
 
         From the store rather than the index: observables have no ``created`` time to
-        sort by. Object lists do not apply TLP yet, so what the actor may not read is
-        left out here.
+        sort by. The list holds only what the actor may read.
         """
-        page = self.objects.list(actor, types=INDICATOR_TYPES, limit=limit * 2)
-        readable = [o for o in page.items if o.tlp is None or o.tlp in actor.tlp_levels]
-        return [RecentIndicator(o.id, o.type, o.name, o.updated_at) for o in readable[:limit]]
+        page = self.objects.list(actor, types=INDICATOR_TYPES, limit=limit)
+        return [RecentIndicator(o.id, o.type, o.name, o.updated_at) for o in page.items]
