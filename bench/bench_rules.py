@@ -24,7 +24,7 @@ per item at 1,000 rules; both reported from 10 to 1,000 rules.
    (``follower.catch_up()``, timed, not part of the rate). For each N the rules are saved
    enabled and ``kz.rules.apply(SYSTEM, None)`` is timed: rate = stored items / seconds;
    the parts of the run are timed by wrapping the follower's ``catch_up`` and the
-   service's ``_matches`` and ``_act`` on these instances (:class:`Breakdown`). Before
+   service's ``_matches`` and ``actions.act`` on these instances (:class:`Breakdown`). Before
    the next run the rules are deleted with their tags and the index follows (timed
    apart). Every N runs first on :attr:`Settings.calibration` items, where the matches
    are checked against ``RuleSet.evaluate`` on the same items; then, the store grown in
@@ -470,7 +470,7 @@ class RetroRow:
     reindexed: int = 0
     find_index_s: float = 0.0  # rules the index answers alone (queries, words, lists)
     find_text_s: float = 0.0  # rules that read the text: one pass over their candidates
-    act_s: float = 0.0  # writing the tags (``_act``)
+    act_s: float = 0.0  # writing the tags (``actions.act``)
     #: After the run: the index taking in the tags it wrote (the follower's work, which a
     #: server does in the background), and how many documents it rebuilt.
     catch_up_after_s: float = 0.0
@@ -540,7 +540,7 @@ def store_docs(kz: Any, docs: Sequence[Doc], st: Store) -> None:
 
 class Breakdown:
     """Times the parts of a run by wrapping, on these instances only, the follower's
-    ``catch_up`` and the rule service's ``_matches`` and ``_act`` (behaviour unchanged)."""
+    ``catch_up`` and the rule service's ``_matches`` and ``actions.act`` (behaviour unchanged)."""
 
     def __init__(self, kz: Any, row: RetroRow) -> None:
         self.follower = kz.search.follower
@@ -552,7 +552,7 @@ class Breakdown:
 
         clock = time.perf_counter
         row, catch_up = self.row, self.follower.catch_up
-        matches, act = self.rules._matches, self.rules._act
+        matches, act = self.rules._matches, self.rules.actions.act
         text_matches = self.rules._text_matches
 
         def timed_catch_up(*args: Any, **kw: Any) -> int:
@@ -584,7 +584,7 @@ class Breakdown:
         self.follower.catch_up = timed_catch_up
         self.rules._matches = timed_matches
         self.rules._text_matches = timed_text
-        self.rules._act = timed_act
+        self.rules.actions.act = timed_act
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -592,7 +592,7 @@ class Breakdown:
             (self.follower, "catch_up"),
             (self.rules, "_matches"),
             (self.rules, "_text_matches"),
-            (self.rules, "_act"),
+            (self.rules.actions, "act"),
         ):
             delattr(obj, name)
 

@@ -147,6 +147,39 @@ def test_the_dashboard_lists_the_indicators_one_may_read(
     assert theirs in {i.id for i in board.recent_indicators(alice, 10)}
 
 
+def test_tags_only_on_red_items_are_not_shown_to_others(
+    kz: Kizashi, people: dict[str, Actor]
+) -> None:
+    # A tag's name can say what its item does not ("op:…" on a TLP:RED report): listed,
+    # counted, suggested and related only over what the asker may read.
+    alice, ana, bob = people["alice"], people["ana"], people["bob"]
+    red = report(kz, alice, "Red op", "Named recipients only.", "red")
+    kz.tags.tag(alice, red, ["op:nightjar", "shared"])
+    public = report(kz, bob, "Public", "Anyone may read this.")
+    kz.tags.tag(bob, public, ["shared"])
+    kz.tags.create(bob, "unused")  # on nothing yet: everyone sees it
+    for who, expect in ((ana, {"shared": 1, "unused": 0}), (alice, None)):
+        listed = {t.name: t.count for t in kz.tags.list(who)}
+        if expect is None:
+            assert listed["op:nightjar"] == 1 and listed["shared"] == 2
+        else:
+            assert {k: listed[k] for k in expect} == expect
+            assert "op:nightjar" not in listed and "tlp:red" not in listed
+    assert "op:nightjar" not in kz.tags.suggest(ana, "op")
+    assert "op:nightjar" in kz.tags.suggest(alice, "op")
+    assert not_found(lambda: kz.tags.get(ana, "op:nightjar"))
+    assert kz.tags.get(alice, "op:nightjar").count == 1
+    assert kz.tags.get(ana, "shared").count == 1
+    assert ("op:nightjar", 1) not in kz.tags.neighbours(ana, "shared")
+    assert ("op:nightjar", 1) in kz.tags.neighbours(alice, "shared")
+    assert not_found(lambda: kz.tags.neighbours(ana, "op:nightjar"))
+    # Its author reads her own red item, and its tags.
+    mine = report(kz, ana, "Ana's red", "Mine.", "red")
+    kz.tags.tag(ana, mine, ["op:heron"])
+    assert kz.tags.get(ana, "op:heron").count == 1
+    assert not_found(lambda: kz.tags.get(bob, "op:heron"))
+
+
 # -- through the API and the pages ---------------------------------------------------------
 
 

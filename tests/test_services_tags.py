@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from kizashi.model import tlp as tlp_model
-from kizashi.model.actor import Actor
+from kizashi.model.actor import SYSTEM, Actor
 from kizashi.model.errors import KizashiError
 from kizashi.services import Kizashi
 from kizashi.services.taxonomies import catalogue
@@ -35,18 +35,18 @@ def tlp_tags(kz: Kizashi, who: Actor, stix_id: str) -> list[str]:
 
 def test_tags_are_created_on_first_use(kz: Kizashi, analyst: Actor) -> None:
     oid = new(kz, analyst)
-    assert kz.tags.list() == []
+    assert kz.tags.list(SYSTEM) == []
     assert kz.tags.tag(analyst, oid, ["ランサムウェア", " TLP:AMBER ", "ランサムウェア"]) == [
         "tlp:amber",
         "ランサムウェア",
     ]
-    listed = {t.name: t.count for t in kz.tags.list()}
+    listed = {t.name: t.count for t in kz.tags.list(SYSTEM)}
     assert listed == {"ランサムウェア": 1, "tlp:amber": 1}
-    assert kz.tags.get("TLP:Amber").colour == "#ffc000"
+    assert kz.tags.get(SYSTEM, "TLP:Amber").colour == "#ffc000"
     oid2 = new(kz, analyst, "Other")
     kz.tags.tag(analyst, oid2, ["ランサムウェア"])
-    assert kz.tags.get("ランサムウェア").count == 2
-    assert len(kz.tags.list()) == 2
+    assert kz.tags.get(SYSTEM, "ランサムウェア").count == 2
+    assert len(kz.tags.list(SYSTEM)) == 2
 
 
 def test_reader_cannot_tag(kz: Kizashi, analyst: Actor, reader: Actor) -> None:
@@ -80,7 +80,7 @@ def test_default_pap_taxonomy_is_enforced_in_its_own_spelling(kz: Kizashi, analy
     assert code_of(kz.tags.tag, analyst, oid, ["pap:bogus"]).code == "validation_failed"
     assert code_of(kz.tags.tag, analyst, oid, ["PAP:BOGUS"]).code == "validation_failed"
     assert kz.tags.tag(analyst, oid, ["PAP:AMBER"]) == ["PAP:AMBER"]
-    assert "PAP:RED" in kz.tags.suggest("pap")
+    assert "PAP:RED" in kz.tags.suggest(SYSTEM, "pap")
 
 
 def test_a_taxonomy_tag_is_found_in_the_spelling_it_was_accepted_in(
@@ -91,7 +91,7 @@ def test_a_taxonomy_tag_is_found_in_the_spelling_it_was_accepted_in(
     assert tags_of(kz, analyst, oid) == ["PAP:AMBER", 'admiralty-scale:source-reliability="b"']
     for typed in ("pap:amber", adm):
         assert [v.id for v in kz.objects.list(analyst, tags=typed).items] == [oid], typed
-        assert kz.tags.get(typed).count == 1
+        assert kz.tags.get(SYSTEM, typed).count == 1
     kz.tags.untag(analyst, oid, ["pap:amber", adm])
     assert tags_of(kz, analyst, oid) == []
 
@@ -216,7 +216,7 @@ def test_rename_keeps_links_colour_and_description(kz: Kizashi, analyst: Actor) 
     )
     assert tags_of(kz, analyst, a) == ["APT 28"]
     assert tags_of(kz, analyst, b) == ["APT 28", "x"]
-    assert code_of(kz.tags.get, "apt28").code == "not_found"
+    assert code_of(kz.tags.get, SYSTEM, "apt28").code == "not_found"
     assert [v.id for v in kz.objects.list(analyst, tags='"APT 28"').items] == [b, a]
 
 
@@ -231,8 +231,8 @@ def test_rename_onto_an_existing_tag_merges(kz: Kizashi, analyst: Actor) -> None
     assert (merged.name, merged.count) == ("fancy", 3)
     for oid in (o1, o2, o3):
         assert tags_of(kz, analyst, oid) == ["fancy"]
-    assert code_of(kz.tags.get, "apt28").code == "not_found"
-    assert {t.name for t in kz.tags.list()} == {"fancy"}
+    assert code_of(kz.tags.get, SYSTEM, "apt28").code == "not_found"
+    assert {t.name for t in kz.tags.list(SYSTEM)} == {"fancy"}
 
 
 def test_merge_several(kz: Kizashi, analyst: Actor) -> None:
@@ -244,7 +244,7 @@ def test_merge_several(kz: Kizashi, analyst: Actor) -> None:
     assert (result.name, result.count) == ("Lazarus Group", 2)
     assert tags_of(kz, analyst, o1) == ["Lazarus Group"]
     assert tags_of(kz, analyst, o2) == ["Lazarus Group", "x"]
-    assert {t.name for t in kz.tags.list()} == {"Lazarus Group", "x"}
+    assert {t.name for t in kz.tags.list(SYSTEM)} == {"Lazarus Group", "x"}
     assert code_of(kz.tags.merge, analyst, ["nope"], "x").code == "not_found"
 
 
@@ -265,7 +265,7 @@ def test_colours(kz: Kizashi, analyst: Actor) -> None:
         err = code_of(kz.tags.create, analyst, f"t{bad}", colour=bad)
         assert err.code == "validation_failed" and err.problems[0].loc == "colour"
         assert code_of(kz.tags.update, analyst, "blue", colour=bad).code == "validation_failed"
-    assert kz.tags.get("blue").colour == "#0000ff"
+    assert kz.tags.get(SYSTEM, "blue").colour == "#0000ff"
     assert kz.tags.update(analyst, "blue", colour="#123abc").colour == "#123abc"
     assert code_of(kz.tags.create, analyst, "blue").code == "conflict"
     assert kz.tags.create(analyst, "tlp:red").colour == "#ff2b2b"
@@ -274,14 +274,14 @@ def test_colours(kz: Kizashi, analyst: Actor) -> None:
 def test_suggest_existing_tags_then_taxonomy_values(kz: Kizashi, analyst: Actor) -> None:
     new(kz, analyst, "1", tags=["tlp:green", "tlpish"])
     new(kz, analyst, "2", tags=["tlp:green"])
-    got = kz.tags.suggest("tlp", limit=20)
+    got = kz.tags.suggest(SYSTEM, "tlp", limit=20)
     assert got[:2] == ["tlp:green", "tlpish"]
     rest = got[2:]
     assert {"tlp:red", "tlp:amber", "tlp:amber+strict", "tlp:clear"} <= set(rest)
     assert set(rest) <= set(catalogue()["tlp"].tags)
     assert len(got) == len(set(got))
-    assert kz.tags.suggest("tlp", limit=3) == got[:3]
-    adm = kz.tags.suggest("admiralty", limit=50)
+    assert kz.tags.suggest(SYSTEM, "tlp", limit=3) == got[:3]
+    adm = kz.tags.suggest(SYSTEM, "admiralty", limit=50)
     assert adm == list(catalogue()["admiralty-scale"].tags)
 
 
@@ -292,7 +292,7 @@ def test_neighbours_count_co_occurring_tags(kz: Kizashi, analyst: Actor) -> None
     new(kz, analyst, "4", tags=["b", "e"])
     gone = new(kz, analyst, "5", tags=["a", "e"])
     kz.objects.revoke(analyst, gone)
-    assert kz.tags.neighbours("a") == [("b", 2), ("c", 1), ("d", 1)]
-    assert kz.tags.neighbours("b") == [("a", 2), ("c", 1), ("e", 1)]
-    assert kz.tags.neighbours("a", limit=1) == [("b", 2)]
-    assert code_of(kz.tags.neighbours, "zzz").code == "not_found"
+    assert kz.tags.neighbours(SYSTEM, "a") == [("b", 2), ("c", 1), ("d", 1)]
+    assert kz.tags.neighbours(SYSTEM, "b") == [("a", 2), ("c", 1), ("e", 1)]
+    assert kz.tags.neighbours(SYSTEM, "a", limit=1) == [("b", 2)]
+    assert code_of(kz.tags.neighbours, SYSTEM, "zzz").code == "not_found"

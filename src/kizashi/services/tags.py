@@ -13,11 +13,12 @@ from kizashi.model.actor import Actor
 from kizashi.model.errors import KizashiError, Problem, conflict, invalid, not_found
 from kizashi.model.tags import TagName, check_colour, parse_tag
 from kizashi.services import taxonomies
-from kizashi.services.common import Context
+from kizashi.services.common import Context, reader_of
 from kizashi.store import objects as object_repo
 from kizashi.store import rules as rule_repo
 from kizashi.store import tags as tag_repo
 from kizashi.store import taxonomies as taxonomy_repo
+from kizashi.store.objects import Reader
 from kizashi.store.rows import TagRow
 
 
@@ -202,20 +203,28 @@ class TagService:
 
     # -- the tags themselves ----------------------------------------------------
     def list(
-        self, *, prefix: str | None = None, namespace: str | None = None, limit: int = 100
+        self,
+        actor: Actor,
+        *,
+        prefix: str | None = None,
+        namespace: str | None = None,
+        limit: int = 100,
     ) -> list[TagView]:
+        """Tags by use; counts and names from what ``actor`` may read (see
+        :func:`kizashi.store.tags.search`)."""
         with self.ctx.store.read() as conn:
-            return [
-                _view(r)
-                for r in tag_repo.search(conn, prefix=prefix, namespace=namespace, limit=limit)
-            ]
+            found = tag_repo.search(
+                conn, prefix=prefix, namespace=namespace, limit=limit, reader=_reader(actor)
+            )
+            return [_view(r) for r in found]
 
-    def suggest(self, prefix: str, limit: int = 20) -> builtins.list[str]:
+    def suggest(self, actor: Actor, prefix: str, limit: int = 20) -> builtins.list[str]:
         """Autocomplete: existing tags first, then values of enabled taxonomies."""
         with self.ctx.store.read() as conn:
-            names = [
-                r.name for r in tag_repo.search(conn, prefix=prefix, namespace=None, limit=limit)
-            ]
+            found = tag_repo.search(
+                conn, prefix=prefix, namespace=None, limit=limit, reader=_reader(actor)
+            )
+            names = [r.name for r in found]
             enabled = self.enabled_taxonomies(conn)
         low = prefix.lower()
         for ns in sorted(enabled):
@@ -229,21 +238,30 @@ class TagService:
                     names.append(name)
         return names[:limit]
 
-    def get(self, name: str) -> TagView:
-        stored = canonical(name)
+    def get(self, actor: Actor, name: str) -> TagView:
         with self.ctx.store.read() as conn:
-            row = tag_repo.by_names(conn, [stored]).get(stored)
-            if row is None:
-                raise not_found(f"Tag {stored!r}")
-            return _view(row, len(tag_repo.objects_with_tag(conn, row.pk)))
+            row, count = self._visible(conn, actor, name)
+            return _view(row, count)
 
-    def neighbours(self, name: str, limit: int = 20) -> builtins.list[tuple[str, int]]:
-        stored = canonical(name)
+    def neighbours(
+        self, actor: Actor, name: str, limit: int = 20
+    ) -> builtins.list[tuple[str, int]]:
         with self.ctx.store.read() as conn:
-            row = tag_repo.by_names(conn, [stored]).get(stored)
-            if row is None:
-                raise not_found(f"Tag {stored!r}")
-            return tag_repo.neighbours(conn, row.pk, limit)
+            row, _ = self._visible(conn, actor, name)
+            return tag_repo.neighbours(conn, row.pk, limit, reader=_reader(actor))
+
+    def _visible(self, conn: Connection, actor: Actor, name: str) -> tuple[TagRow, int]:
+        """The tag and how many objects ``actor`` may read carry it; "not found" for a
+        tag only on objects they may not read, as for one that does not exist."""
+        stored = canonical(name)
+        row = tag_repo.by_names(conn, [stored]).get(stored)
+        if row is None:
+            raise not_found(f"Tag {stored!r}")
+        reader = _reader(actor)
+        count = len(tag_repo.objects_with_tag(conn, row.pk, reader))
+        if reader is not None and count == 0 and tag_repo.objects_with_tag(conn, row.pk):
+            raise not_found(f"Tag {stored!r}")
+        return row, count
 
     def create(
         self, actor: Actor, name: str, *, colour: str | None = None, description: str | None = None
@@ -389,3 +407,8 @@ def _default_colour(tag: TagName) -> str | None:
 def _exclusive(namespace: str) -> bool:
     tax = taxonomies.find(namespace)
     return bool(tax and tax.exclusive) or namespace == "tlp"
+
+
+def _reader(actor: Actor) -> Reader | None:
+    """None for an admin (who reads everything: no filter to apply)."""
+    return None if actor.is_admin else reader_of(actor)

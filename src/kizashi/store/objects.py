@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from kizashi.model import tagquery
+from kizashi.model.tlp import LEVELS
 from kizashi.store.bulk import insert_rows
 from kizashi.store.rows import ObjectRow, VersionRow
 from kizashi.store.schema import (
@@ -79,6 +80,20 @@ def readable_by(reader: Reader, table: Any = objects) -> sa.ColumnElement[bool]:
     if "red" not in reader.levels and reader.user_pk is not None:
         allowed.append(sa.and_(c.tlp == "red", c.created_by == reader.user_pk))
     return sa.or_(*allowed)
+
+
+def unreadable_by(reader: Reader, table: Any = objects) -> sa.ColumnElement[bool]:
+    """The complement of :func:`readable_by`, written so that an index on ``tlp`` finds
+    it (the levels one may not read are few, and so are their objects)."""
+    c = table.c
+    forbidden = sorted(frozenset(LEVELS) - reader.levels)
+    if not forbidden:
+        return sa.false()
+    hidden: sa.ColumnElement[bool] = c.tlp.in_(forbidden)
+    if "red" in forbidden and reader.user_pk is not None:
+        own = sa.and_(c.tlp == "red", sa.func.coalesce(c.created_by, 0) == reader.user_pk)
+        hidden = sa.and_(hidden, sa.not_(own))
+    return hidden
 
 
 def get(conn: Connection, stix_id: str) -> ObjectRow | None:

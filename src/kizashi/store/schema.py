@@ -69,6 +69,8 @@ objects = sa.Table(
     sa.Index("ix_objects_type_pk", "type", "pk"),
     sa.Index("ix_objects_value", "value"),
     sa.Index("ix_objects_modified", "modified"),
+    # What a reader may not read (TLP:RED, mostly) is found through it: few rows.
+    sa.Index("ix_objects_tlp", "tlp"),
 )
 
 # Superseded versions: the current one lives in ``objects``, so a create writes one row.

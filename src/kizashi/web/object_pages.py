@@ -152,7 +152,7 @@ def show(request: Request, actor: PageActor, stix_id: str) -> Response:
     referrer_views = kz.objects.get_many(actor, (i for i, _ in hood.referrers))
     tag_neighbours: dict[str, int] = {}
     for tag in view.tags:
-        for name, count in kz.tags.neighbours(tag, 8):
+        for name, count in kz.tags.neighbours(actor, tag, 8):
             if name not in view.tags:
                 tag_neighbours[name] = tag_neighbours.get(name, 0) + count
     article = request.app.state.feeds.article(actor, stix_id) if view.type == "report" else None

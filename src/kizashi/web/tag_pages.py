@@ -22,7 +22,7 @@ def tags(request: Request, actor: PageActor, prefix: str = "") -> Response:
         request,
         "tags.html",
         actor=actor,
-        tags=kz.tags.list(prefix=prefix or None, limit=500),
+        tags=kz.tags.list(actor, prefix=prefix or None, limit=500),
         prefix=prefix,
     )
 
@@ -32,7 +32,7 @@ def tag(
     request: Request, actor: PageActor, name: str, error: KizashiError | None = None
 ) -> Response:
     kz = get_kizashi(request)
-    view = kz.tags.get(name)
+    view = kz.tags.get(actor, name)
     term = '"' + view.name.replace('"', "") + '"' if " " in view.name else view.name
     objects = kz.objects.list(actor, tags=term, limit=50).items
     return page(
@@ -41,7 +41,7 @@ def tag(
         actor=actor,
         tag=view,
         objects=objects,
-        neighbours=kz.tags.neighbours(view.name, 20),
+        neighbours=kz.tags.neighbours(actor, view.name, 20),
         summary_query="tag:" + quoted(view.name),
         summary_providers=providers(kz),
         error=error,
@@ -71,5 +71,5 @@ def tag_options(request: Request, actor: PageActor, field: str = "tags") -> Resp
     # What was typed before the last part stays as it is, spacing included.
     done = prefix[:cut] + typed[: len(typed) - len(typed.lstrip())]
     part = typed.strip()
-    names = get_kizashi(request).tags.suggest(part, 15) if part else []
+    names = get_kizashi(request).tags.suggest(actor, part, 15) if part else []
     return page(request, "_tag_options.html", actor=actor, names=names, done=done)

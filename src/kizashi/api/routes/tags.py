@@ -25,24 +25,25 @@ router = APIRouter(tags=["tags"], responses={401: {"model": ErrorOut}, 422: {"mo
 @router.get("/tags", response_model=list[TagOut])
 def list_tags(
     kz: KizashiDep,
-    _actor: ActorDep,
+    actor: ActorDep,
     prefix: str | None = None,
     namespace: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
     """Tags with how many objects carry each, most used first."""
-    return [t.as_dict() for t in kz.tags.list(prefix=prefix, namespace=namespace, limit=limit)]
+    found = kz.tags.list(actor, prefix=prefix, namespace=namespace, limit=limit)
+    return [t.as_dict() for t in found]
 
 
 @router.get("/tags/suggest", response_model=list[str])
 def suggest_tags(
     kz: KizashiDep,
-    _actor: ActorDep,
+    actor: ActorDep,
     prefix: str = "",
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> list[str]:
     """Autocomplete: existing tags, then values of enabled taxonomies."""
-    return kz.tags.suggest(prefix, limit)
+    return kz.tags.suggest(actor, prefix, limit)
 
 
 @router.post("/tags", response_model=TagOut, status_code=201)
@@ -61,16 +62,16 @@ def merge_tags(kz: KizashiDep, actor: ActorDep, body: MergeIn) -> dict[str, Any]
 
 @router.get("/tags/{name:path}/neighbours", response_model=list[NeighbourTag])
 def tag_neighbours(
-    kz: KizashiDep, _actor: ActorDep, name: str, limit: Annotated[int, Query(ge=1, le=200)] = 20
+    kz: KizashiDep, actor: ActorDep, name: str, limit: Annotated[int, Query(ge=1, le=200)] = 20
 ) -> list[dict[str, Any]]:
     """Tags that occur on the same objects, with counts."""
-    return [{"name": n, "count": c} for n, c in kz.tags.neighbours(name, limit)]
+    return [{"name": n, "count": c} for n, c in kz.tags.neighbours(actor, name, limit)]
 
 
 @router.get("/tags/{name:path}", response_model=TagOut)
-def get_tag(kz: KizashiDep, _actor: ActorDep, name: str) -> dict[str, Any]:
+def get_tag(kz: KizashiDep, actor: ActorDep, name: str) -> dict[str, Any]:
     """One tag."""
-    return kz.tags.get(name).as_dict()
+    return kz.tags.get(actor, name).as_dict()
 
 
 @router.patch("/tags/{name:path}", response_model=TagOut)
