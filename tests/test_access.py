@@ -88,18 +88,11 @@ def test_an_indicator_page_quotes_only_reports_the_reader_may_read(
     kz: Kizashi, people: dict[str, Actor]
 ) -> None:
     alice, ana, bob = people["alice"], people["ana"], people["bob"]
+    green = report(kz, bob, "Public write-up", f"Scanning from {VALUE} and 198.51.100.23.", "green")
     red = report(kz, alice, "Named recipients", f"Beacon to {VALUE} seen by a partner.", "red")
     ioc = indicator_id(kz)
-    # The value itself carries no marking; what the red report says of it is red.
-    page = kz.indicators.overview(ana, ioc)
-    assert page.reports == 0 and page.mentions == [] and page.co_occurring == []
-    assert kz.indicators.lookup(ana, [VALUE])[0].reports == 0
-    assert kz.indicators.lookup(alice, [VALUE])[0].reports == 1
-    hood = kz.relationships.neighbours(ana, ioc)
-    assert red not in {i for i, _ in hood.referrers}
-    assert red in {i for i, _ in kz.relationships.neighbours(alice, ioc).referrers}
-    # A green report names it too: that one is quoted, the red one still is not.
-    green = report(kz, bob, "Public write-up", f"Scanning from {VALUE} and 198.51.100.23.", "green")
+    # The value is known from the green report; what the red one says of it is red.
+    assert kz.objects.get(ana, ioc).tlp == "green"
     page = kz.indicators.overview(ana, ioc)
     assert page.reports == 1 and [m.report_id for m in page.mentions] == [green]
     assert all("partner" not in m.context for m in page.mentions)
@@ -108,11 +101,57 @@ def test_an_indicator_page_quotes_only_reports_the_reader_may_read(
     assert admin_page.reports == 2
     assert {m.report_id for m in admin_page.mentions} == {red, green}
     seen = kz.indicators.lookup(ana, [VALUE])[0]
-    assert (seen.reports, seen.first_seen is not None) == (1, True)
+    assert (seen.known, seen.reports, seen.first_seen is not None) == (True, 1, True)
+    assert kz.indicators.lookup(alice, [VALUE])[0].reports == 2
+    assert red not in {i for i, _ in kz.relationships.neighbours(ana, ioc).referrers}
+    assert red in {i for i, _ in kz.relationships.neighbours(alice, ioc).referrers}
     assert not_found(lambda: kz.indicators.in_report(ana, red))
     assert [m.value for m in kz.indicators.in_report(alice, red)] == [VALUE]
     # The correlation map cannot be centred on a report one may not read.
     assert not_found(lambda: kz.analytics.indicator_graph(ana, around=red))
+
+
+def test_what_extraction_finds_is_marked_as_the_reports_it_was_found_in(
+    kz: Kizashi, people: dict[str, Actor]
+) -> None:
+    # A value only a TLP:RED report names is not even known to others; as less
+    # restricted reports name it, its marking falls to the least restricted of theirs.
+    alice, ana, bob = people["alice"], people["ana"], people["bob"]
+    report(kz, alice, "Partner's find", f"Beacon to {VALUE}.", "red")
+    ioc = indicator_id(kz)
+    assert kz.objects.get(alice, ioc).tlp == "red"
+    assert not_found(lambda: kz.objects.get(ana, ioc))
+    unknown = kz.indicators.lookup(ana, [VALUE])[0]
+    assert (unknown.known, unknown.reports, unknown.objects) == (False, 0, [])
+    assert kz.indicators.lookup(alice, [VALUE])[0].known
+    assert kz.search.search(ana, VALUE).total == 0
+    report(kz, bob, "Shared with the community", f"Also seen: {VALUE}.", "amber")
+    assert kz.objects.get(ana, ioc).tlp == "amber"
+    assert kz.objects.get(ana, ioc).tags == ["tlp:amber"]
+    assert kz.indicators.lookup(ana, [VALUE])[0].reports == 1
+    report(kz, bob, "A public blog", f"Blocklisted: {VALUE}.")
+    view = kz.objects.get(ana, ioc)
+    assert (view.tlp, view.tags) == (None, [])
+    # Never raised again by a more restricted report.
+    report(kz, alice, "Another red one", f"{VALUE} again.", "red")
+    assert kz.objects.get(ana, ioc).tlp is None
+
+
+def test_a_marking_someone_set_is_not_lowered_by_extraction(
+    kz: Kizashi, people: dict[str, Actor]
+) -> None:
+    alice, bob = people["alice"], people["bob"]
+    kept, _ = kz.objects.create(alice, {"type": "ipv4-addr", "value": VALUE}, tlp="amber")
+    report(kz, bob, "Public", f"Seen {VALUE}.")
+    assert kz.objects.get(alice, kept.id).tlp == "amber"
+    # Derived, then marked by hand: the hand wins from then on.
+    report(kz, alice, "Red", "Beacon to 192.0.2.55.", "red")
+    other = next(
+        i for i, t in kz.indicators.lookup(SYSTEM, ["192.0.2.55"])[0].objects if t == "ipv4-addr"
+    )
+    kz.tags.tag(alice, other, ["tlp:red"])
+    report(kz, bob, "Public too", "Seen 192.0.2.55.")
+    assert kz.objects.get(alice, other).tlp == "red"
 
 
 def test_a_relationship_cannot_point_at_what_one_may_not_read(
@@ -207,8 +246,8 @@ def test_the_api_and_pages_answer_red_with_not_found(
     assert client.get(f"/api/v1/objects/{red}/history", headers=as_ana).status_code == 404
     listed = client.get("/api/v1/objects", params={"type": "report"}, headers=as_ana).json()
     assert red not in {o["id"] for o in listed["items"]}
-    mentions = client.get(f"/api/v1/objects/{ioc}/indicator", headers=as_ana).json()
-    assert mentions["reports"] == 0
+    assert client.get(f"/api/v1/objects/{ioc}/indicator", headers=as_ana).status_code == 404
+    assert client.get(f"/api/v1/objects/{ioc}/indicator", headers=as_alice).status_code == 200
     looked = client.get("/api/v1/lookup", params={"value": VALUE}, headers=as_ana)
     assert looked.json()[0]["reports"] == 0
     looked = client.get("/api/v1/lookup", params={"value": VALUE}, headers=as_alice)
@@ -216,5 +255,4 @@ def test_the_api_and_pages_answer_red_with_not_found(
     # The page of an indicator does not quote the red report's sentence to ana.
     login(client, "ana", "analyst-password")
     assert client.get(f"/objects/{red}").status_code == 404
-    page = client.get(f"/objects/{ioc}")
-    assert page.status_code == 200 and "Red by id" not in page.text
+    assert client.get(f"/objects/{ioc}").status_code == 404  # known only from the red one

@@ -29,3 +29,40 @@ def test_sqlite_pragmas(tmp_path) -> None:  # type: ignore[no-untyped-def]
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
     store.dispose()
+
+
+def test_the_search_outbox_triggers_survive_every_migration(db_url: str) -> None:
+    # On SQLite a "batch" migration copies a table into a new one, without its triggers:
+    # the search index would silently stop seeing changes. Every write of an object, its
+    # tags and its edits must still leave outbox rows after all migrations.
+    import sqlalchemy as sa
+
+    from kizashi.model.actor import SYSTEM
+    from kizashi.services import Kizashi
+    from kizashi.store.schema import objects, search_outbox
+
+    kz = Kizashi.open(db_url)
+    try:
+        view, _ = kz.objects.create(
+            SYSTEM,
+            {
+                "type": "note",
+                "content": "outbox",
+                "object_refs": ["identity--5a2f4c39-0bd4-4d33-a1de-c1b5d3a5f001"],
+            },
+        )
+        with kz.store.read() as conn:
+            pk = conn.execute(sa.select(objects.c.pk).where(objects.c.id == view.id)).scalar_one()
+
+        def rows() -> int:
+            with kz.store.read() as conn:
+                q = sa.select(sa.func.count()).where(search_outbox.c.object_pk == pk)
+                return int(conn.execute(q).scalar_one())
+
+        created = rows()
+        kz.objects.update(SYSTEM, view.id, {"content": "outbox, edited"})
+        edited = rows()
+        kz.tags.tag(SYSTEM, view.id, ["seen"])
+        assert 0 < created < edited < rows()
+    finally:
+        kz.close()

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import Connection
 
 from kizashi.model import stix as stix_model
+from kizashi.model import tlp as tlp_model
 from kizashi.model.actor import Actor
 from kizashi.model.observables import (
     ATTACK_TYPES,
@@ -26,9 +27,11 @@ from kizashi.model.observables import (
     named_object,
     stix_for,
 )
+from kizashi.model.tags import parse_tag
 from kizashi.services.common import Context, readable_row, reader_of
 from kizashi.store import mentions as repo
 from kizashi.store import objects as object_repo
+from kizashi.store import tags as tag_repo
 from kizashi.text.extract import Hit, extract
 from kizashi.text.extract.context import sentence_around
 from kizashi.text.extract.validate import domain as domain_name
@@ -196,12 +199,23 @@ class IndicatorService:
         for _, _, plan in reports:
             for data in plan.objects:
                 wanted.setdefault(data["id"], data)
+        # Each object's marking as the reports found it: the least restricted of theirs.
+        report_pks = [pk for pk, _, _ in reports]
+        marking = {pk: m[0] for pk, m in object_repo.markings(conn, report_pks).items()}
+        least: dict[str, str | None] = {}
+        for report_pk, _, plan in reports:
+            level = marking.get(report_pk)
+            for i in {*(d["id"] for d in plan.objects), *(m.object_id for m in plan.mentions)}:
+                if i is not None and (i not in least or _lower(level, least[i])):
+                    least[i] = level
         have = object_repo.existing_ids(conn, list(wanted))
         new_objects = [d for i, d in wanted.items() if i not in have]
         if new_objects:
-            self.objects.store_validated_in(conn, actor, new_objects)
+            derived = {d["id"]: lv for d in new_objects if (lv := least.get(d["id"]))}
+            self.objects.store_validated_in(conn, actor, new_objects, derived)
         ids = sorted({m.object_id for _, _, p in reports for m in p.mentions if m.object_id})
         pks = repo.pks_by_ids(conn, ids)
+        self._lower_derived(conn, actor, {pks[i]: least.get(i) for i in ids if i in pks})
         rows = []
         for report_pk, report, plan in reports:
             seen_at = str(report.get("published") or report.get("created") or self.ctx.stamp())
@@ -223,6 +237,26 @@ class IndicatorService:
                     }
                 )
         repo.replace_for(conn, [] if fresh else [pk for pk, _, _ in reports], rows)
+
+    def _lower_derived(
+        self, conn: Connection, actor: Actor, wanted: Mapping[int, str | None]
+    ) -> None:
+        """Objects whose marking came from the reports that mention them fall to the
+        least restricted of those: a value a less restricted report also names is known
+        to its readers. A marking someone set is never lowered, nor one raised here."""
+        by_level: dict[str | None, list[int]] = {}
+        for pk, (tlp, derived) in object_repo.markings(conn, list(wanted)).items():
+            level = wanted[pk]
+            if derived and tlp is not None and _lower(level, tlp):
+                by_level.setdefault(level, []).append(pk)
+        for level, pks in by_level.items():
+            if level is None:
+                tlp_tags = [t.pk for t in tag_repo.in_namespace(conn, "tlp")]
+                tag_repo.unlink_many(conn, pks, tlp_tags)
+                object_repo.set_tlp(conn, pks, None)
+            else:
+                self.objects.tags.attach(conn, actor, pks, [parse_tag(f"tlp:{level}")])
+                object_repo.mark_tlp_derived(conn, pks)
 
     # -- ATT&CK stubs ---------------------------------------------------------------
     def upgrade_stubs(
@@ -412,3 +446,10 @@ def normalise_query(query: str) -> tuple[str, str | None]:
         best = max(whole, key=lambda h: h.end - h.start)
         return best.value, best.type
     return text, None
+
+
+def _lower(level: str | None, than: str | None) -> bool:
+    """Whether marking ``level`` is less restricted than ``than`` (unmarked is least)."""
+    if than is None:
+        return False
+    return level is None or tlp_model.rank(level) < tlp_model.rank(than)

@@ -354,13 +354,23 @@ class ObjectService:
         return result
 
     def store_validated_in(
-        self, conn: Connection, actor: Actor, objects: Sequence[dict[str, Any]]
+        self,
+        conn: Connection,
+        actor: Actor,
+        objects: Sequence[dict[str, Any]],
+        derived: Mapping[str, str] | None = None,
     ) -> BulkResult:
         """Store objects that :func:`kizashi.model.stix.validate` (or the observable fast
         path) has already checked, without their own markings, and that the caller found
-        absent in this transaction: extraction's objects."""
+        absent in this transaction: extraction's objects. ``derived`` marks some (by id)
+        with the level of the reports they were found in (see ``tlp_derived``)."""
         actor.require_write()
-        return self._store_many(conn, actor, [(d, None) for d in objects], (), new=True)
+        levels = derived or {}
+        result = self._store_many(
+            conn, actor, [(d, levels.get(d["id"])) for d in objects], (), new=True
+        )
+        repo.mark_tlp_derived(conn, [pk for i, pk in result.pks.items() if i in levels])
+        return result
 
     def _store_many(
         self,

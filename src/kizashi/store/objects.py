@@ -40,6 +40,7 @@ _OBJECT_COLUMNS = (
     objects.c.updated_by,
     objects.c.updated_at,
     objects.c.created_by,
+    objects.c.tlp_derived,
 )
 
 
@@ -133,13 +134,44 @@ def insert(conn: Connection, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
 
 
 def set_tlp(conn: Connection, pks: Sequence[int], level: str | None) -> None:
+    """Mark these objects ``level`` by someone's act (a tag, a rule): not derived."""
     for i in range(0, len(pks), 500):
         conn.execute(
-            objects.update().where(objects.c.pk.in_(list(pks[i : i + 500]))).values(tlp=level)
+            objects.update()
+            .where(objects.c.pk.in_(list(pks[i : i + 500])))
+            .values(tlp=level, tlp_derived=False)
+        )
+
+
+def markings(conn: Connection, pks: Sequence[int]) -> dict[int, tuple[str | None, bool]]:
+    """pk → (marking, whether it is derived), without reading the objects' data."""
+    out: dict[int, tuple[str | None, bool]] = {}
+    c = objects.c
+    for i in range(0, len(pks), 500):
+        q = sa.select(c.pk, c.tlp, c.tlp_derived).where(c.pk.in_(list(pks[i : i + 500])))
+        out.update((pk, (tlp, bool(derived))) for pk, tlp, derived in conn.execute(q))
+    return out
+
+
+def mark_tlp_derived(conn: Connection, pks: Sequence[int]) -> None:
+    """These objects' markings come from the reports that mention them."""
+    for i in range(0, len(pks), 500):
+        conn.execute(
+            objects.update()
+            .where(objects.c.pk.in_(list(pks[i : i + 500])))
+            .values(tlp_derived=True)
         )
 
 
 def update(conn: Connection, pk: int, values: dict[str, Any]) -> None:
+    """Write ``values``; a marking that changes is no longer derived."""
+    if "tlp" in values and "tlp_derived" not in values:
+        values = values | {
+            "tlp_derived": sa.case(
+                (objects.c.tlp.is_not_distinct_from(values["tlp"]), objects.c.tlp_derived),
+                else_=sa.false(),
+            )
+        }
     conn.execute(objects.update().where(objects.c.pk == pk).values(**values))
 
 

@@ -23,6 +23,7 @@ class ObjectRow:
     updated_by: int | None
     updated_at: str
     created_by: int | None = None  # the user who stored it (TLP:RED: its reader)
+    tlp_derived: bool = False  # the marking came from the reports that mention it
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,9 @@ objects = sa.Table(
     sa.Column("version", sa.Integer, nullable=False, server_default="1"),
     sa.Column("data", sa.Text, nullable=False),
     sa.Column("created_by", sa.Integer, sa.ForeignKey("users.pk", ondelete="SET NULL")),
+    # The marking came from the reports that mention the object (extraction), not from
+    # anyone marking it: it falls as less restricted reports mention it.
+    sa.Column("tlp_derived", sa.Boolean, nullable=False, server_default=sa.false()),
     # The change that made the current version: create, update, revoke or restore.
     sa.Column("action", sa.String(16), nullable=False, server_default="create"),
     sa.Column("updated_by", sa.Integer, sa.ForeignKey("users.pk", ondelete="SET NULL")),
