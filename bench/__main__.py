@@ -193,6 +193,18 @@ def render(res: Result, env: dict[str, Any]) -> str:
     out += [table(hdr, rows, left=2), ""]
     out += ["Paging: pages 2..11 of the same filters, following next_cursor"]
     out += [table(hdr, _lat_rows([p for p in res.paging if p.samples]), left=2), ""]
+    if res.readers:
+        out += [
+            "As an admin and as an analyst, 2 % of the objects TLP:RED (what an analyst may "
+            "read: the tag list takes off the uses they may not, the lists skip those objects)"
+        ]
+        out += [table(hdr, _lat_rows(res.readers), left=2), ""]
+        by = {lat.label: lat for lat in res.readers}
+        for name in ["tag list, top 500"] + [label for label, _ in bench_store.AND_PAIRS]:
+            admin, analyst = by.get(f"{name} (admin)"), by.get(f"{name} (analyst)")
+            if admin and analyst and admin.samples and analyst.samples and admin.pct(50):
+                out.append(f"  {name}: analyst / admin p50 {analyst.pct(50) / admin.pct(50):.2f}")
+        out.append("")
     worst = max(pairs, key=lambda lat: lat.pct(95))
     p95_ok = allp["p95_ms"] < TARGET_P95_MS
     out += [

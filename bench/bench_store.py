@@ -90,6 +90,9 @@ class Result:
     tag_counts: dict[str, int]
     filters: list[Latency]
     paging: list[Latency]
+    #: The tag list and the two-tag filters as an admin and as an analyst, with 2 % of
+    #: the objects TLP:RED (an analyst reads what they may read: see readers()).
+    readers: list[Latency] = field(default_factory=list)
 
     @property
     def ratio(self) -> float:
@@ -105,6 +108,7 @@ class Result:
             "tag_counts": self.tag_counts,
             "filters": [f.summary() for f in self.filters],
             "paging": [p.summary() for p in self.paging],
+            "readers": [r.summary() for r in self.readers],
         }
 
 
@@ -177,6 +181,46 @@ def measure_filters(
     return first, pages
 
 
+#: The share of objects marked TLP:RED (every RED_EVERY-th pk) before the reader measures.
+RED_EVERY = 50
+
+
+def measure_readers(app: Kizashi, queries: int, budget_s: float) -> list[Latency]:
+    """The tag list (top 500) and every two-tag AND filter's first page, as an admin (no
+    condition) and as an analyst (only what they may read), after marking 2 % of the
+    objects TLP:RED directly in SQL (untimed): an analyst's tag list takes the uses they
+    may not read off the totals, and their lists skip those objects."""
+    with app.store.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE objects SET tlp = 'red' WHERE pk % :every = 0"), {"every": RED_EVERY}
+        )
+    app.users.create(SYSTEM, "bench-analyst", "bench-analyst-password", "analyst")
+    analyst = app.users.get_actor("bench-analyst")
+    out: list[Latency] = []
+    cases: list[tuple[str, str, Callable[[], Any]]] = []
+    for who, actor in (("admin", SYSTEM), ("analyst", analyst)):
+        cases.append(
+            (f"tag list, top 500 ({who})", "", lambda a=actor: app.tags.list(a, limit=500))
+        )
+    for who, actor in (("admin", SYSTEM), ("analyst", analyst)):
+        for label, q in AND_PAIRS:
+            cases.append(
+                (
+                    f"{label} ({who})",
+                    q,
+                    lambda a=actor, q=q: app.objects.list(a, tags=q, limit=50),
+                )
+            )
+    for label, q, call in cases:
+        lat = Latency(label, q, "")
+        call()  # warm
+        deadline = time.perf_counter() + budget_s
+        while len(lat.samples) < queries and time.perf_counter() < deadline:
+            lat.samples.append(_time(call)[0])
+        out.append(lat)
+    return out
+
+
 def combined(lats: list[Latency], label: str) -> Latency:
     out = Latency(label, "all two-tag AND pairs", "")
     for lat in lats:
@@ -232,6 +276,8 @@ def run(
             gc.collect()
             progress("tag filters ...")
             first, pages = measure_filters(app, queries, budget_s, matches)
+            progress("the tag list and the filters, as an admin and as an analyst ...")
+            readers = measure_readers(app, min(queries, 50), budget_s / 4)
         finally:
             app.close()
     return Result(
@@ -242,4 +288,5 @@ def run(
         counts_by_tag,
         first,
         pages,
+        readers,
     )

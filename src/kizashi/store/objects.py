@@ -77,9 +77,13 @@ def readable_by(reader: Reader, table: Any = objects) -> sa.ColumnElement[bool]:
     """The objects of ``table`` (``objects`` or an alias of it) ``reader`` may read:
     :meth:`kizashi.model.actor.Actor.may_read` as a condition."""
     c = table.c
-    allowed = [c.tlp.is_(None), c.tlp.in_(sorted(reader.levels))]
+    # Tested on rows found another way (a tag's postings, a value's mentions), never an
+    # index probe: given ``tlp IS NULL OR tlp IN (…)``, SQLite chose to walk
+    # ``ix_objects_tlp`` over every unmarked object (a bulk lookup 10x slower).
+    tlp = sa.func.coalesce(c.tlp, "")
+    allowed = [tlp == "", tlp.in_(sorted(reader.levels))]
     if "red" not in reader.levels and reader.user_pk is not None:
-        allowed.append(sa.and_(c.tlp == "red", c.created_by == reader.user_pk))
+        allowed.append(sa.and_(tlp == "red", c.created_by == reader.user_pk))
     return sa.or_(*allowed)
 
 
