@@ -129,9 +129,10 @@ def test_what_extraction_finds_is_marked_as_the_reports_it_was_found_in(
     assert kz.objects.get(ana, ioc).tlp == "amber"
     assert kz.objects.get(ana, ioc).tags == ["tlp:amber"]
     assert kz.indicators.lookup(ana, [VALUE])[0].reports == 1
+    kz.tags.tag(bob, ioc, ["tlp:ex:chr"])  # someone's own TLP tag, not a level
     report(kz, bob, "A public blog", f"Blocklisted: {VALUE}.")
     view = kz.objects.get(ana, ioc)
-    assert (view.tlp, view.tags) == (None, [])
+    assert (view.tlp, view.tags) == (None, ["tlp:ex:chr"])
     # Never raised again by a more restricted report.
     report(kz, alice, "Another red one", f"{VALUE} again.", "red")
     assert kz.objects.get(ana, ioc).tlp is None

@@ -29,6 +29,7 @@ from kizashi.model.observables import (
 )
 from kizashi.model.tags import parse_tag
 from kizashi.services.common import Context, readable_row, reader_of
+from kizashi.services.tags import tag_level
 from kizashi.store import mentions as repo
 from kizashi.store import objects as object_repo
 from kizashi.store import tags as tag_repo
@@ -251,8 +252,9 @@ class IndicatorService:
                 by_level.setdefault(level, []).append(pk)
         for level, pks in by_level.items():
             if level is None:
-                tlp_tags = [t.pk for t in tag_repo.in_namespace(conn, "tlp")]
-                tag_repo.unlink_many(conn, pks, tlp_tags)
+                # The level tags only: ``tlp:ex:chr`` and the like are someone's own.
+                levels = [t.pk for t in tag_repo.in_namespace(conn, "tlp") if tag_level(t)]
+                tag_repo.unlink_many(conn, pks, levels)
                 object_repo.set_tlp(conn, pks, None)
             else:
                 self.objects.tags.attach(conn, actor, pks, [parse_tag(f"tlp:{level}")])
