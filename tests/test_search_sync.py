@@ -120,6 +120,8 @@ def test_an_object_changed_many_times_is_rebuilt_once_per_read(kz: Kizashi) -> N
 
 def test_the_settled_backlog_names_each_object_once_and_skips_nothing(kz: Kizashi) -> None:
     ids = [note(kz, f"backlog {i}") for i in range(10)]
+    with kz.store.read() as conn:
+        notes = set(repo_pks(conn, ids).values())
     follower = kz.search.follower
     follower.catch_up()
     start = follower.index.position()
@@ -131,11 +133,16 @@ def test_the_settled_backlog_names_each_object_once_and_skips_nothing(kz: Kizash
     for _ in range(200):
         with kz.store.read() as conn:
             whole = repo.backlog(conn, start.position, dict(start.read_above), max_objects=100)
-        if len(set(whole.object_pks)) == 10:
+        if notes <= set(whole.object_pks):
             break
         time.sleep(0.05)
     with kz.store.read() as conn:
-        assert len(whole.object_pks) == len(set(whole.object_pks)) == 10 and not whole.more
+        # Each object once. On PostgreSQL the objects written before the first catch-up
+        # (a rebuild) above another session's xmin come round once more: harmless.
+        assert len(whole.object_pks) == len(set(whole.object_pks)) and not whole.more
+        assert notes <= set(whole.object_pks)
+        if kz.store.engine.dialect.name == "sqlite":
+            assert set(whole.object_pks) == notes
         # Three at a time: the position stops before the first object left out.
         seen: set[int] = set()
         position, above = start.position, dict(start.read_above)
