@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 from kizashi.model.actor import Actor
 from kizashi.model.errors import not_found
 from kizashi.model.stix import format_timestamp
+from kizashi.model.tlp import LEVELS
 from kizashi.store import objects as object_repo
 from kizashi.store import users as user_repo
 from kizashi.store.engine import Store
@@ -50,8 +51,11 @@ class Context:
         )
 
 
-def reader_of(actor: Actor) -> Reader:
-    """``actor`` as the store's read filters take it."""
+def reader_of(actor: Actor) -> Reader | None:
+    """``actor`` as the store's read filters take it; None for one who reads every level
+    (an admin): no condition to apply."""
+    if actor.tlp_levels >= frozenset(LEVELS):
+        return None
     return Reader(actor.tlp_levels, actor.user_pk)
 
 

@@ -38,15 +38,6 @@ _SKIPPED_REFS = frozenset({"object_marking_refs", "created_by_ref"})
 _RELATIONSHIP_ENDS = frozenset({"source_ref", "target_ref"})
 
 
-def may_read(actor: Actor, view: ObjectView) -> bool:
-    """Whether ``actor`` may see ``view`` as a node (the rule search applies)."""
-    if view.revoked:
-        return False
-    if view.tlp is None or view.tlp in actor.tlp_levels:
-        return True
-    return bool(view.stix.get("created_by_ref") == actor.identity_ref)
-
-
 @dataclass(frozen=True)
 class GraphEdge:
     id: str
@@ -161,5 +152,7 @@ class EntityGraphService:
         return EntityGraph(stix_id, nodes, edges, more)
 
     def _readable(self, actor: Actor, ids: Iterable[str]) -> dict[str, ObjectView]:
+        # What the actor may read (TLP), as everywhere; revoked ones are never nodes, not
+        # even for an admin.
         found = self.objects.get_many(actor, set(ids))
-        return {i: v for i, v in found.items() if may_read(actor, v)}
+        return {i: v for i, v in found.items() if not v.revoked}

@@ -309,7 +309,7 @@ class IndicatorService:
         Every signed-in role may look up; what a value's counts and objects cover is
         what the asker may read (a TLP:RED report counts for admins and its author).
         """
-        reader = None if actor.is_admin else reader_of(actor)
+        reader = reader_of(actor)
         normal = [normalise_query(q) for q in queries]
         values = sorted({v for v, _ in normal})
         with self.ctx.store.read() as conn:
@@ -337,7 +337,7 @@ class IndicatorService:
     def overview(self, actor: Actor, stix_id: str) -> Overview:
         """An indicator's page: only the reports ``actor`` may read count, and only
         their sentences and neighbouring values are shown."""
-        reader = None if actor.is_admin else reader_of(actor)
+        reader = reader_of(actor)
         with self.ctx.store.read() as conn:
             row = readable_row(conn, actor, stix_id)
             totals, rows = repo.for_object(conn, row.pk, reader=reader)

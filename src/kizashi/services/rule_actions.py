@@ -21,6 +21,7 @@ from kizashi.model import tlp as tlp_model
 from kizashi.model.actor import Actor
 from kizashi.model.tags import TagName, parse_tag
 from kizashi.services.common import Context
+from kizashi.services.tags import tag_level
 from kizashi.store import objects as object_repo
 from kizashi.store import rules as repo
 from kizashi.store import search as docs_repo
@@ -48,7 +49,7 @@ class Actions:
     def of(cls, spec: rm.RuleSpec) -> Actions:
         then = spec.then
         parsed = [parse_tag(t) for t in then.add_tags]  # ``TLP:AMBER`` is ``tlp:amber``
-        levels = [tlp_model.normalise(t.name) for t in parsed if t.namespace == "tlp"]
+        levels = [lv for t in parsed if (lv := tag_level(t))]
         plain = tuple(t for t in parsed if t.namespace != "tlp")
         level = then.set_tlp or next((lv for lv in levels if lv), None)
         names = {t.name for t in plain} | ({f"tlp:{level}"} if level else set())

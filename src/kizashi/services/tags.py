@@ -18,7 +18,6 @@ from kizashi.store import objects as object_repo
 from kizashi.store import rules as rule_repo
 from kizashi.store import tags as tag_repo
 from kizashi.store import taxonomies as taxonomy_repo
-from kizashi.store.objects import Reader
 from kizashi.store.rows import TagRow
 
 
@@ -214,7 +213,7 @@ class TagService:
         :func:`kizashi.store.tags.search`)."""
         with self.ctx.store.read() as conn:
             found = tag_repo.search(
-                conn, prefix=prefix, namespace=namespace, limit=limit, reader=_reader(actor)
+                conn, prefix=prefix, namespace=namespace, limit=limit, reader=reader_of(actor)
             )
             return [_view(r) for r in found]
 
@@ -222,7 +221,7 @@ class TagService:
         """Autocomplete: existing tags first, then values of enabled taxonomies."""
         with self.ctx.store.read() as conn:
             found = tag_repo.search(
-                conn, prefix=prefix, namespace=None, limit=limit, reader=_reader(actor)
+                conn, prefix=prefix, namespace=None, limit=limit, reader=reader_of(actor)
             )
             names = [r.name for r in found]
             enabled = self.enabled_taxonomies(conn)
@@ -248,7 +247,7 @@ class TagService:
     ) -> builtins.list[tuple[str, int]]:
         with self.ctx.store.read() as conn:
             row, _ = self._visible(conn, actor, name)
-            return tag_repo.neighbours(conn, row.pk, limit, reader=_reader(actor))
+            return tag_repo.neighbours(conn, row.pk, limit, reader=reader_of(actor))
 
     def _visible(self, conn: Connection, actor: Actor, name: str) -> tuple[TagRow, int]:
         """The tag and how many objects ``actor`` may read carry it; "not found" for a
@@ -257,7 +256,7 @@ class TagService:
         row = tag_repo.by_names(conn, [stored]).get(stored)
         if row is None:
             raise not_found(f"Tag {stored!r}")
-        reader = _reader(actor)
+        reader = reader_of(actor)
         count = len(tag_repo.objects_with_tag(conn, row.pk, reader))
         if reader is not None and count == 0 and tag_repo.objects_with_tag(conn, row.pk):
             raise not_found(f"Tag {stored!r}")
@@ -407,8 +406,3 @@ def _default_colour(tag: TagName) -> str | None:
 def _exclusive(namespace: str) -> bool:
     tax = taxonomies.find(namespace)
     return bool(tax and tax.exclusive) or namespace == "tlp"
-
-
-def _reader(actor: Actor) -> Reader | None:
-    """None for an admin (who reads everything: no filter to apply)."""
-    return None if actor.is_admin else reader_of(actor)
