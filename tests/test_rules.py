@@ -188,10 +188,10 @@ def test_collections_relations_and_events(kz: Kizashi) -> None:
     assert set(groupings[0].stix["object_refs"]) == {a, b}
     rels = kz.relationships.neighbours(SYSTEM, actor_view.id)
     assert {a, b} <= set(rels.nodes)
-    events = kz.rules.events()
+    events = kz.rules.events(SYSTEM)
     assert {e["payload"]["object_id"] for e in events} == {a, b}
     kz.rules.apply(SYSTEM, "panda")  # a re-run relates, collects and notifies nothing twice
-    assert len(kz.rules.events()) == 2
+    assert len(kz.rules.events(SYSTEM)) == 2
     assert len(kz.objects.list(SYSTEM, types=["relationship"]).items) == 2
 
 

@@ -62,7 +62,7 @@ def test_api_rules(api: TestClient, kz: Kizashi) -> None:
     status = run.json()
     while status["status"] in ("queued", "running") and time.monotonic() < deadline:
         time.sleep(0.05)
-        status = api.get(f"/api/v1/rules/runs/{run_id}", headers=reader).json()
+        status = api.get(f"/api/v1/rules/runs/{run_id}", headers=analyst).json()
     assert status["status"] == "done" and status["matched"] >= 2
     assert "product:ivanti" in kz.objects.get(SYSTEM, old).tags
     exported = api.get("/api/v1/rules/export", headers=reader)

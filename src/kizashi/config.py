@@ -17,6 +17,7 @@ from pydantic_settings import (
 )
 
 from kizashi.services.llm import LLMConfig
+from kizashi.store.files import FILE_MODE, private_dir, private_file
 
 
 def _default_data_dir() -> Path:
@@ -137,14 +138,15 @@ class Settings(BaseSettings):
             return self.secret_key
         path = self.data_dir / "secret_key"
         if path.exists():
+            private_file(path)  # a key written by an older version under a wide umask
             return path.read_text().strip()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.ensure_data_dir()
         key = secrets.token_urlsafe(48)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
         with os.fdopen(fd, "w") as fh:
             fh.write(key)
         return key
 
     def ensure_data_dir(self) -> Path:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        return self.data_dir
+        """The data directory, made (or tightened to) 0700: it holds TLP:RED data."""
+        return private_dir(self.data_dir)

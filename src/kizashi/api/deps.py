@@ -15,6 +15,7 @@ from kizashi.services import Kizashi
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 SESSION_USER = "user_pk"
+SESSION_EPOCH = "epoch"
 SESSION_CSRF = "csrf"
 
 
@@ -45,11 +46,24 @@ def check_csrf(request: Request, sent: str | None) -> None:
         )
 
 
+def start_session(request: Request, actor: Actor) -> None:
+    """A fresh session for ``actor``: a planted session id is worth nothing."""
+    epoch = get_kizashi(request).users.session_epoch(actor)
+    request.session.clear()
+    request.session[SESSION_USER] = actor.user_pk
+    request.session[SESSION_EPOCH] = epoch
+
+
 def session_actor(request: Request) -> Actor | None:
+    """The session's user, or None: not logged in, or the session has been ended
+    (a logout or a new password anywhere ends every session of the user)."""
     pk = request.session.get(SESSION_USER)
-    if not isinstance(pk, int):
+    epoch = request.session.get(SESSION_EPOCH)
+    if not isinstance(pk, int) or not isinstance(epoch, int):
+        if pk is not None:
+            request.session.clear()
         return None
-    actor = get_kizashi(request).users.actor_for(pk)
+    actor = get_kizashi(request).users.session_actor(pk, epoch)
     if actor is None:
         request.session.clear()
     return actor

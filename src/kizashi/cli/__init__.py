@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from kizashi.cli import (
@@ -17,6 +19,7 @@ from kizashi.cli import (
     summaries,
     worker,
 )
+from kizashi.store.files import UMASK
 
 app = typer.Typer(
     name="kizashi",
@@ -57,4 +60,7 @@ app.command("worker")(worker.worker)
 
 
 def main() -> None:
+    # Everything this process writes is its user's alone: the data directory holds
+    # TLP:RED reports and the session key (kizashi.store.files says more).
+    os.umask(UMASK)
     app()

@@ -26,6 +26,7 @@ from kizashi.ingest.fetch import Fetcher, FetchLimits
 from kizashi.ingest.netguard import AddressPolicy, parse_allowlist
 from kizashi.jobs.serializer import JsonSerializer
 from kizashi.services import Kizashi
+from kizashi.store.files import private_file
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ def make_huey(settings: Settings) -> Huey:
         if not url.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError(f"KIZASHI_QUEUE_URL must be a redis:// URL, not {url!r}")
         return RedisHuey(settings.queue_name, url=url, **common)
-    path = settings.ensure_data_dir() / "queue.db"
+    path = private_file(settings.ensure_data_dir() / "queue.db")
     return SqliteHuey(settings.queue_name, filename=str(path), **common)
 
 

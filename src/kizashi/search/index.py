@@ -29,6 +29,7 @@ from kizashi.model import searchquery as sq
 from kizashi.model.errors import Problem, invalid
 from kizashi.search.compile import META_PK, Access, Compiler
 from kizashi.search.documents import IndexDoc, TextFields
+from kizashi.store.files import private_dir, tighten_tree
 
 #: 2: the analysis of each document's text is stored with it (documents.TextFields).
 #: 3: keywords (kw, kwc) for term statistics; indicators are a fast field.
@@ -132,7 +133,8 @@ class SearchIndex:
         self.schema = _schema()
         meta = (path / "kizashi-index.json") if path else None
         if path is not None:
-            path.mkdir(parents=True, exist_ok=True)
+            private_dir(path)
+            tighten_tree(path)  # segments written by an older version under a wide umask
             if meta and meta.exists():
                 found = _schema_version(meta)
                 if found is not None and found != SCHEMA_VERSION:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from kizashi.model.actor import Actor
+from kizashi.model.actor import SYSTEM, Actor, Role
 from kizashi.model.errors import not_found
 from kizashi.model.stix import format_timestamp
 from kizashi.model.tlp import LEVELS
@@ -49,6 +50,27 @@ class Context:
             target=target,
             detail=detail,
         )
+
+
+def actor_of_row(row: Any) -> Actor:
+    """A stored user as the actor service calls carry."""
+    return Actor(row.pk, row.username, Role(row.role), row.identity_id)
+
+
+def actors_by_pk(conn: Connection, user_pks: Iterable[int | None]) -> dict[int | None, Actor]:
+    """These users as actors, as they are now (a role changed since counts); None is the
+    system, the machine's owner at the command line. A user no longer stored reads as
+    a reader: nothing restricted."""
+    out: dict[int | None, Actor] = {}
+    for pk in set(user_pks):
+        row = None if pk is None else user_repo.get_by_pk(conn, pk)
+        if pk is None:
+            out[pk] = SYSTEM
+        elif row is None:
+            out[pk] = Actor(pk, "(removed)", Role.READER, "")
+        else:
+            out[pk] = actor_of_row(row)
+    return out
 
 
 def reader_of(actor: Actor) -> Reader | None:

@@ -259,6 +259,9 @@ class IndicatorService:
             else:
                 self.objects.tags.attach(conn, actor, pks, [parse_tag(f"tlp:{level}")])
                 object_repo.mark_tlp_derived(conn, pks)
+            # New to those who may read it now: as far as they can tell it was stored now
+            # (when a TLP:RED report named it first is not theirs to learn).
+            object_repo.touch(conn, pks, self.ctx.stamp())
 
     # -- ATT&CK stubs ---------------------------------------------------------------
     def upgrade_stubs(

@@ -65,15 +65,17 @@ class Compiled:
     ruleset: rulematch.RuleSet
     specs: dict[int, rm.RuleSpec]
     versions: dict[int, int]
+    #: Whom each rule reads and acts as: the user who last saved it (None: the system).
+    owners: dict[int, int | None]
     actions: dict[int, Actions] = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "actions", {pk: Actions.of(s) for pk, s in self.specs.items()})
 
     @classmethod
-    def one(cls, pk: int, version: int, spec: rm.RuleSpec) -> Compiled:
+    def one(cls, pk: int, version: int, spec: rm.RuleSpec, owner: int | None) -> Compiled:
         """One rule, enabled or not, to act with (a run of that rule alone)."""
-        return cls(None, rulematch.RuleSet([]), {pk: spec}, {pk: version})
+        return cls(None, rulematch.RuleSet([]), {pk: spec}, {pk: version}, {pk: owner})
 
 
 class RuleActions:

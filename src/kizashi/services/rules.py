@@ -30,14 +30,15 @@ from sqlalchemy.engine import Connection
 
 from kizashi.model import rules as rm
 from kizashi.model import tlp as tlp_model
-from kizashi.model.actor import Actor
+from kizashi.model.actor import SYSTEM, Actor
 from kizashi.model.errors import KizashiError, Problem, conflict, invalid, not_found
 from kizashi.model.tags import parse_tag
 from kizashi.search.compile import Access, Occur
 from kizashi.search.documents import body_text, source_of
 from kizashi.search.rules import RuleCompiler, needs_text
-from kizashi.services.common import Context, readable_row
+from kizashi.services.common import Context, actors_by_pk, readable_row, reader_of
 from kizashi.services.rule_actions import Compiled, RuleActions
+from kizashi.store import objects as object_repo
 from kizashi.store import rules as repo
 from kizashi.store import search as docs_repo
 from kizashi.store.search import DocRow
@@ -64,6 +65,9 @@ MODEL = "tags"
 TRAIN_LIMIT = 20_000
 SAMPLE = 10
 Progress = Callable[[int, int], None]
+#: Whom a search for a rule's matches reads as: an item is a match only if every one of
+#: them may read it (the rule's owner, and who runs or tests it).
+Readers = Sequence[Actor]
 
 
 @dataclass(frozen=True)
@@ -234,7 +238,9 @@ class RuleService:
             self.ctx.audit(
                 conn, actor, "rule.delete", name, "tags removed" if remove_tags else None
             )
-        return len(touched)
+            # Counted over what the asker may read: a count is an answer too.
+            shown = object_repo.get_many_by_pk(conn, sorted(set(touched)))
+            return sum(1 for r in shown if actor.may_read(r.tlp, r.created_by))
 
     def export_yaml(self) -> str:
         rules = [r.definition | {"order": r.order, "enabled": r.enabled} for r in self.list()]
@@ -295,7 +301,10 @@ class RuleService:
                     specs[r.pk] = spec
                     compiled.append(rulematch.Compiled((r.pk, r.version), r.name, self._node(spec)))
                 versions = {r.pk: r.version for r in rows}
-                self._compiled = Compiled(stamp, rulematch.RuleSet(compiled), specs, versions)
+                owners = {r.pk: r.updated_by for r in rows}
+                self._compiled = Compiled(
+                    stamp, rulematch.RuleSet(compiled), specs, versions, owners
+                )
             return self._compiled
 
     def _node(self, spec: rm.RuleSpec) -> rulematch.Node:
@@ -389,6 +398,10 @@ class RuleService:
         if not ruleset.rules or not object_pks:
             return 0
         rows = docs_repo.documents(conn, object_pks)
+        # A rule reads and acts as its owner: it never sees, tags or raises an event for
+        # an item its owner may not read (TLP:RED of others, for a non-admin's rule).
+        owners = actors_by_pk(conn, set(compiled.owners.values()))
+        owner_of = {rpk: owners[upk] for rpk, upk in compiled.owners.items()}
         acted: list[tuple[int, rulematch.Hit]] = []
         for pk in object_pks:
             row = rows.get(pk)
@@ -396,29 +409,46 @@ class RuleService:
                 continue
             item = item_of(row)
             terms = rulematch.Terms.of(item)
+            marking = [row.tlp]  # as earlier rules of this item leave it
 
-            def seen(hit: rulematch.Hit, item: rulematch.Item = item) -> None:
-                item.tags.update(actions[hit.key[0]].names)  # later rules see them
+            def allow(
+                hit: rulematch.Hit, row: DocRow = row, marking: list[str | None] = marking
+            ) -> bool:
+                return owner_of[hit.key[0]].may_read(marking[0], row.created_by)
 
-            for hit in ruleset.evaluate(terms, on_hit=seen):
+            def seen(
+                hit: rulematch.Hit, item: rulematch.Item = item, marking: list[str | None] = marking
+            ) -> None:
+                action = actions[hit.key[0]]
+                item.tags.update(action.names)  # later rules see them
+                if action.tlp and (
+                    marking[0] is None or tlp_model.rank(action.tlp) > tlp_model.rank(marking[0])
+                ):
+                    marking[0] = action.tlp
+
+            for hit in ruleset.evaluate(terms, on_hit=seen, allow=allow):
                 acted.append((pk, hit))
         self.actions.act(conn, actor, acted, compiled, rows)
         return len(acted)
 
     # -- stored items -----------------------------------------------------------------------
 
-    def _candidates(self, spec: rm.RuleSpec) -> builtins.list[int]:
+    def _candidates(self, spec: rm.RuleSpec, readers: Readers) -> builtins.list[int]:
         """Stored items the index finds for a rule: exactly its matches when the index can
         decide the rule alone, else a superset that the text test narrows."""
         rc = RuleCompiler(self._search().index.compiler)
-        return self._pks(rc.candidates(spec.when) if needs_text(spec.when) else rc.exact(spec.when))
+        base = rc.candidates(spec.when) if needs_text(spec.when) else rc.exact(spec.when)
+        return self._pks(base, readers)
 
-    def _pks(self, base: Any) -> builtins.list[int]:
-        """The stored items (not plumbing) ``base`` matches, whatever their TLP."""
+    def _pks(self, base: Any, readers: Readers) -> builtins.list[int]:
+        """The stored items (not plumbing) ``base`` matches that every one of ``readers``
+        may read (a rule's owner, and who runs or tests it)."""
         import tantivy
 
         index = self._search().index
-        denied = index.compiler.denied(Access(frozenset(tlp_model.LEVELS)))
+        denied = [
+            q for who in readers for q in index.compiler.denied(Access(who.tlp_levels, who.user_pk))
+        ]
         not_items = tantivy.Query.term_set_query(index.schema, "type", sorted(NOT_ITEMS))
         query = tantivy.Query.boolean_query(
             [(Occur.Must, base), (Occur.MustNot, not_items)] + [(Occur.MustNot, q) for q in denied]
@@ -426,7 +456,7 @@ class RuleService:
         return index.all_pks(query)
 
     def _matches(
-        self, spec: rm.RuleSpec, *, catch_up: bool = True
+        self, spec: rm.RuleSpec, readers: Readers, *, catch_up: bool = True
     ) -> builtins.list[tuple[int, builtins.list[str]]]:
         """(pk, why) of the stored items a rule matches, through the search index.
 
@@ -437,11 +467,11 @@ class RuleService:
         if catch_up:
             self._search().follower.catch_up()
         if not needs_text(spec.when):
-            return [(pk, []) for pk in self._candidates(spec)]
-        return self._text_matches([(0, spec)])[0]
+            return [(pk, []) for pk in self._candidates(spec, readers)]
+        return self._text_matches([(0, spec, readers)])[0]
 
     def _text_matches(
-        self, rules: Sequence[tuple[int, rm.RuleSpec]]
+        self, rules: Sequence[tuple[int, rm.RuleSpec, Readers]]
     ) -> dict[int, builtins.list[tuple[int, builtins.list[str]]]]:
         """(pk, why) of the stored items each of these rules matches, for rules that need
         the text (regular expressions, fuzzy matches): one pass over the items any of them
@@ -457,18 +487,19 @@ class RuleService:
             (
                 key,
                 self._node(spec),
-                None if (q := rc.narrowing(spec.when)) is None else set(self._pks(q)),
+                None if (q := rc.narrowing(spec.when)) is None else set(self._pks(q, readers)),
+                readers,
             )
-            for key, spec in rules
+            for key, spec, readers in rules
         ]
-        if any(c is None for _, _, c in wanted):
+        if any(c is None for _, _, c, _ in wanted):
             import tantivy
 
-            every = sorted(self._pks(tantivy.Query.all_query()))
+            every = sorted(self._pks(tantivy.Query.all_query(), []))
         else:
-            every = sorted(set().union(*(c for _, _, c in wanted if c is not None)))
-        out: dict[int, builtins.list[tuple[int, builtins.list[str]]]] = {k: [] for k, _ in rules}
-        gate = rulematch.LiteralGate([node for _, node, _ in wanted])
+            every = sorted(set().union(*(c for _, _, c, _ in wanted if c is not None)))
+        out: dict[int, builtins.list[tuple[int, builtins.list[str]]]] = {k: [] for k, _, _ in rules}
+        gate = rulematch.LiteralGate([node for _, node, _, _ in wanted])
         for i in range(0, len(every), APPLY_BATCH):
             batch = every[i : i + APPLY_BATCH]
             with self.ctx.store.read() as conn:
@@ -479,8 +510,12 @@ class RuleService:
                     continue
                 terms = rulematch.Terms.of(item_of(row))
                 for j in gate.open(terms):
-                    key, node, candidates = wanted[j]
+                    key, node, candidates, readers = wanted[j]
                     if candidates is not None and pk not in candidates:
+                        continue
+                    if candidates is None and not all(
+                        who.may_read(row.tlp, row.created_by) for who in readers
+                    ):
                         continue
                     why: builtins.list[str] = []
                     if node.test(terms, why):
@@ -489,13 +524,17 @@ class RuleService:
 
     def test(self, actor: Actor, raw: Mapping[str, Any], *, sample: int = SAMPLE) -> TestResult:
         """How many stored items a rule (saved or not) would match, and a sample of them
-        with why each matched, the matched words marked."""
+        with why each matched, the matched words marked: of the items ``actor`` may read
+        (a rule they save reads as they do)."""
         actor.require_write()
         spec = rm.parse_rule(dict(raw))
-        found = self._matches(spec)
+        found = self._matches(spec, [actor])
         node = self._node(spec)
-        picked = found[:sample]
+        # By id: neither the index's order nor the store's, which objects one may not
+        # read move (an observable first stored from a TLP:RED report sits earlier).
         with self.ctx.store.read() as conn:
+            ids = object_repo.ids_of(conn, [pk for pk, _ in found])
+            picked = sorted(found, key=lambda m: ids.get(m[0], ""))[:sample]
             rows = docs_repo.documents(conn, [pk for pk, _ in picked])
         out = []
         for pk, _ in picked:
@@ -526,7 +565,7 @@ class RuleService:
         """Apply one rule (or every enabled rule) to stored items; returns the finished run."""
         run_pk, rule_pk = self._new_run(actor, name)
         self._run(actor, run_pk, rule_pk, progress)
-        return self.run_view(run_pk)
+        return self.run_view(run_pk, actor)
 
     def apply_in_background(self, actor: Actor, name: str | None = None) -> RunView:
         """The same in a thread; follow it with :meth:`run_view` (or :meth:`wait`)."""
@@ -539,18 +578,20 @@ class RuleService:
         )
         self._runs[run_pk] = thread
         thread.start()
-        return self.run_view(run_pk)
+        return self.run_view(run_pk, actor)
 
     def wait(self, run_id: int, timeout: float | None = None) -> RunView:
         thread = self._runs.get(run_id)
         if thread is not None:
             thread.join(timeout)
-        return self.run_view(run_id)
+        return self.run_view(run_id, SYSTEM)
 
-    def run_view(self, run_id: int) -> RunView:
+    def run_view(self, run_id: int, actor: Actor) -> RunView:
+        """A run's progress, for the one who started it and admins (its counts are of
+        what its starter may read)."""
         with self.ctx.store.read() as conn:
             run = repo.get_run(conn, run_id)
-            if run is None:
+            if run is None or not (actor.is_admin or run.requested_by == actor.user_pk):
                 raise not_found(f"No rule run {run_id}.")
             rule = repo.get_pk(conn, run.rule_pk) if run.rule_pk else None
         return RunView(
@@ -572,8 +613,14 @@ class RuleService:
                 if rule_pk is not None:
                     row = repo.get_pk(conn, rule_pk)
                     assert row is not None
-                    compiled = Compiled.one(row.pk, row.version, rm.parse_rule(row.definition))
+                    compiled = Compiled.one(
+                        row.pk, row.version, rm.parse_rule(row.definition), row.updated_by
+                    )
+                owners = actors_by_pk(conn, set(compiled.owners.values()))
             specs, versions = compiled.specs, compiled.versions
+            # A run sees what both the rule's owner and the one who started it may read:
+            # its counts are shown to the latter, its changes are made as the former.
+            readers = {pk: [actor, owners[compiled.owners[pk]]] for pk in specs}
             total = len(specs)
             with self.ctx.store.begin() as conn:
                 repo.update_run(conn, run_pk, status="running", total=total)
@@ -582,10 +629,12 @@ class RuleService:
             self._search().follower.catch_up()
             ordered = sorted(specs.items(), key=lambda kv: (kv[1].order, kv[1].name))
             # Rules that read the text share one pass over the items (see _text_matches).
-            read = self._text_matches([(pk, sp) for pk, sp in ordered if needs_text(sp.when)])
+            read = self._text_matches(
+                [(pk, sp, readers[pk]) for pk, sp in ordered if needs_text(sp.when)]
+            )
             pending: list[tuple[int, rulematch.Hit]] = []
             for done, (pk, spec) in enumerate(ordered, 1):
-                found = read[pk] if pk in read else self._matches(spec, catch_up=False)
+                found = read[pk] if pk in read else self._matches(spec, readers[pk], catch_up=False)
                 pending += [
                     (opk, rulematch.Hit((pk, versions[pk]), spec.name, why)) for opk, why in found
                 ]
@@ -620,9 +669,15 @@ class RuleService:
             if progress is not None:
                 raise
 
-    def events(self, *, limit: int = 100) -> builtins.list[dict[str, Any]]:
+    def events(self, actor: Actor, *, limit: int = 100) -> builtins.list[dict[str, Any]]:
+        """The newest rule events about items ``actor`` may read."""
         with self.ctx.store.read() as conn:
-            return repo.list_events(conn, kind="rule.matched", limit=limit)
+            found = repo.list_events(
+                conn, kind="rule.matched", limit=limit, reader=reader_of(actor)
+            )
+        # Store keys are not for callers: an object's pk counts the objects stored before
+        # it, those one may not read too. The event's own pk stays, as a cursor.
+        return [{k: v for k, v in e.items() if k not in ("object_pk", "rule_pk")} for e in found]
 
     def provenance(self, actor: Actor, stix_id: str) -> dict[str, dict[str, Any]]:
         with self.ctx.store.read() as conn:

@@ -258,9 +258,19 @@ class TagService:
             raise not_found(f"Tag {stored!r}")
         reader = reader_of(actor)
         count = len(tag_repo.objects_with_tag(conn, row.pk, reader))
-        if reader is not None and count == 0 and tag_repo.objects_with_tag(conn, row.pk):
+        # On no object they may read, and not defined on purpose: whether hidden objects
+        # carry it or nothing does, the answer is the same (see store.tags.search).
+        if reader is not None and count == 0 and not row.defined:
             raise not_found(f"Tag {stored!r}")
         return row, count
+
+    def _shown(self, conn: Connection, actor: Actor, row: TagRow) -> bool:
+        """Whether ``actor`` is told the tag exists (see :meth:`_visible`)."""
+        try:
+            self._visible(conn, actor, row.name)
+        except KizashiError:
+            return False
+        return True
 
     def create(
         self, actor: Actor, name: str, *, colour: str | None = None, description: str | None = None
@@ -268,12 +278,16 @@ class TagService:
         actor.require_write()
         with self.ctx.store.begin() as conn:
             [tag] = self.parse(conn, [name])
-            if tag_repo.by_names(conn, [tag.name]):
+            held = tag_repo.by_names(conn, [tag.name]).get(tag.name)
+            # One only on objects the asker may not read is made theirs as a new one
+            # would be: "exists already" would tell them of it.
+            if held is not None and self._shown(conn, actor, held):
                 raise conflict(f"The tag {tag.name!r} exists already.")
             self.ensure(conn, [tag])
             values = {
                 "colour": check_colour(colour) or _default_colour(tag),
                 "description": description,
+                "defined": True,
             }
             row = tag_repo.by_names(conn, [tag.name])[tag.name]
             tag_repo.update(conn, row.pk, values)
@@ -293,9 +307,7 @@ class TagService:
         actor.require_write()
         stored = canonical(name)
         with self.ctx.store.begin() as conn:
-            row = tag_repo.by_names(conn, [stored]).get(stored)
-            if row is None:
-                raise not_found(f"Tag {stored!r}")
+            row, _ = self._visible(conn, actor, stored)
             values: dict[str, object] = {}
             if colour is not None:
                 values["colour"] = check_colour(colour)
@@ -309,8 +321,12 @@ class TagService:
                 if target.name != stored:
                     self._merge(conn, actor, [row], target)
                     result = target.name
-            final = tag_repo.by_names(conn, [result])[result]
-            return _view(final, len(tag_repo.objects_with_tag(conn, final.pk)))
+            return self._final(conn, actor, result)
+
+    def _final(self, conn: Connection, actor: Actor, name: str) -> TagView:
+        """A tag after an edit, counted over what ``actor`` may read."""
+        final = tag_repo.by_names(conn, [name])[name]
+        return _view(final, len(tag_repo.objects_with_tag(conn, final.pk, reader_of(actor))))
 
     def merge(self, actor: Actor, sources: Sequence[str], target: str) -> TagView:
         """Fold ``sources`` into ``target``: every tagged object follows."""
@@ -318,19 +334,30 @@ class TagService:
         with self.ctx.store.begin() as conn:
             names = [canonical(s) for s in sources]
             rows = tag_repo.by_names(conn, names)
-            missing = [n for n in names if n not in rows]
+            missing = [n for n in names if n not in rows or not self._shown(conn, actor, rows[n])]
             if missing:
                 raise not_found("Tag " + ", ".join(repr(m) for m in missing))
             [tgt] = self.parse(conn, [target])
             self._merge(conn, actor, [rows[n] for n in names if n != tgt.name], tgt)
-            final = tag_repo.by_names(conn, [tgt.name])[tgt.name]
-            return _view(final, len(tag_repo.objects_with_tag(conn, final.pk)))
+            return self._final(conn, actor, tgt.name)
 
     def _merge(
         self, conn: Connection, actor: Actor, rows: Sequence[TagRow], target: TagName
     ) -> None:
         existing = tag_repo.by_names(conn, [target.name]).get(target.name)
-        if existing is None and len(rows) == 1:
+        # Only the links on objects the asker may read move: an object they may not read
+        # keeps its tag (and its marking, were the tag a TLP level) as it was.
+        reader = reader_of(actor)
+        mine = {r.pk: tag_repo.objects_with_tag(conn, r.pk, reader) for r in rows}
+        kept = {
+            r.pk
+            for r in rows
+            if reader is not None and len(tag_repo.objects_with_tag(conn, r.pk)) > len(mine[r.pk])
+        }
+        # A target the asker is not told of is, to them, a new tag: it takes what a new
+        # one would (a rename's colour and description), not the hidden one's.
+        unseen = existing is None or (reader is not None and not self._shown(conn, actor, existing))
+        if existing is None and len(rows) == 1 and not kept:
             # A plain rename: the row keeps its links, colour and description.
             tag_repo.update(
                 conn,
@@ -347,11 +374,27 @@ class TagService:
             affected = tag_repo.objects_with_tag(conn, rows[0].pk)
         else:
             target_pk = self.ensure(conn, [target])[target.name]
+            if unseen and len(rows) == 1:  # a rename, as far as the asker can tell
+                values: dict[str, object] = {
+                    "colour": rows[0].colour or _default_colour(target),
+                    "description": rows[0].description,
+                    "defined": rows[0].defined,
+                }
+                tag_repo.update(conn, target_pk, values)
+            elif unseen and existing is not None:
+                tag_repo.update(
+                    conn,
+                    target_pk,
+                    {"colour": _default_colour(target), "description": None, "defined": False},
+                )
             affected = []
             for row in rows:
-                affected += tag_repo.objects_with_tag(conn, row.pk)
-                tag_repo.move_links(conn, row.pk, target_pk)
-                tag_repo.delete(conn, row.pk)
+                affected += mine[row.pk]
+                if row.pk in kept:
+                    tag_repo.move_links(conn, row.pk, target_pk, only=mine[row.pk])
+                else:
+                    tag_repo.move_links(conn, row.pk, target_pk)
+                    tag_repo.delete(conn, row.pk)
         objects = sorted(set(affected))
         # The merged tag may displace others (a TLP level), or a level may have gone.
         self._make_room(conn, objects, [target])

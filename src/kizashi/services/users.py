@@ -22,7 +22,7 @@ from kizashi.model.errors import (
     unauthenticated,
 )
 from kizashi.model.stix import compact_json, validate
-from kizashi.services.common import Context
+from kizashi.services.common import Context, actor_of_row
 from kizashi.store import objects as object_repo
 from kizashi.store import users as repo
 
@@ -83,8 +83,7 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _actor(row: object) -> Actor:
-    return Actor(row.pk, row.username, Role(row.role), row.identity_id)  # type: ignore[attr-defined]
+_actor = actor_of_row
 
 
 class UserService:
@@ -182,6 +181,36 @@ class UserService:
             return None
         return _actor(row)
 
+    # -- UI sessions --------------------------------------------------------------
+    # A session is a signed cookie holding the user's pk and the epoch it was issued
+    # under. Logging out and a new password raise the epoch: every session issued
+    # before, in any browser, is refused from then on.
+    def session_epoch(self, actor: Actor) -> int:
+        """The epoch a session issued now for ``actor`` carries."""
+        if actor.user_pk is None:
+            raise invalid("Only a user account can log in.", [Problem("user", actor.username)])
+        with self.ctx.store.read() as conn:
+            row = repo.get_by_pk(conn, actor.user_pk)
+        if row is None:
+            raise not_found(f"User {actor.username!r}")
+        return int(row.session_epoch)
+
+    def session_actor(self, user_pk: int, epoch: int) -> Actor | None:
+        """The actor of a session, or None once it has ended (or the user is disabled)."""
+        with self.ctx.store.read() as conn:
+            row = repo.get_by_pk(conn, user_pk)
+        if row is None or row.disabled or int(row.session_epoch) != epoch:
+            return None
+        return _actor(row)
+
+    def end_sessions(self, actor: Actor) -> None:
+        """End every UI session of ``actor`` (logging out ends them all, everywhere)."""
+        if actor.user_pk is None:
+            return
+        with self.ctx.store.begin() as conn:
+            repo.bump_session_epoch(conn, actor.user_pk)
+            self.ctx.audit(conn, actor, "user.logout", actor.username, None)
+
     def get_actor(self, username: str) -> Actor:
         with self.ctx.store.read() as conn:
             row = repo.get_by_username(conn, username)
@@ -231,6 +260,8 @@ class UserService:
                 values["password_hash"] = _hasher.hash(password)
             if values:
                 repo.update(conn, row.pk, values)
+                if password is not None:
+                    repo.bump_session_epoch(conn, row.pk)
                 if row.role == "admin" and repo.count_admins(conn) == 0:
                     raise conflict("This would leave no active admin.")
                 self.ctx.audit(

@@ -13,6 +13,8 @@ from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
+from kizashi.store.files import private_file, private_parent, tighten_file
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_CACHE_KIB = 65_536
@@ -46,9 +48,13 @@ def _sqlite_begin(conn: Connection) -> None:
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        path = url.split("///", 1)[-1].split("?", 1)[0]
+        if path and path != ":memory:" and not path.startswith("file:"):
+            private_parent(Path(path))
+            # Made 0600 before SQLite opens it: its -wal and -shm files take this mode.
+            private_file(Path(path))
+            for side in ("-wal", "-shm", "-journal"):
+                tighten_file(Path(path + side))
         engine = sa.create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
 

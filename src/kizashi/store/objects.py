@@ -157,6 +157,14 @@ def markings(conn: Connection, pks: Sequence[int]) -> dict[int, tuple[str | None
     return out
 
 
+def touch(conn: Connection, pks: Sequence[int], at: str) -> None:
+    """Set these objects' ``updated_at``."""
+    for i in range(0, len(pks), 500):
+        conn.execute(
+            objects.update().where(objects.c.pk.in_(list(pks[i : i + 500]))).values(updated_at=at)
+        )
+
+
 def mark_tlp_derived(conn: Connection, pks: Sequence[int]) -> None:
     """These objects' markings come from the reports that mention them."""
     for i in range(0, len(pks), 500):

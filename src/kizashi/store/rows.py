@@ -35,6 +35,8 @@ class TagRow:
     value: str | None
     colour: str | None
     description: str | None
+    #: Made on purpose (the tags page, the API), not only by tagging: see schema.tags.
+    defined: bool = False
     count: int = 0
 
 

@@ -10,10 +10,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from kizashi.store.objects import Reader, readable_by
 from kizashi.store.schema import (
     events,
     models,
     object_tags,
+    objects,
     rule_runs,
     rules,
     tag_suggestions,
@@ -32,6 +34,8 @@ class RuleRow:
     definition: dict[str, Any]
     created_at: str
     updated_at: str
+    #: Who last saved it: the rule reads and acts as this user (None: the system).
+    updated_by: int | None
 
 
 _COLS = (
@@ -43,11 +47,12 @@ _COLS = (
     rules.c.definition,
     rules.c.created_at,
     rules.c.updated_at,
+    rules.c.updated_by,
 )
 
 
 def _row(r: Any) -> RuleRow:
-    return RuleRow(r[0], r[1], r[2], bool(r[3]), r[4], json.loads(r[5]), r[6], r[7])
+    return RuleRow(r[0], r[1], r[2], bool(r[3]), r[4], json.loads(r[5]), r[6], r[7], r[8])
 
 
 def all_rules(conn: Connection, *, enabled_only: bool = False) -> list[RuleRow]:
@@ -222,6 +227,7 @@ class RunRow:
     error: str | None
     created_at: str
     finished_at: str | None
+    requested_by: int | None
 
 
 def create_run(conn: Connection, rule_pk: int | None, by: int | None, at: str) -> int:
@@ -247,9 +253,10 @@ def get_run(conn: Connection, pk: int) -> RunRow | None:
             r.c.error,
             r.c.created_at,
             r.c.finished_at,
+            r.c.requested_by,
         ).where(r.c.pk == pk)
     ).first()
-    return RunRow(*row) if row else None
+    return RunRow(**row._mapping) if row else None
 
 
 def add_events(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
@@ -269,11 +276,18 @@ def notified(conn: Connection, rule_pk: int, object_pks: Sequence[int]) -> set[i
 
 
 def list_events(
-    conn: Connection, *, kind: str | None = None, limit: int = 100
+    conn: Connection, *, kind: str | None = None, limit: int = 100, reader: Reader | None = None
 ) -> list[dict[str, Any]]:
+    """The newest events; with ``reader``, only those about objects they may read (an
+    event's title and reasons are its object's)."""
     q = sa.select(events).order_by(events.c.pk.desc()).limit(limit)
     if kind:
         q = q.where(events.c.kind == kind)
+    if reader is not None:
+        readable = sa.select(objects.c.pk).where(
+            objects.c.pk == events.c.object_pk, readable_by(reader)
+        )
+        q = q.where(sa.exists(readable))
     return [dict(r._mapping) | {"payload": json.loads(r.payload)} for r in conn.execute(q)]
 
 

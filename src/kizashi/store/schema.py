@@ -31,6 +31,9 @@ users = sa.Table(
     sa.Column("identity_id", sa.String(64), nullable=False),
     sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", TS, nullable=False),
+    # A UI session carries the epoch it was issued under; logging out or changing the
+    # password raises it, which ends every session of the user at once.
+    sa.Column("session_epoch", sa.Integer, nullable=False, server_default="0"),
 )
 
 api_tokens = sa.Table(
@@ -104,6 +107,10 @@ tags = sa.Table(
     sa.Column("colour", sa.String(7)),
     sa.Column("description", sa.Text),
     sa.Column("created_at", TS, nullable=False),
+    # Defined on purpose (vocabulary everyone sees), not only made by tagging an object:
+    # a tag of the latter kind is shown to a reader only while they may read an object
+    # that carries it, so that a name on TLP:RED objects alone is told to no one else.
+    sa.Column("defined", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_tags_namespace", "namespace"),
 )
 

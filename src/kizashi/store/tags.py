@@ -22,6 +22,7 @@ _COLS = (
     tags.c.value,
     tags.c.colour,
     tags.c.description,
+    tags.c.defined,
 )
 
 
@@ -69,9 +70,9 @@ def search(
     reader: Reader | None = None,
 ) -> list[TagRow]:
     """Tags by use, most used first. With a ``reader``, uses count only on objects they
-    may read, and a tag whose every use is on objects they may not read is not listed
-    (its name may say what the object does not: ``op:…`` on a TLP:RED report). A tag
-    on nothing yet is listed for all.
+    may read, and a tag on no object they may read is not listed (its name may say
+    what the object does not: ``op:…`` on a TLP:RED report), unless it was defined on
+    purpose: such a tag is vocabulary, listed for all, if on nothing yet.
 
     The uses a reader may not read are counted apart and taken off the totals: they are
     few (found through ``ix_objects_tlp``), where a reader's condition on every use
@@ -99,7 +100,7 @@ def search(
     out = []
     for r in rows:
         left = r.count - hidden.get(r.pk, 0)
-        if r.count == 0 or left > 0:
+        if left > 0 or r.defined:
             out.append(replace(r, count=left))
     out.sort(key=lambda r: (-r.count, r.name))
     return out[:limit]
@@ -185,18 +186,21 @@ def object_tag_rows(conn: Connection, object_pk: int) -> list[TagRow]:
     return [TagRow(*r) for r in conn.execute(q)]
 
 
-def move_links(conn: Connection, source_pk: int, target_pk: int) -> int:
-    """Re-point every link of ``source_pk`` to ``target_pk`` (dropping doubles)."""
+def move_links(
+    conn: Connection, source_pk: int, target_pk: int, only: Sequence[int] | None = None
+) -> int:
+    """Re-point every link of ``source_pk`` (or those on the objects ``only``) to
+    ``target_pk``, dropping doubles."""
     already = sa.select(object_tags.c.object_pk).where(object_tags.c.tag_pk == target_pk)
+    mine = [object_tags.c.tag_pk == source_pk]
+    if only is not None:
+        mine.append(object_tags.c.object_pk.in_(list(only)))
     moved = conn.execute(
         object_tags.update()
-        .where(
-            object_tags.c.tag_pk == source_pk,
-            object_tags.c.object_pk.not_in(already.scalar_subquery()),
-        )
+        .where(*mine, object_tags.c.object_pk.not_in(already.scalar_subquery()))
         .values(tag_pk=target_pk)
     )
-    conn.execute(object_tags.delete().where(object_tags.c.tag_pk == source_pk))
+    conn.execute(object_tags.delete().where(*mine))
     return int(moved.rowcount or 0)
 
 

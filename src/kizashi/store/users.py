@@ -27,6 +27,12 @@ def update(conn: Connection, pk: int, values: dict[str, Any]) -> None:
     conn.execute(users.update().where(users.c.pk == pk).values(**values))
 
 
+def bump_session_epoch(conn: Connection, pk: int) -> None:
+    conn.execute(
+        users.update().where(users.c.pk == pk).values(session_epoch=users.c.session_epoch + 1)
+    )
+
+
 def list_all(conn: Connection) -> list[Any]:
     return list(conn.execute(sa.select(users).order_by(users.c.username)))
 

@@ -637,15 +637,25 @@ class RuleSet:
             chosen.update(by_key[k])
         return sorted(chosen)
 
-    def evaluate(self, t: Terms, *, on_hit: Callable[[Hit], None] | None = None) -> list[Hit]:
+    def evaluate(
+        self,
+        t: Terms,
+        *,
+        on_hit: Callable[[Hit], None] | None = None,
+        allow: Callable[[Hit], bool] | None = None,
+    ) -> list[Hit]:
         """The rules ``t`` matches, in order. ``on_hit`` runs after each match, before the
-        next rule is tested (so a later rule sees the tags an earlier one added)."""
+        next rule is tested (so a later rule sees the tags an earlier one added). A match
+        ``allow`` refuses (a rule whose owner may not read the item) is not one: neither
+        returned nor passed on."""
         hits = []
         for i in self.candidates(t):
             r = self.rules[i]
             why: list[str] = []
             if r.node.test(t, why):
                 hit = Hit(r.key, r.name, list(dict.fromkeys(w for w in why if w)))
+                if allow is not None and not allow(hit):
+                    continue
                 hits.append(hit)
                 if on_hit:
                     on_hit(hit)

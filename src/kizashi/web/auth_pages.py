@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from kizashi.api.deps import SESSION_USER, check_csrf, get_kizashi
+from kizashi.api.deps import check_csrf, get_kizashi, session_actor, start_session
 from kizashi.model.errors import KizashiError
 from kizashi.web.deps import PageActor, safe_next
 from kizashi.web.render import page
@@ -41,15 +41,17 @@ def login(
             error=exc.message,
             username=username,
         )
-    # A fresh session on login, so a planted session id is worth nothing.
-    request.session.clear()
-    request.session[SESSION_USER] = actor.user_pk
+    start_session(request, actor)
     return RedirectResponse(safe_next(next), status_code=303)
 
 
 @router.post("/logout")
 def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
     check_csrf(request, csrf)
+    actor = session_actor(request)
+    if actor is not None:
+        # Every session of the user ends, not only this browser's cookie.
+        get_kizashi(request).users.end_sessions(actor)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
@@ -111,4 +113,6 @@ def change_password(
             )
     if error:
         return page(request, "password.html", status_code=422, actor=actor, error=error, done=False)
+    # The new password ended every session; the one that changed it goes on.
+    start_session(request, actor)
     return page(request, "password.html", actor=actor, error=None, done=True)

@@ -66,7 +66,7 @@ def rule_page(request: Request, actor: PageActor, name: str, run: int | None = N
     kz = get_kizashi(request)
     view = kz.rules.get(name)
     definition = {**view.definition, "order": view.order, "enabled": view.enabled}
-    run_view = kz.rules.run_view(run) if run else None
+    run_view = kz.rules.run_view(run, actor) if run else None
     return _editor(request, actor, name=name, text=_dump(definition), run=run_view)
 
 

@@ -79,14 +79,15 @@ async def import_rules(
 
 
 @router.get("/rules/runs/{run_id}")
-def run_status(kz: KizashiDep, _actor: ActorDep, run_id: int) -> dict[str, Any]:
-    return kz.rules.run_view(run_id).as_dict()
+def run_status(kz: KizashiDep, actor: ActorDep, run_id: int) -> dict[str, Any]:
+    return kz.rules.run_view(run_id, actor).as_dict()
 
 
 @router.get("/rules/events")
-def rule_events(kz: KizashiDep, _actor: ActorDep, limit: int = 100) -> list[dict[str, Any]]:
-    """What rules matched with ``notify`` on, newest first (for notifications)."""
-    return kz.rules.events(limit=min(max(limit, 1), 1000))
+def rule_events(kz: KizashiDep, actor: ActorDep, limit: int = 100) -> list[dict[str, Any]]:
+    """What rules matched with ``notify`` on, newest first (for notifications), about the
+    items the asker may read."""
+    return kz.rules.events(actor, limit=min(max(limit, 1), 1000))
 
 
 @router.get("/rules/{name}")
