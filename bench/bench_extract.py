@@ -14,26 +14,26 @@ Extractors: ``kizashi.text.extract.extract`` and the peers of ``bench.ioc_peers`
 3. One realistic 1 MiB document, in one call.
 4. Adversarial inputs of 10^5 characters, one call each.
 
-Every timed call runs in a forked child with a hard timeout, so a peer that backtracks for
-minutes is reported as "timeout" instead of hanging the run; the child is forked after a
-warm-up call in the parent (imports, compiled patterns), so only the work is timed. Peers
-are timed on their own call only (``Peer.raw``), without the mapping to Kizashi's types.
+Every timed call runs in a forked child with a hard timeout (``bench.common.run_forked``),
+so a peer that backtracks for minutes is reported as "timeout" instead of hanging the run;
+the child is forked after a warm-up call in the parent (imports, compiled patterns), so
+only the work is timed. Peers are timed on their own call only (``Peer.raw``), without
+the mapping to Kizashi's types.
 """
 
 from __future__ import annotations
 
 import gc
 import math
-import multiprocessing as mp
 import os
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from bench import extract_data, ioc_peers
+from bench.common import Outcome, run_forked, table, verdict
 
 Progress = Callable[[str], None]
 Pair = tuple[str, str]
@@ -73,117 +73,6 @@ class Settings:
             adversarial_timeout=3.0,
             jobs=jobs,
         )
-
-
-# -- forked, time-limited calls ------------------------------------------------------------
-@dataclass
-class Outcome:
-    status: str  # "ok", "timeout" or "error"
-    seconds: float
-    value: Any = None
-
-    def cell(self, timeout: float) -> str:
-        if self.status == "timeout":
-            return f"timeout >{timeout:g}s"
-        if self.status == "error":
-            return "error"
-        return f"{self.seconds:.3f}"
-
-
-def _worker(conn: Connection, fn: Callable[[Any], Any], items: list[Any], first: int) -> None:
-    for item in items[first:]:
-        start = time.perf_counter()
-        try:
-            value, status = fn(item), "ok"
-        except Exception as exc:
-            value, status = f"{type(exc).__name__}: {exc}"[:300], "error"
-        conn.send(Outcome(status, time.perf_counter() - start, value))
-    conn.close()
-
-
-@dataclass
-class _Job:
-    key: str
-    fn: Callable[[Any], Any]
-    items: list[Any]
-    timeout: float
-    out: list[Outcome] = field(default_factory=list)
-    proc: Any = None
-    conn: Connection | None = None
-    started: float = 0.0  # when the current item started
-
-    def start(self) -> None:
-        ctx = mp.get_context("fork")  # inherits the warm parent: no imports, no pickling
-        recv, send = ctx.Pipe(duplex=False)
-        self.proc = ctx.Process(target=_worker, args=(send, self.fn, self.items, len(self.out)))
-        self.proc.daemon = True
-        self.proc.start()
-        send.close()
-        self.conn, self.started = recv, time.perf_counter()
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            if self.proc.is_alive():
-                self.proc.kill()
-            self.proc.join()
-        if self.conn is not None:
-            self.conn.close()
-        self.proc = self.conn = None
-
-    @property
-    def done(self) -> bool:
-        return len(self.out) >= len(self.items)
-
-
-def run_forked(
-    jobs: Mapping[str, tuple[Callable[[Any], Any], list[Any], float]], parallel: int = 1
-) -> dict[str, list[Outcome]]:
-    """``fn(item)`` for every item of every job ``key -> (fn, items, timeout)``, each job
-    in a forked child, ``parallel`` jobs at a time. An item still running after its job's
-    timeout is killed and recorded as a timeout; the job goes on with its next item in a
-    fresh child."""
-    everything = [_Job(key, fn, list(items), timeout) for key, (fn, items, timeout) in jobs.items()]
-    todo, running = list(everything), list[_Job]()
-    # Freeze what the parent has: a collection in a child then neither walks nor copies it.
-    gc.collect()
-    gc.freeze()
-    try:
-        while todo or running:
-            while todo and len(running) < max(1, parallel):
-                job = todo.pop(0)
-                if not job.done:
-                    job.start()
-                    running.append(job)
-            if not running:
-                break
-            deadline = min(j.started + j.timeout for j in running)
-            ready = wait(
-                [j.conn for j in running if j.conn], max(0.0, deadline - time.perf_counter())
-            )
-            now = time.perf_counter()
-            for job in list(running):
-                if job.conn is not None and job.conn in ready:
-                    try:
-                        job.out.append(job.conn.recv())
-                        job.started = now
-                    except EOFError:  # the child died without a word (killed, crashed)
-                        job.out.append(Outcome("error", now - job.started, "child died"))
-                        job.stop()
-                        if not job.done:
-                            job.start()
-                elif now - job.started >= job.timeout:
-                    job.stop()
-                    job.out.append(Outcome("timeout", job.timeout))
-                    if not job.done:
-                        job.start()
-                if job.done:
-                    job.stop()
-                    running.remove(job)
-    finally:
-        for job in running:
-            job.stop()
-        gc.unfreeze()
-    return {job.key: job.out for job in everything}
 
 
 # -- measurements ----------------------------------------------------------------------------
@@ -349,8 +238,11 @@ def accuracy(
         def lookup(text: str, got: dict[str, set[Pair]] = got) -> set[Pair]:
             return got[text]
 
+        def lookup_unflagged(text: str, got: dict[str, set[Pair]] = got) -> set[Pair]:
+            return got[text] - flagged.get(text, set())
+
         report = score(cases, lookup)
-        plain = score(unflagged, lambda t, got=got: got[t] - flagged.get(t, set()))
+        plain = score(unflagged, lookup_unflagged)
         by_source = {
             src: _score_dict(score([c for c in cases if c.get("_file") == src], lookup).overall)
             for src in sources
@@ -506,8 +398,6 @@ def _f(x: float | None, fmt: str = ".3f") -> str:
 
 
 def render(res: ExtractResult, env: dict[str, Any]) -> str:
-    from bench.__main__ import table, verdict
-
     c, s = res.config, res.settings
     names = list(res.versions)
     out = [

@@ -33,6 +33,7 @@ import sqlalchemy as sa
 import trafilatura
 
 from bench import feed_data
+from bench.common import table, verdict
 from kizashi.ingest.feeds import FeedService
 from kizashi.ingest.fetch import Fetcher
 from kizashi.ingest.fulltext import ExtractionError, extract
@@ -40,6 +41,10 @@ from kizashi.ingest.netguard import AddressPolicy, parse_allowlist
 from kizashi.model.actor import SYSTEM
 from kizashi.services.app import Kizashi
 from kizashi.text.extract import extract as extract_indicators
+
+TARGET_FEED_RATIO = 0.5  # ingestion / bare feedparser
+TARGET_RSS_MB = 300.0  # peak RSS of the ingesting process
+TARGET_EXTRACT_RATIO = 0.8  # full text / bare trafilatura
 
 Progress = Callable[[str], None]
 
@@ -284,7 +289,11 @@ def run(
             prose, ft_items, per_doc=per_doc, link_base=server.base + "/articles/", seed=7
         )
         server.docs.update((f"/ft{d.path}", (d.body, d.content_type)) for d in ft_docs)
-        config = {"feed_items": feed_items, "documents": len(docs), "items_per_document": per_doc}
+        config: dict[str, Any] = {
+            "feed_items": feed_items,
+            "documents": len(docs),
+            "items_per_document": per_doc,
+        }
         config |= {"atom_documents": sum(d.kind == "atom" for d in docs), "pages": pages}
         config |= {"feed_bytes": sum(len(d.body) for d in docs), "fulltext_items": ft_items}
         config["page_bytes"] = sum(len(p.body) for p in page_list)
@@ -324,3 +333,80 @@ def run(
         pipeline_fulltext=ft_rate,
         pipeline_check=ft_check,
     )
+
+
+# -- the report -----------------------------------------------------------------------------
+def render(res: FeedResult, env: dict[str, Any]) -> str:
+    c, rss = res.config, res.rss
+    counts = ", ".join(f"{k} {v:,}" for k, v in res.counts.items())
+    again = ", ".join(f"{k} {v:,}" for k, v in res.second_counts.items() if v)
+    curve = ", ".join(f"{n:,}: {mb:.0f}" for n, mb in rss["curve"])
+    x = res.extract_check
+    out = [
+        "Kizashi benchmark: feed ingestion and full-text extraction",
+        f"machine: {env['cpus']} CPUs ({env['cpu']}), {env['memory_gib']} GiB, {env['platform']}",
+        f"python {env['python']}, SQLite {env['sqlite']}, feedparser {env['feedparser']}, "
+        f"trafilatura {env['trafilatura']}",
+        f"data: {c['feed_items']:,} items in {c['documents']:,} documents of "
+        f"{c['items_per_document']} ({c['atom_documents']} Atom, the rest RSS 2.0), "
+        f"{c['feed_bytes'] / 1e6:.1f} MB; {c['pages']:,} article pages, "
+        f"{c['page_bytes'] / 1e6:.1f} MB (mean {x['mean_page_bytes']:,} bytes)",
+        "load average (1 min) at start and end: " + " / ".join(f"{v:.2f}" for v in c["load_1min"]),
+        "",
+        "Feed ingestion: loopback HTTP -> SQLite, full text off",
+    ]
+    bare = [(f"bare feedparser.parse, same bytes (pass {i})", r) for i, r in enumerate(
+        res.bare_passes, 1)]  # fmt: skip
+    rows = [("FeedService.poll over every feed (new items)", res.ingest), *bare]
+    rows.append(("second poll, every item a duplicate (information)", res.duplicates))
+    cells = [[label, f"{r.n:,}", f"{r.seconds:.1f}", f"{r.rate:,.0f}"] for label, r in rows]
+    cells.insert(3, ["ratio ingestion / bare (faster pass)", "", "", f"{res.ratio:.3f}"])
+    out += [table(["path", "items", "seconds", "items/s"], cells)]
+    out += [
+        f"outcomes: {counts}; feed_items rows {res.stored_rows:,}; second poll: {again}",
+        f"problems reported by polls: {len(res.errors)}" + "".join(f"\n  {e}" for e in res.errors),
+        f"RSS of the ingesting process (MB): {rss['rss_start_mb']:.0f} at start (peak "
+        f"{rss['peak_imports_mb']:.0f} while importing), {rss['rss_ready_mb']:.0f} after open + "
+        f"add and loading the warning lists ({rss.get('warninglists_load_s', 0):.1f} s, "
+        f"once per process), peak {rss['peak_first_mb']:.0f} (ingestion), "
+        f"{rss['peak_mb']:.0f} (both polls)",
+        f"RSS after n items (MB): {curve}",
+        "",
+        "Full text: the same pages through both, alternating which goes first",
+    ]
+    out += [
+        table(
+            ["path", "pages", "seconds", "pages/s"],
+            [
+                ["kizashi.ingest.fulltext.extract", *_rate(res.fulltext)],
+                ["bare trafilatura.extract", *_rate(res.bare_extract)],
+                ["ratio kizashi / bare", "", "", f"{res.extract_ratio:.3f}"],
+            ],
+        ),
+        f"mean text (chars): kizashi {x['kizashi_mean_chars']:,}, bare {x['bare_mean_chars']:,};"
+        f" failures: kizashi {x['kizashi_failed']}, bare {x['bare_empty']}",
+    ]
+    ft, chk = res.pipeline_fulltext, res.pipeline_check
+    out.append(
+        f"pipeline with full text on (information): {ft.n:,} items in {ft.seconds:.1f} s, "
+        f"{ft.rate:,.1f} items/s; stored {chk.get('stored', 0):,}, article_content rows "
+        f"{chk['content_rows']:,} ({chk['with_html']:,} with HTML, "
+        f"{chk['extraction_errors']} errors)"
+    )
+    peak = rss["peak_mb"]
+    out += [
+        "",
+        "Targets",
+        f"  ingestion / bare feedparser {res.ratio:.3f} (target >= {TARGET_FEED_RATIO}): "
+        + verdict(res.ratio >= TARGET_FEED_RATIO),
+        f"  peak RSS of the ingestion {peak:.0f} MB (target < {TARGET_RSS_MB:.0f} MB): "
+        + verdict(peak < TARGET_RSS_MB),
+        f"  full text / bare trafilatura {res.extract_ratio:.3f} "
+        f"(target >= {TARGET_EXTRACT_RATIO}): "
+        + verdict(res.extract_ratio >= TARGET_EXTRACT_RATIO),
+    ]
+    return "\n".join(out)
+
+
+def _rate(r: Rate) -> list[str]:
+    return [f"{r.n:,}", f"{r.seconds:.1f}", f"{r.rate:,.1f}"]

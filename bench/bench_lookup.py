@@ -46,11 +46,12 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from bench.bench_store import Latency
+from bench.common import table, verdict
 from kizashi.model import stix as stix_model
 from kizashi.model.actor import SYSTEM
 from kizashi.services.app import Kizashi
 from kizashi.services.indicators import LookupResult, normalise_query, report_source
-from kizashi.services.object_views import row_values
+from kizashi.services.objects.views import row_values
 
 Progress = Callable[[str], None]
 
@@ -806,8 +807,6 @@ def _count(items: Any) -> dict[str, int]:
 
 # -- the report -----------------------------------------------------------------------------
 def render(res: LookupBench, env: dict[str, Any]) -> str:
-    from bench.__main__ import table, verdict
-
     c, b = res.config, res.build
     d = res.as_dict()
     single, bulk = d["single"], d["bulk"]

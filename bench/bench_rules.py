@@ -49,6 +49,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+from bench.common import pct, table, verdict
 from bench.search_data import ACTORS, PRODUCTS, SOURCES, TAGS, Doc, build_corpus
 
 FULL_ITEMS = 100_000
@@ -68,8 +69,8 @@ TARGET_STORED = 100_000  # items stored, the retroactive target's size
 TARGET_ADDED_MS = 2.0  # per item, ingest path, 1,000 rules
 
 #: One block of ten rules: 5 keyword, 2 watch-list, 2 query, 1 regex.
-BLOCK = ("words", "query", "words", "watchlist", "words", "regex", "words", "query")
-BLOCK += ("watchlist", "words")
+BLOCK: tuple[str, ...] = ("words", "query", "words", "watchlist", "words", "regex")
+BLOCK += ("words", "query", "watchlist", "words")
 
 Progress = Callable[[str], None]
 
@@ -317,12 +318,6 @@ def mix(rules: Sequence[dict[str, Any]]) -> dict[str, int]:
 
 
 # -- timing helpers ------------------------------------------------------------------------
-def pct(samples: Sequence[float], p: float) -> float:
-    """Nearest-rank percentile, as the other benchmarks compute it."""
-    s = sorted(samples)
-    return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))] if s else float("nan")
-
-
 @dataclass
 class Timing:
     """Per-item milliseconds."""
@@ -540,11 +535,13 @@ def store_docs(kz: Any, docs: Sequence[Doc], st: Store) -> None:
 
 class Breakdown:
     """Times the parts of a run by wrapping, on these instances only, the follower's
-    ``catch_up`` and the rule service's ``_matches`` and ``actions.act`` (behaviour unchanged)."""
+    ``catch_up``, the rule matcher's ``matches`` and ``text_matches`` and the rule actions'
+    ``act`` (behaviour unchanged)."""
 
     def __init__(self, kz: Any, row: RetroRow) -> None:
         self.follower = kz.search.follower
-        self.rules = kz.rules
+        self.matcher = kz.rules.matcher
+        self.actions = kz.rules.actions
         self.row = row
 
     def __enter__(self) -> Breakdown:
@@ -552,8 +549,8 @@ class Breakdown:
 
         clock = time.perf_counter
         row, catch_up = self.row, self.follower.catch_up
-        matches, act = self.rules._matches, self.rules.actions.act
-        text_matches = self.rules._text_matches
+        matches, act = self.matcher.matches, self.actions.act
+        text_matches = self.matcher.text_matches
 
         def timed_catch_up(*args: Any, **kw: Any) -> int:
             start = clock()
@@ -562,11 +559,11 @@ class Breakdown:
             row.reindexed += n
             return n
 
-        def timed_matches(spec: Any, **kw: Any) -> Any:
+        def timed_matches(spec: Any, *args: Any, **kw: Any) -> Any:
             start, before = clock(), row.reindex_s
-            out = matches(spec, **kw)
+            out = matches(spec, *args, **kw)
             spent = clock() - start - (row.reindex_s - before)
-            if not needs_text(spec.when):  # text rules are timed in _text_matches
+            if not needs_text(spec.when):  # text rules are timed in text_matches
                 row.find_index_s += spent
             return out
 
@@ -582,17 +579,17 @@ class Breakdown:
             row.act_s += clock() - start
 
         self.follower.catch_up = timed_catch_up
-        self.rules._matches = timed_matches
-        self.rules._text_matches = timed_text
-        self.rules.actions.act = timed_act
+        self.matcher.matches = timed_matches
+        self.matcher.text_matches = timed_text
+        self.actions.act = timed_act
         return self
 
     def __exit__(self, *exc: object) -> None:
         for obj, name in (
             (self.follower, "catch_up"),
-            (self.rules, "_matches"),
-            (self.rules, "_text_matches"),
-            (self.rules.actions, "act"),
+            (self.matcher, "matches"),
+            (self.matcher, "text_matches"),
+            (self.actions, "act"),
         ):
             delattr(obj, name)
 
@@ -838,8 +835,6 @@ def run(quick: bool, progress: Progress | None = None) -> RulesResult:
 
 # -- output --------------------------------------------------------------------------------
 def render(res: RulesResult, env: dict[str, Any]) -> str:
-    from bench.__main__ import table, verdict
-
     if res.skipped:
         return f"Kizashi benchmark: auto-tagging rules\n  skipped: {res.skipped}"
     c = res.config

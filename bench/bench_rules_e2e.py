@@ -43,6 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.common import table, verdict
+
 BATCH = 20
 FULL_ITEMS = 2_000
 QUICK_ITEMS = 100
@@ -286,8 +288,6 @@ def _rule_links(kz: Any) -> int:
 
 
 def render(res: Result) -> str:
-    from bench.__main__ import table, verdict
-
     head = "Auto-tagging rules end to end: a feed's new items stored, tagged and searchable"
     if res.skipped:
         return f"{head}\n  skipped: {res.skipped}"

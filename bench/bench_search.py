@@ -54,7 +54,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bench import groonga_peer
-from bench.groonga_peer import pct
+from bench.common import pct, table
 from bench.search_data import (
     QUERIES,
     SEED,
@@ -311,7 +311,7 @@ def quality(
 ) -> dict[str, Any]:
     """Recall of the Japanese queries, ログ's top 20, and the two indicator checks
     (``texts``: the documents' :func:`~bench.search_data.folded_texts`)."""
-    recall = []
+    recall: list[dict[str, Any]] = []
     for q in japanese_queries():
         truth = query_truth(texts, q)
         found = {pk - 1 for pk in all_found(index, q.text)}
@@ -343,7 +343,7 @@ def quality(
         "not_word": [h.pk for h, ok in zip(top, top_word, strict=True) if not ok],
     }
     truths = indicator_truth(docs, [IP_QUERY, DOMAIN_QUERY])
-    indicators = {}
+    indicators: dict[str, dict[str, Any]] = {}
     for target, truth in truths.items():
         found = {pk - 1 for pk in all_found(index, target)}
         indicators[target] = {
@@ -634,8 +634,6 @@ def targets(res: dict[str, Any]) -> list[tuple[str, bool | None]]:
 
 
 def render(res: dict[str, Any], env: dict[str, Any] | None = None) -> str:
-    from bench.__main__ import table
-
     if res.get("skipped"):
         return f"Kizashi benchmark: full-text search\n  skipped: {res['skipped']}"
     b, k, g = res["build"], res["kizashi"], res["groonga"]
@@ -789,8 +787,6 @@ def _kind_summary(queries: list[dict[str, Any]], kind: str, mode: str) -> str:
 
 
 def _render_quality(qual: dict[str, Any]) -> list[str]:
-    from bench.__main__ import table
-
     out = ["Quality: recall of the pure-Japanese queries against a substring search"]
     rows = [
         [

@@ -32,8 +32,11 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
+
+from bench.common import pct, table, verdict
 
 FULL_DOCS = 100_000
 QUICK_DOCS = 5_000
@@ -51,11 +54,8 @@ class Row:
     timings: dict[str, list[float]] = field(default_factory=dict)
 
     def p(self, name: str, q: float) -> float:
-        ms = sorted(self.timings.get(name, []))
-        if not ms:
-            return 0.0
-        k = min(len(ms) - 1, max(0, round(q / 100 * (len(ms) - 1))))
-        return ms[k]
+        ms = self.timings.get(name, [])
+        return pct(ms, q) if ms else 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -171,16 +171,19 @@ def run(quick: bool, progress: Progress | None = None) -> StatsResult:
                         c[term] += int(times) - 1
                 return len(c.most_common(500))
 
-            calls: dict[str, Callable[[], object]] = {
-                "terms": lambda q=query: analytics.terms(SYSTEM, q, limit=50),
-                "raw kw aggregation": lambda e=expr: index.searcher().aggregate(
+            def raw_kw(e: sq.Expr = expr) -> object:
+                return index.searcher().aggregate(
                     index.compiler.variant(match_only=True).query(e, access),
                     {"kw": {"terms": {"field": "kw", "size": 500}}},
-                ),
+                )
+
+            calls: dict[str, Callable[[], object]] = {
+                "terms": partial(analytics.terms, SYSTEM, query, limit=50),
+                "raw kw aggregation": raw_kw,
                 "recount peer": recount,
-                "tag graph": lambda q=query: analytics.tag_graph(SYSTEM, q, size=100),
-                "word graph": lambda q=query: analytics.word_graph(SYSTEM, q, size=100),
-                "trend": lambda q=query: analytics.trends(SYSTEM, query=q, interval="day"),
+                "tag graph": partial(analytics.tag_graph, SYSTEM, query, size=100),
+                "word graph": partial(analytics.word_graph, SYSTEM, query, size=100),
+                "trend": partial(analytics.trends, SYSTEM, query=query, interval="day"),
             }
             for name, fn in calls.items():
                 fn()  # warm up
@@ -214,8 +217,6 @@ def run(quick: bool, progress: Progress | None = None) -> StatsResult:
 
 
 def render(res: StatsResult) -> str:
-    from bench.__main__ import table, verdict
-
     if res.skipped:
         return f"Kizashi benchmark: analytics\n  skipped: {res.skipped}"
     lines = [

@@ -41,6 +41,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bench.common import pct
 from bench.search_data import Doc, Query
 
 SKIPPED = "skipped: groonga-bin not installed"
@@ -58,12 +59,6 @@ MODES: dict[str, dict[str, str]] = {
 
 def available() -> bool:
     return shutil.which("groonga") is not None
-
-
-def pct(samples: Sequence[float], p: float) -> float:
-    """Nearest-rank percentile, as the other benchmarks compute it."""
-    s = sorted(samples)
-    return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))] if s else float("nan")
 
 
 def _summary(ms: Sequence[float]) -> dict[str, float]:

@@ -312,7 +312,7 @@ def test_indicator_graph_joins_reports_that_share_indicators(
     assert edges[frozenset((a, c))].values == ("evil.example.com",)
     assert kz.analytics.indicator_graph(SYSTEM, min_shared=2).edges[0].count == 2
     # A value in more reports than HUB_REPORTS joins none of them.
-    monkeypatch.setattr("kizashi.services.analytics.HUB_REPORTS", 2)
+    monkeypatch.setattr("kizashi.services.analytics.graphs.HUB_REPORTS", 2)
     hubbed = kz.analytics.indicator_graph(SYSTEM)
     assert [(e.count, e.values) for e in hubbed.edges] == [(1, ("10.0.0.7",))]
     assert hubbed.hubs == [("evil.example.com", 3)]
@@ -325,7 +325,7 @@ def test_indicator_graph_joins_reports_that_share_indicators(
     assert "関係のない記事。" in labels  # reports are labelled by their titles
     # A node's group is its source (here the author of reports made by hand).
     assert {n["group"] for n in body["nodes"]} == {"Kizashi"}
-    monkeypatch.setattr("kizashi.services.analytics.HUB_REPORTS", 25)
+    monkeypatch.setattr("kizashi.services.analytics.graphs.HUB_REPORTS", 25)
     # Expanding c: c and the reports that share an indicator with it, none other.
     around = api.get("/api/v1/stats/graph/indicators", params={"around": c}, headers=token)
     assert {n["id"] for n in around.json()["nodes"]} == {a, b, c}

@@ -26,7 +26,7 @@ from kizashi.model.article import ARTICLE_EXTENSION
 from kizashi.model.stix import format_timestamp
 from kizashi.model.tlp import MARKING_IDS
 from kizashi.services import Kizashi
-from kizashi.services.object_views import ObjectView
+from kizashi.services.objects.views import ObjectView
 from kizashi.store import feeds as feed_repo
 from kizashi.store import objects as object_repo
 

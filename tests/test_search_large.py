@@ -19,7 +19,7 @@ import tantivy
 
 from kizashi.model.searchquery import parse
 from kizashi.model.tlp import LEVELS
-from kizashi.search import index as index_module
+from kizashi.search import reading as index_module
 from kizashi.search.compile import Access
 from kizashi.search.documents import build
 from kizashi.search.index import SearchIndex

@@ -1,3 +1,5 @@
+"""``python -m kizashi``: the same as the ``kizashi`` command."""
+
 from kizashi.cli import main
 
 main()

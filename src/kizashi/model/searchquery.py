@@ -5,7 +5,8 @@ whitespace, ``(`` and ``)`` end it, so indicators stay whole (``hxxp://evil[.]co
 ``evil(.)com``: a ``(.)`` or ``(dot)`` inside a word belongs to it). ``"a phrase"``
 is matched exactly (also ``“…”`` and ``＂…＂``). ``AND``/``&&``, ``OR``/``||`` and
 ``NOT`` (upper case) or a leading ``-`` combine terms; adjacent terms are joined by
-AND; ``NOT`` binds tightest, then ``AND``, then ``OR``; parentheses group.
+AND; ``NOT`` binds tightest, then ``AND``, then ``OR``; parentheses group (the grammar
+is :mod:`kizashi.model.boolean`'s, shared with the tag filter).
 ``name:value`` filters a field (``tag:tlp:*`` is a prefix, ``tag:"APT 28"`` quoted);
 the date fields take ``>=2024-01-01``, ``<2025``, ``2024-01..2024-06`` or ``2024-03``;
 ``keyword:サプライチェーン攻撃`` is a keyword as term statistics count it.
@@ -14,10 +15,12 @@ the date fields take ``>=2024-01-01``, ``<2025``, ``2024-01..2024-06`` or ``2024
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from kizashi.model import tlp
+from kizashi.model.boolean import OPERATORS, Parser, Token, tokenise
 from kizashi.model.errors import KizashiError, Problem, invalid
 
 FIELDS = {
@@ -37,7 +40,6 @@ DATE_FIELDS = {"published", "created", "modified"}
 PREFIX_FIELDS = {"tag", "type", "source", "ioc", "id"}
 LANGS = ("ja", "en", "mixed")
 MAX_LENGTH = 4000
-MAX_DEPTH = 32
 
 _KEYWORDS = {"AND": "AND", "&&": "AND", "OR": "OR", "||": "OR", "NOT": "NOT"}
 _QUOTES = '"“”＂'
@@ -104,14 +106,6 @@ class MatchAll:
 Expr = Word | Phrase | Field | DateRange | Not | And | Or | MatchAll
 
 
-@dataclass(frozen=True)
-class _Tok:
-    kind: str  # "(" ")" "AND" "OR" "NOT" "TERM"
-    text: str
-    pos: int
-    node: Expr | None = None
-
-
 def _error(msg: str, pos: int) -> KizashiError:
     return invalid(
         f"Search query: {msg} at position {pos + 1}.", [Problem("q", f"{msg} at {pos + 1}")]
@@ -138,32 +132,17 @@ def _word_end(text: str, i: int) -> int:
     return j
 
 
-def _tokenise(text: str) -> list[_Tok]:
-    toks: list[_Tok] = []
-    i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if c.isspace():
-            i += 1
-        elif c in "()":
-            toks.append(_Tok(c, c, i))
-            i += 1
-        elif c in _QUOTES:
-            end = _close_quote(text, i)
-            if not text[i + 1 : end].strip():
-                raise _error("empty phrase", i)
-            toks.append(_Tok("TERM", text[i : end + 1], i, Phrase(text[i + 1 : end], i)))
-            i = end + 1
-        elif c == "-" and i + 1 < n and not text[i + 1].isspace() and text[i + 1] not in "-)":
-            toks.append(_Tok("NOT", c, i))
-            i += 1
-        else:
-            tok, i = _term(text, i)
-            toks.append(tok)
-    return toks
+def _read(text: str, i: int) -> tuple[Token, int]:
+    """A phrase, or what :func:`_term` reads."""
+    if text[i] in _QUOTES:
+        end = _close_quote(text, i)
+        if not text[i + 1 : end].strip():
+            raise _error("empty phrase", i)
+        return Token("TERM", text[i : end + 1], i, Phrase(text[i + 1 : end], i)), end + 1
+    return _term(text, i)
 
 
-def _term(text: str, i: int) -> tuple[_Tok, int]:
+def _term(text: str, i: int) -> tuple[Token, int]:
     """The word, operator or field filter starting at ``i``, and where it ends."""
     m = _FIELD.match(text, i)
     name = m.group(1).lower() if m else ""
@@ -172,17 +151,17 @@ def _term(text: str, i: int) -> tuple[_Tok, int]:
         value = text[m.end() + 1 : end]
         star = end + 1 < len(text) and text[end + 1] == "*"
         node = _field(name, value, i, m.end() + 1, star)
-        return _Tok("TERM", text[i : end + 1 + star], i, node), end + 1 + star
+        return Token("TERM", text[i : end + 1 + star], i, node), end + 1 + star
     end = _word_end(text, i)
     word = text[i:end]
     if word in _KEYWORDS:
-        return _Tok(_KEYWORDS[word], word, i), end
+        return Token(_KEYWORDS[word], word, i), end
     if m and name in FIELDS:
         value = word[m.end() - i :]
         star = value.endswith("*")
         node = _field(name, value[:-1] if star else value, i, m.end(), star)
-        return _Tok("TERM", word, i, node), end
-    return _Tok("TERM", word, i, Word(word, i)), end
+        return Token("TERM", word, i, node), end
+    return Token("TERM", word, i, Word(word, i)), end
 
 
 def _field(name: str, value: str, pos: int, vpos: int, prefix: bool) -> Expr:
@@ -250,99 +229,55 @@ def _date_range(name: str, value: str, pos: int, vpos: int) -> DateRange:
     return DateRange(name, _iso(start), _iso(end), pos)
 
 
-def _join(cls: type[And] | type[Or], parts: list[Expr]) -> Expr:
+def _join(cls: type[And] | type[Or], parts: Sequence[Expr]) -> Expr:
     flat: list[Expr] = []
     for p in parts:
         flat.extend(p.exprs if isinstance(p, cls) else (p,))
     return flat[0] if len(flat) == 1 else cls(tuple(flat))
 
 
-class _Parser:
-    def __init__(self, text: str) -> None:
-        self.toks = _tokenise(text)
-        self.i = 0
-        self.depth = 0
-        self.end = len(text)
+class _Search:
+    """The search query's trees (nested ANDs and ORs flattened, NOT NOT dropped) and
+    errors (named by the operator or parenthesis they concern)."""
 
-    def peek(self) -> _Tok | None:
-        return self.toks[self.i] if self.i < len(self.toks) else None
-
-    def take(self) -> _Tok:
-        tok = self.toks[self.i]
-        self.i += 1
-        return tok
-
-    def parse(self) -> Expr:
-        if not self.toks:
-            return MatchAll()
-        expr = self.or_()
-        tok = self.peek()
-        if tok is not None:
-            raise _error(f"unexpected {tok.text!r}", tok.pos)
-        return expr
-
-    def or_(self) -> Expr:
-        parts = [self.and_()]
-        while (tok := self.peek()) is not None and tok.kind == "OR":
-            self.take()
-            parts.append(self.and_())
-        return _join(Or, parts)
-
-    def and_(self) -> Expr:
-        parts = [self.not_()]
-        while (tok := self.peek()) is not None and tok.kind in ("AND", "NOT", "TERM", "("):
-            if tok.kind == "AND":
-                self.take()
-            parts.append(self.not_())
+    def all_of(self, parts: Sequence[Expr]) -> Expr:
         return _join(And, parts)
 
-    def not_(self) -> Expr:
-        negated = False
-        while (tok := self.peek()) is not None and tok.kind == "NOT":
-            self.take()
-            negated = not negated  # NOT NOT a is a: keeps the tree shallow
-        expr = self.atom()
-        if not negated:
-            return expr
-        return expr.expr if isinstance(expr, Not) else Not(expr)
+    def any_of(self, parts: Sequence[Expr]) -> Expr:
+        return _join(Or, parts)
 
-    def atom(self) -> Expr:
-        tok = self.peek()
-        prev = self.toks[self.i - 1] if self.i else None
-        if tok is not None and tok.node is not None:
-            self.take()
-            return tok.node
-        if tok is not None and tok.kind == "(":
-            self.take()
-            self.depth += 1
-            if self.depth > MAX_DEPTH:
-                raise _error(f"parentheses nested deeper than {MAX_DEPTH}", tok.pos)
-            expr = self.or_()
-            close = self.peek()
-            if close is None or close.kind != ")":
-                raise _error("unclosed '('", tok.pos)
-            self.take()
-            self.depth -= 1
-            return expr
-        if prev is not None and prev.kind in ("AND", "OR", "NOT"):
-            raise _error(f"nothing after {prev.text!r}", prev.pos)
-        if prev is not None and prev.kind == "(":
-            if tok is None:
-                raise _error("unclosed '('", prev.pos)
-            if tok.kind == ")":
-                raise _error("empty parentheses", prev.pos)
-        if tok is None:
-            raise _error("expected a search term", self.end)
-        if tok.kind == ")":
-            raise _error("unexpected ')'", tok.pos)
-        raise _error(f"nothing before {tok.text!r}", tok.pos)
+    def negate(self, expr: Expr) -> Expr:
+        return expr.expr if isinstance(expr, Not) else Not(expr)  # keeps the tree shallow
+
+    def empty(self) -> Expr:
+        return MatchAll()
+
+    def error(self, msg: str, pos: int) -> KizashiError:
+        return _error(msg, pos)
+
+    def unclosed(self, opened: Token, _found: Token | None, _end: int) -> KizashiError:
+        return _error("unclosed '('", opened.pos)
+
+    def missing(self, found: Token | None, before: Token | None, end: int) -> KizashiError:
+        if before is not None and before.kind in OPERATORS:
+            return _error(f"nothing after {before.text!r}", before.pos)
+        if before is not None and before.kind == "(":
+            if found is None:
+                return _error("unclosed '('", before.pos)
+            if found.kind == ")":
+                return _error("empty parentheses", before.pos)
+        if found is None:
+            return _error("expected a search term", end)
+        if found.kind == ")":
+            return _error("unexpected ')'", found.pos)
+        return _error(f"nothing before {found.text!r}", found.pos)
 
 
 def parse(text: str) -> Expr:
     """Parse a search query; errors name the position (1-based). Empty means everything."""
     if len(text) > MAX_LENGTH:
         raise _error(f"query is longer than {MAX_LENGTH} characters", MAX_LENGTH)
-    return _Parser(text).parse()
+    return Parser(tokenise(text, _read, dash_not=True), len(text), _Search()).parse()
 
 
 def words(expr: Expr) -> list[Word | Phrase]:

@@ -1,16 +1,18 @@
 """A small boolean language over tags: ``ransomware AND (tlp:amber OR tlp:red) NOT test``.
 
 Adjacent terms are joined by AND; ``NOT`` binds tightest, then ``AND``, then ``OR``.
+The grammar is :mod:`kizashi.model.boolean`'s, shared with the search query.
 A tag with spaces is written in double quotes (``"APT 28"``); a machine tag keeps
 its quoted value inside the term (``admiralty-scale:source-reliability="b"``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from kizashi.model.errors import Problem, invalid
+from kizashi.model.boolean import Parser, Token, tokenise
+from kizashi.model.errors import KizashiError, Problem, invalid
 
 KEYWORDS = {"AND", "OR", "NOT"}
 
@@ -38,122 +40,67 @@ class AnyOf:
 Expr = Has | Not | AllOf | AnyOf
 
 
-@dataclass(frozen=True)
-class _Tok:
-    kind: str  # "(" ")" "AND" "OR" "NOT" "TAG"
-    text: str
-    pos: int
-
-
-def _error(msg: str, pos: int) -> Exception:
+def _error(msg: str, pos: int) -> KizashiError:
     return invalid(
         f"Tag filter: {msg} at position {pos + 1}.", [Problem("tags", f"{msg} at {pos + 1}")]
     )
 
 
-def _tokenise(text: str) -> list[_Tok]:
-    toks: list[_Tok] = []
-    i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if c.isspace():
-            i += 1
-            continue
-        if c in "()":
-            toks.append(_Tok(c, c, i))
-            i += 1
-            continue
-        start = i
-        buf: list[str] = []
-        if c == '"':
+def _read(text: str, i: int) -> tuple[Token, int]:
+    """A tag (quoted whole, or with quoted values inside it) or an operator."""
+    start, n = i, len(text)
+    if text[i] == '"':
+        end = text.find('"', i + 1)
+        if end < 0:
+            raise _error("unclosed quote", i)
+        return Token("TERM", text[i + 1 : end], start, Has(text[i + 1 : end])), end + 1
+    buf: list[str] = []
+    while i < n and not text[i].isspace() and text[i] not in "()":
+        if text[i] == '"':
             end = text.find('"', i + 1)
             if end < 0:
                 raise _error("unclosed quote", i)
-            toks.append(_Tok("TAG", text[i + 1 : end], start))
+            buf.append(text[i : end + 1])
             i = end + 1
-            continue
-        while i < n and not text[i].isspace() and text[i] not in "()":
-            if text[i] == '"':
-                end = text.find('"', i + 1)
-                if end < 0:
-                    raise _error("unclosed quote", i)
-                buf.append(text[i : end + 1])
-                i = end + 1
-            else:
-                buf.append(text[i])
-                i += 1
-        word = "".join(buf)
-        kind = word.upper() if word.upper() in KEYWORDS and word.isupper() else "TAG"
-        toks.append(_Tok(kind, word, start))
-    return toks
+        else:
+            buf.append(text[i])
+            i += 1
+    word = "".join(buf)
+    if word in KEYWORDS:  # only upper-case words are operators
+        return Token(word, word, start), i
+    return Token("TERM", word, start, Has(word)), i
 
 
-class _Parser:
-    def __init__(self, text: str) -> None:
-        self.toks = _tokenise(text)
-        self.i = 0
-        self.end = len(text)
+class _Tags:
+    """The tag filter's trees (as written: no flattening) and errors."""
 
-    def peek(self) -> _Tok | None:
-        return self.toks[self.i] if self.i < len(self.toks) else None
+    def all_of(self, parts: Sequence[Expr]) -> Expr:
+        return AllOf(tuple(parts))
 
-    def take(self) -> _Tok:
-        tok = self.toks[self.i]
-        self.i += 1
-        return tok
+    def any_of(self, parts: Sequence[Expr]) -> Expr:
+        return AnyOf(tuple(parts))
 
-    def parse(self) -> Expr:
-        if not self.toks:
-            raise _error("empty filter", 0)
-        expr = self.or_()
-        tok = self.peek()
-        if tok is not None:
-            raise _error(f"unexpected {tok.text!r}", tok.pos)
-        return expr
+    def negate(self, expr: Expr) -> Expr:
+        return Not(expr)
 
-    def or_(self) -> Expr:
-        parts = [self.and_()]
-        while (tok := self.peek()) is not None and tok.kind == "OR":
-            self.take()
-            parts.append(self.and_())
-        return parts[0] if len(parts) == 1 else AnyOf(tuple(parts))
+    def empty(self) -> Expr:
+        raise _error("empty filter", 0)
 
-    def and_(self) -> Expr:
-        parts = [self.not_()]
-        while (tok := self.peek()) is not None and tok.kind in ("AND", "NOT", "TAG", "("):
-            if tok.kind == "AND":
-                self.take()
-            parts.append(self.not_())
-        return parts[0] if len(parts) == 1 else AllOf(tuple(parts))
+    def error(self, msg: str, pos: int) -> KizashiError:
+        return _error(msg, pos)
 
-    def not_(self) -> Expr:
-        tok = self.peek()
-        if tok is not None and tok.kind == "NOT":
-            self.take()
-            return Not(self.not_())
-        return self.atom()
+    def unclosed(self, _opened: Token, found: Token | None, end: int) -> KizashiError:
+        return _error("missing ')'", found.pos if found else end)
 
-    def atom(self) -> Expr:
-        tok = self.peek()
-        if tok is None:
-            raise _error("expected a tag", self.end)
-        if tok.kind == "(":
-            self.take()
-            expr = self.or_()
-            close = self.peek()
-            if close is None or close.kind != ")":
-                raise _error("missing ')'", close.pos if close else self.end)
-            self.take()
-            return expr
-        if tok.kind == "TAG":
-            self.take()
-            return Has(tok.text)
-        raise _error(f"expected a tag, found {tok.text!r}", tok.pos)
+    def missing(self, found: Token | None, _before: Token | None, end: int) -> KizashiError:
+        if found is None:
+            return _error("expected a tag", end)
+        return _error(f"expected a tag, found {found.text!r}", found.pos)
 
 
 def parse_tag_query(text: str) -> Expr:
     """Parse a tag filter; errors name the position (1-based)."""
-    return _Parser(text).parse()
+    return Parser(tokenise(text, _read), len(text), _Tags()).parse()
 
 
 def tags_in(expr: Expr) -> set[str]:

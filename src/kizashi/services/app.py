@@ -54,11 +54,11 @@ class Kizashi:
         self.indicators = IndicatorService(
             self.ctx, self.objects, keep_flagged=keep_flagged, warninglists=warninglists
         )
-        self.objects.linker = self.indicators
+        self.objects.hooks.linker = self.indicators
         self.relationships = RelationshipService(self.ctx, self.objects)
         self.entity_graph = EntityGraphService(self.ctx, self.objects)
         self.rules = RuleService(self.ctx, self.tags, self.objects, lambda: self.search)
-        self.objects.tagger = self.rules
+        self.objects.hooks.tagger = self.rules
         self.users = UserService(self.ctx)
 
     @classmethod

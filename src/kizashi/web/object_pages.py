@@ -17,7 +17,7 @@ from kizashi.model.stix import ENTITY_TYPES, HASH_ALGORITHMS, OBSERVABLE_VALUE_P
 from kizashi.services import Kizashi
 from kizashi.services.analytics import ITEM_TYPES
 from kizashi.services.dashboard import DashboardService
-from kizashi.services.object_views import ObjectView
+from kizashi.services.objects.views import ObjectView
 from kizashi.services.relationships import VOCABULARY
 from kizashi.services.summaries import ARTICLE_BUDGET, Summary
 from kizashi.web import forms

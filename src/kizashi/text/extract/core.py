@@ -23,6 +23,9 @@ from kizashi.model.observables import INDICATOR_KINDS
 from kizashi.text.extract import validate
 from kizashi.text.extract.flags import flags_for
 from kizashi.text.extract.refang import fold_width, may_be_defanged, refang_mapped
+from kizashi.text.extract.spans import Emit, trim
+from kizashi.text.extract.useragent import read_user_agents
+from kizashi.text.extract.windows import QUOTES, WINPATH, read_quoted, read_winpath
 
 TYPES = INDICATOR_KINDS
 
@@ -57,8 +60,6 @@ _RUN = r"A-Za-z0-9._~:/?#\[\]@!$&()*+,;=%\\{}|\-"
 _SIGNAL = r".:/@\\="
 _PLAIN = r"A-Za-z0-9_~?#\[\]!$&()*+,;%{}|\-"  # _RUN minus _SIGNAL
 
-_HIVE = r"(?:HKEY_[A-Z_]{4,24}|HK(?:LM|CU|CR|CC|U|PD))"
-_SEGMENT = r"[^\\\x00-\x1f\"<>|\x7f-\U0010ffff]{1,255}"
 
 # The master pattern: an ASCII run that holds a signal character followed by more run,
 # or that starts like an identifier. Only a run's first character can start a match.
@@ -71,14 +72,9 @@ _MASTER = re.compile(
     rf"(?<![{_RUN}])(?:[{_PLAIN}]*+[{_SIGNAL}]++[{_RUN}]|(?=[(\[{{]{{0,3}}(?:{_IDENTIFIER})))"
     rf"[{_RUN}]*+"
 )
-_WINPATH = re.compile(
-    rf"""(?:{_HIVE}|(?:\\\\[.?]\\)?[A-Za-z]:|\\\\[A-Za-z0-9][A-Za-z0-9.\-]{{0,62}}|%[A-Za-z_][A-Za-z0-9_]{{1,39}}%)
-    (?:\\{_SEGMENT})++""",
-    re.VERBOSE,
-)
+
 _ASN = re.compile(r"ASN?[ ]?([0-9]{1,10})(?![A-Za-z0-9])")
-_USER_AGENT = re.compile(r"(?<![A-Za-z-])(?i:user-agent)[ \t]{0,8}[:=][ \t]{0,8}")
-_QUOTES = frozenset("\"「'")
+
 
 # Within a run (already refanged), everything that is not part of a URL.
 _ITEMS = re.compile(
@@ -118,9 +114,7 @@ _ITEMS = re.compile(
 
 _URL_START = re.compile(r"(?<![A-Za-z])(?:https?|ftps?|sftp|tcp|udp)://", re.IGNORECASE)
 _SCHEMELESS = re.compile(r"(?<![A-Za-z])[A-Za-z][A-Za-z0-9+.\-]{0,15}://")
-_CLOSERS = {")": "(", "]": "[", ">": "<", "}": "{"}
-_TRAILING = ".,;:!?'\""
-_OPENERS = "([{<"
+
 
 #: Executable extensions whose files are reported as ``file-name``.
 EXECUTABLE = frozenset(
@@ -138,8 +132,6 @@ _VERSION_CONTEXT = re.compile(
 )
 #: A dotted quad followed by one of these numbers a section (第3.2.1.5節), not a host.
 _SECTION_MARKS = frozenset("節章項条")
-
-Emit = Callable[[str, str, int, int], None]
 
 
 def extract(text: str, *, flag: bool = True, warninglists: bool = False) -> list[Hit]:
@@ -162,11 +154,7 @@ def extract(text: str, *, flag: bool = True, warninglists: bool = False) -> list
             hits.append(Hit(kind, value, start, end))
 
     _scan(folded, emit)
-    if "gent" in folded:
-        after = 0
-        for m in _USER_AGENT.finditer(folded):
-            if m.start() >= after:  # a label inside the previous agent is part of it
-                after = _read_user_agent(folded, m.start(), m.end(), emit)
+    read_user_agents(folded, emit)
     hits.sort(key=_position)
     return hits
 
@@ -217,13 +205,13 @@ def _search_run_starts(text: str, pos: int) -> re.Match[str] | None:
 
 def _read_special(text: str, start: int, emit: Emit) -> int:
     """A registry key, a Windows path (both may hold spaces) or an ASN; 0 if none."""
-    if start and text[start - 1] in _QUOTES:
-        quoted = _read_quoted(text, start - 1, emit)
+    if start and text[start - 1] in QUOTES:
+        quoted = read_quoted(text, start - 1, emit)
         if quoted:
             return quoted
-    m = _WINPATH.match(text, start)
+    m = WINPATH.match(text, start)
     if m is not None:
-        return _read_winpath(text, start, m.end(), emit)
+        return read_winpath(text, start, m.end(), emit)
     if text.startswith("AS", start):
         m = _ASN.match(text, start)
         if m is not None:
@@ -317,7 +305,7 @@ def _read_url(token: str, s: int, emit: Emit) -> int:
     nxt = _URL_START.search(token, s + 3)
     if nxt is not None:
         end = nxt.start()
-    end = _trim(token, s, end)
+    end = trim(token, s, end)
     url = token[s:end]
     scheme_end = url.index("://") + 3
     rest = url[scheme_end:]
@@ -352,23 +340,6 @@ def _read_url(token: str, s: int, emit: Emit) -> int:
     )
     emit("url", value, s, end)
     emit(host_kind, host_value, h_start, h_start + len(host))
-    return end
-
-
-def _trim(token: str, s: int, end: int) -> int:
-    """Drop trailing sentence punctuation and closing brackets that do not close."""
-    while end > s:
-        ch = token[end - 1]
-        if ch in _TRAILING or ch in _OPENERS:
-            end -= 1
-        elif ch in _CLOSERS:
-            segment = token[s:end]
-            if segment.count(_CLOSERS[ch]) < segment.count(ch):
-                end -= 1
-            else:
-                break
-        else:
-            break
     return end
 
 
@@ -460,93 +431,3 @@ def _read_ipv4(m: re.Match[str], text: str, at: Callable[[int], int], emit: Emit
         emit("cidr", address + prefix, s, s + len(address) + len(prefix))
     else:
         emit("ipv4", address, s, s + len(address))
-
-
-def _read_winpath(text: str, start: int, end: int, emit: Emit) -> int:
-    """A registry key or Windows path: spaces inside, the last segment ends at a space."""
-    span = _first_path(text[start:end])
-    end = start + len(span)
-    last = span.rfind("\\")
-    tail = span[last + 1 :]
-    cut = len(tail)
-    for i, ch in enumerate(tail):
-        if ch.isspace():
-            cut = i
-            break
-    stop = start + last + 1 + cut
-    stop = start + _trim(text[start:stop], 0, stop - start)
-    value = text[start:stop].rstrip("\\")
-    stop = start + len(value)
-    _emit_windows(value, start, emit)
-    return stop
-
-
-_NEXT_PATH = re.compile(r"\s(?:[A-Za-z]:|%[A-Za-z_]{2,40}%|HK[A-Z_]{1,24})$|\.[A-Za-z0-9]{1,4}\s")
-
-
-def _first_path(span: str) -> str:
-    """Cut a run of segments where a second path starts (``a.exe and C:\\...``)."""
-    segments = span.split("\\")
-    for i in range(1, len(segments) - 1):
-        m = _NEXT_PATH.search(segments[i])
-        if m is not None:
-            cut = m.start() + (0 if m.group()[0].isspace() else len(m.group()) - 1)
-            return "\\".join([*segments[:i], segments[i][:cut]])
-    return span
-
-
-def _emit_windows(value: str, start: int, emit: Emit) -> None:
-    if re.match(_HIVE + r"\\", value):
-        emit("registry-key", value, start, start + len(value))
-        return
-    if value.count("\\") < 1 or value.endswith(":"):
-        return
-    emit("file-path", value, start, start + len(value))
-    if value.startswith("\\\\"):
-        host = value[2:].split("\\", 1)[0]
-        kind, host_value = validate.host(host)
-        if kind is not None:
-            emit(kind, host_value, start + 2, start + 2 + len(host))
-
-
-def _read_quoted(text: str, start: int, emit: Emit) -> int:
-    """A key or path in quotes or 「」: the whole quoted span, spaces and Japanese too."""
-    if _QUOTED_PATH.match(text, start + 1) is None:
-        return 0
-    closer = "」" if text[start] == "「" else text[start]
-    limit = min(len(text), start + 1 + 1024)
-    close = text.find(closer, start + 1, limit)
-    newline = text.find("\n", start + 1, limit)
-    if close == -1 or (newline != -1 and newline < close):
-        return 0
-    value = text[start + 1 : close].rstrip("\\")
-    if value:
-        _emit_windows(value, start + 1, emit)
-    return close + 1
-
-
-_QUOTED_PATH = re.compile(
-    rf"{_HIVE}\\|[A-Za-z]:\\|\\\\[A-Za-z0-9]|%[A-Za-z_][A-Za-z0-9_]{{1,39}}%\\"
-)
-
-
-def _read_user_agent(text: str, label: int, value_start: int, emit: Emit) -> int:
-    quote = text[value_start : value_start + 1]
-    outer = text[label - 1 : label] if label else ""
-    if outer in ('"', "'", "「"):  # "User-Agent: curl/7.88.1": the header is quoted
-        closer = "」" if outer == "「" else outer
-        end = text.find(closer, value_start, value_start + 1024)
-        begin = value_start
-    elif quote in ('"', "'", "「"):
-        closer = "」" if quote == "「" else quote
-        end = text.find(closer, value_start + 1, value_start + 1 + 1024)
-        begin = value_start + 1
-    else:
-        end = text.find("\n", value_start, value_start + 1024)
-        begin = value_start
-    if end == -1:
-        end = min(len(text), value_start + 1024)
-    value = text[begin:end].rstrip()
-    if len(value) >= 4:
-        emit("user-agent", value, begin, begin + len(value))
-    return begin + len(value)

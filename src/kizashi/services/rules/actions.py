@@ -1,6 +1,6 @@
 """What rules do once they matched: compiled actions, and acting on the store.
 
-The rule set (:class:`Compiled`) is what :class:`kizashi.services.rules.RuleService`
+The rule set (:class:`Compiled`) is what :class:`~kizashi.services.rules.ruleset.RuleSets`
 keeps between items: the matching nodes, each rule's definition and version, and its
 actions read once. :class:`RuleActions` carries out the matches of incoming items and
 of runs over stored ones alike, in the caller's transaction.

@@ -1,0 +1,148 @@
+"""Reading objects: one, many, a filtered page (newest first), and an object's versions."""
+
+from __future__ import annotations
+
+import builtins
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, timedelta
+
+from sqlalchemy.engine import Connection
+
+from kizashi.model import stix as stix_model
+from kizashi.model import tlp as tlp_model
+from kizashi.model.actor import Actor
+from kizashi.model.errors import KizashiError, Problem, forbidden, invalid
+from kizashi.model.tagquery import AllOf, Expr, Has, map_tags, parse_tag_query, tags_in
+from kizashi.services.common import Context, may_see, readable_row, reader_of
+from kizashi.services.objects.views import (
+    ObjectView,
+    Page,
+    VersionView,
+    decode_cursor,
+    encode_cursor,
+    view_of,
+)
+from kizashi.services.tags import canonical as canonical_tag
+from kizashi.store import objects as repo
+from kizashi.store import tags as tag_repo
+from kizashi.store.objects import ObjectFilter
+
+MAX_PAGE = 500
+
+
+class ObjectReader:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def get(self, actor: Actor, stix_id: str) -> ObjectView:
+        """The object, if ``actor`` may read it (TLP, revoked): else not found."""
+        with self.ctx.store.read() as conn:
+            row = readable_row(conn, actor, stix_id)
+            return view_of(row, repo.tags_for(conn, [row.pk])[row.pk])
+
+    def get_many(self, actor: Actor, stix_ids: Iterable[str]) -> dict[str, ObjectView]:
+        """The ones of these objects ``actor`` may read (revoked ones for admins only)."""
+        with self.ctx.store.read() as conn:
+            rows = {i: r for i, r in repo.get_many(conn, stix_ids).items() if may_see(actor, r)}
+            tags = repo.tags_for(conn, [r.pk for r in rows.values()])
+            return {i: view_of(r, tags[r.pk]) for i, r in rows.items()}
+
+    def list(
+        self,
+        actor: Actor,
+        *,
+        types: Sequence[str] = (),
+        tags: str | None = None,
+        all_tags: Sequence[str] = (),
+        text: str | None = None,
+        tlp: Sequence[str] = (),
+        created_from: str | None = None,
+        created_to: str | None = None,
+        include_revoked: bool = False,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page:
+        """Newest first. ``tags`` is a filter (``a AND (b OR c) NOT d``); ``all_tags`` ANDs."""
+        if include_revoked and not actor.is_admin:
+            raise forbidden("Only an admin can list revoked objects.")
+        unknown = [t for t in types if t not in stix_model.ALL_TYPES]
+        if unknown:
+            raise KizashiError(
+                "Unknown object type: " + ", ".join(unknown),
+                "unknown_type",
+                [Problem("type", u) for u in unknown],
+            )
+        parts: list[Expr] = [parse_tag_query(tags)] if tags else []
+        parts += [Has(t) for t in all_tags]
+        expr = None if not parts else parts[0] if len(parts) == 1 else AllOf(tuple(parts))
+        limit = max(1, min(limit, MAX_PAGE))
+        flt = ObjectFilter(
+            reader=reader_of(actor),
+            types=types,
+            tag_expr=expr,
+            text=text or None,
+            tlp=[tlp_model.normalise(t) or t for t in tlp],
+            created_from=_bound(created_from, "created_from", end=False),
+            created_to=_bound(created_to, "created_to", end=True),
+            include_revoked=include_revoked,
+        )
+        with self.ctx.store.read() as conn:
+            tag_pks: dict[str, int] = {}
+            if expr is not None:
+                names = {_canonical(t) for t in tags_in(expr)}
+                tag_pks = tag_repo.pks_by_names(conn, names)
+                expr = map_tags(expr, _canonical)
+                flt.tag_expr = expr
+            before = decode_cursor(cursor) if cursor else None
+            rows = repo.list_rows(conn, flt, tag_pks=tag_pks, limit=limit + 1, before_pk=before)
+            more = len(rows) > limit
+            rows = rows[:limit]
+            tag_map = repo.tags_for(conn, [r.pk for r in rows])
+            items = [view_of(r, tag_map[r.pk]) for r in rows]
+        return Page(items, encode_cursor(rows[-1].pk) if more and rows else None)
+
+    def history(self, actor: Actor, stix_id: str) -> builtins.list[VersionView]:
+        with self.ctx.store.read() as conn:
+            row = readable_row(conn, actor, stix_id)
+            current = VersionView(
+                row.version, "current", row.modified, None, row.updated_at, json.loads(row.data)
+            )
+            older = [
+                VersionView(
+                    v.version, v.action, v.modified, v.changed_by, v.changed_at, json.loads(v.data)
+                )
+                for v in repo.history(conn, row.pk)
+            ]
+            return [current, *older]
+
+
+def _bound(value: str | None, field: str, *, end: bool) -> str | None:
+    """A date range bound as a STIX timestamp; a bare date covers its whole day."""
+    if not value:
+        return None
+    try:
+        when = stix_model.parse_timestamp(value if "T" in value else value + "T00:00:00Z")
+    except ValueError:
+        raise invalid(
+            f"{field} is a date (2024-05-01) or a timestamp.", [Problem(field, value)]
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    if "T" not in value and end:
+        when += timedelta(days=1, milliseconds=-1)
+    return stix_model.format_timestamp(when)
+
+
+def current_view(conn: Connection, stix_id: str) -> ObjectView:
+    """The object as it stands now in this transaction (it exists: we just wrote it)."""
+    row = repo.get(conn, stix_id)
+    assert row is not None
+    return view_of(row, repo.tags_for(conn, [row.pk])[row.pk])
+
+
+def _canonical(name: str) -> str:
+    try:
+        return canonical_tag(name)
+    except KizashiError:
+        return name
