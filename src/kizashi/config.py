@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     max_body_bytes: int = 10 * 1024 * 1024
+    #: What one import (POST /api/v1/import) may upload: bundles are large.
+    import_max_bytes: int = 512 * 1024 * 1024
     secret_key: str | None = None
     admin_user: str = "admin"
     admin_password: str | None = None

@@ -17,6 +17,7 @@ from kizashi.api.limits import BodySizeLimit
 from kizashi.api.routes import (
     auth,
     digests,
+    exchange,
     feeds,
     indicators,
     meta,
@@ -82,6 +83,7 @@ def create_app(
         stats,
         summaries,
         digests,
+        exchange,
         rules,
         feeds,
         auth,
@@ -105,5 +107,9 @@ def create_app(
     )
     app.add_middleware(SecurityHeaders)
     # Outermost, so that an oversized body is refused before anything reads it.
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        larger={"/api/v1/import": settings.import_max_bytes},
+    )
     return app

@@ -9,6 +9,7 @@ import typer
 from kizashi.cli import (
     add,
     admin,
+    exchange,
     feeds,
     indicators,
     objects,
@@ -39,6 +40,8 @@ app.command("revoke")(objects.revoke)
 app.command("restore")(objects.restore)
 app.command("history")(objects.history)
 app.command("export-json")(objects.export_json)
+app.command("import")(exchange.import_)
+app.command("export")(exchange.export)
 app.add_typer(admin.users, name="user")
 app.add_typer(admin.tokens, name="token")
 app.add_typer(admin.taxonomy, name="taxonomy")

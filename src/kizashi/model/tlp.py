@@ -62,3 +62,23 @@ def level_of(marking_refs: list[str]) -> str | None:
     """The most restrictive TLP level among ``marking_refs``."""
     levels = [LEVEL_BY_ID[r] for r in marking_refs if r in LEVEL_BY_ID]
     return max(levels, key=rank) if levels else None
+
+
+#: The TLP 1.0 marking definitions as STIX 2.1 publishes them (python-stix2's constants).
+_TLP1_CREATED = "2017-01-20T00:00:00.000Z"
+
+
+def tlp_definition(marking_id: str) -> dict[str, Any]:
+    """The marking-definition object behind a TLP marking id, 2.0 or 1.0."""
+    level = LEVEL_BY_ID[marking_id]
+    if marking_id in TLP1_IDS:
+        return {
+            "type": "marking-definition",
+            "spec_version": "2.1",
+            "id": marking_id,
+            "created": _TLP1_CREATED,
+            "definition_type": "tlp",
+            "name": f"TLP:{level.upper() if level != 'clear' else 'WHITE'}",
+            "definition": {"tlp": level if level != "clear" else "white"},
+        }
+    return marking_definition(level)

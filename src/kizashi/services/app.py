@@ -15,6 +15,7 @@ from kizashi.services.analytics import AnalyticsService
 from kizashi.services.common import Clock, Context, utcnow
 from kizashi.services.digests import DigestService
 from kizashi.services.entity_graph import EntityGraphService
+from kizashi.services.exchange import ExchangeService
 from kizashi.services.indicators import IndicatorService
 from kizashi.services.llm import LLMConfig
 from kizashi.services.objects import ObjectService
@@ -59,6 +60,7 @@ class Kizashi:
         self.entity_graph = EntityGraphService(self.ctx, self.objects)
         self.rules = RuleService(self.ctx, self.tags, self.objects, lambda: self.search)
         self.objects.hooks.tagger = self.rules
+        self.exchange = ExchangeService(self.ctx, self.objects, self.tags, lambda: self.search)
         self.users = UserService(self.ctx)
 
     @classmethod

@@ -431,6 +431,23 @@ summary_jobs = sa.Table(
     sa.Column("finished_at", TS),
 )
 
+# Imports in the background (POST /api/v1/import): what was asked, how far it got, and
+# the report (counts per outcome and type, the problems one by one) once done.
+import_jobs = sa.Table(
+    "import_jobs",
+    metadata,
+    sa.Column("pk", sa.Integer, primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("format", sa.String(32), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("done", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("result", sa.Text),
+    sa.Column("error", sa.Text),
+    sa.Column("requested_by", sa.Integer, sa.ForeignKey("users.pk", ondelete="SET NULL")),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("finished_at", TS),
+)
+
 # Scheduled summaries ("digests"): a selection summarised every day or week, as the user
 # who made it; each run is a summary job.
 digests = sa.Table(

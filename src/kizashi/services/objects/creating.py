@@ -105,7 +105,7 @@ class ObjectCreator:
                 raise conflict(f"{data['id']} exists and is revoked; an admin can restore it.")
             self.tags.attach(conn, actor, [existing.pk], parsed)
             return current_view(conn, data["id"]), False
-        pks = self._insert(conn, actor, [(data, level)], parsed)
+        pks = self.insert_in(conn, actor, [(data, level)], parsed)
         if self.hooks.linker is not None:
             if plans is not None:
                 self.hooks.linker.store_in(
@@ -117,7 +117,7 @@ class ObjectCreator:
         self.ctx.audit(conn, actor, "create", data["id"])
         return current_view(conn, data["id"]), True
 
-    def _insert(
+    def insert_in(
         self,
         conn: Connection,
         actor: Actor,
@@ -265,7 +265,7 @@ class ObjectCreator:
                 f"{len(clash)} object(s) exist already, e.g. {clash[0]}; nothing was stored."
             )
         fresh = [unique[i] for i in ids if i not in have]
-        result.pks = self._insert(conn, actor, fresh, parsed)
+        result.pks = self.insert_in(conn, actor, fresh, parsed)
         if self.hooks.linker is not None:
             self.hooks.linker.upgrade_stubs(conn, actor, [d for d, _ in fresh])
         if have and parsed:

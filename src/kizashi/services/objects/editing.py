@@ -97,7 +97,7 @@ class ObjectEditor:
                 [Problem("value", "changes the object's id")],
             )
         level = split_tlp(data, None)
-        self._new_version(conn, actor, row, data, "update", level)
+        self.new_version_in(conn, actor, row, data, "update", level)
         if isinstance(labels, list):
             parsed = self.tags.parse(conn, labels)
             # Labels replace the tags, except TLP, which only a new level replaces.
@@ -140,7 +140,7 @@ class ObjectEditor:
             data["modified"] = stix_model.next_modified(
                 row.modified or self.ctx.stamp(), self.ctx.clock()
             )
-        self._new_version(conn, actor, row, data, "revoke", row.tlp, revoked=True)
+        self.new_version_in(conn, actor, row, data, "revoke", row.tlp, revoked=True)
         if self.hooks.linker is not None and row.type == "report":
             self.hooks.linker.forget_in(conn, row.pk)  # a revoked report no longer counts
         self.ctx.audit(conn, actor, "revoke", stix_id)
@@ -160,7 +160,7 @@ class ObjectEditor:
                 data["modified"] = stix_model.next_modified(
                     row.modified or self.ctx.stamp(), self.ctx.clock()
                 )
-            self._new_version(conn, actor, row, data, "restore", row.tlp, revoked=False)
+            self.new_version_in(conn, actor, row, data, "restore", row.tlp, revoked=False)
             if self.hooks.linker is not None and row.type == "report":
                 self.hooks.linker.relink_in(conn, actor, [stix_id])
             self.ctx.audit(conn, actor, "restore", stix_id)
@@ -174,7 +174,7 @@ class ObjectEditor:
             raise conflict(f"{stix_id} is revoked; an admin can restore it first.")
         return row
 
-    def _new_version(
+    def new_version_in(
         self,
         conn: Connection,
         actor: Actor,
@@ -185,6 +185,7 @@ class ObjectEditor:
         *,
         revoked: bool | None = None,
     ) -> None:
+        """Keep the current row as a version; ``data`` becomes the current one."""
         stamp = self.ctx.stamp()
         repo.add_versions(
             conn,

@@ -11,8 +11,9 @@ from typing import Any
 from kizashi.model import stix as stix_model
 from kizashi.model import tlp as tlp_model
 from kizashi.model.actor import Actor
-from kizashi.model.errors import Problem, invalid
+from kizashi.model.errors import KizashiError, Problem, invalid
 from kizashi.model.observables import lookup_value
+from kizashi.services.tags import canonical as canonical_tag
 from kizashi.store.rows import ObjectRow
 
 
@@ -72,15 +73,53 @@ class BulkResult:
 
 
 def stix_out(row: ObjectRow, tags: Sequence[str]) -> dict[str, Any]:
-    """The object as STIX, with Kizashi's tags as ``labels`` and TLP as a marking."""
+    """The object as STIX, with Kizashi's tags as ``labels`` and TLP as a marking.
+
+    An imported object keeps its own labels and markings in its JSON: they come out as
+    they went in (in their order and spelling), less a label whose tag an analyst took
+    away, plus the tags added since; its TLP marking stays where it was unless the level
+    changed."""
     data: dict[str, Any] = json.loads(row.data)
-    labels = [t for t in tags if not t.startswith("tlp:")]
-    if labels and not stix_model.is_observable(row.type):
-        data["labels"] = labels
-    if row.tlp:
-        refs = [r for r in data.get("object_marking_refs", []) if r not in tlp_model.LEVEL_BY_ID]
-        data["object_marking_refs"] = [*refs, tlp_model.MARKING_IDS[row.tlp]]
+    held = [t for t in tags if not t.startswith("tlp:")]
+    own = data.get("labels")
+    if isinstance(own, list):
+        kept, covered = [], set()
+        for label in own:
+            name = _tag_name(label)
+            if name is None or name in tags:
+                kept.append(label)  # a label that is no tag, or whose tag is still held
+            if name is not None:
+                covered.add(name)
+        labels = kept + [t for t in held if t not in covered]
+        if labels:
+            data["labels"] = labels
+        else:
+            data.pop("labels")
+    elif held and not stix_model.is_observable(row.type):
+        data["labels"] = held
+    refs = data.get("object_marking_refs")
+    refs = list(refs) if isinstance(refs, list) else []
+    levels = [r for r in refs if r in tlp_model.LEVEL_BY_ID]
+    # A marking of the level already there (TLP 2.0, or 1.0 as older producers write it)
+    # stays where it is; another level's is replaced, at the end.
+    if not (row.tlp and len(levels) == 1 and tlp_model.LEVEL_BY_ID[levels[0]] == row.tlp):
+        refs = [r for r in refs if r not in tlp_model.LEVEL_BY_ID]
+        refs += [tlp_model.MARKING_IDS[row.tlp]] if row.tlp else []
+    if refs:
+        data["object_marking_refs"] = refs
+    else:
+        data.pop("object_marking_refs", None)
     return data
+
+
+def _tag_name(label: Any) -> str | None:
+    """The tag a label is stored as, if it can be one."""
+    if not isinstance(label, str):
+        return None
+    try:
+        return canonical_tag(label)
+    except KizashiError:
+        return None
 
 
 def view_of(row: ObjectRow, tags: Sequence[str]) -> ObjectView:

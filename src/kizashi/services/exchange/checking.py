@@ -1,0 +1,106 @@
+"""Is this a STIX 2.1 object Kizashi can keep as it came? The checks every imported object
+passes, whatever format it was read from: its identity, its version's timestamps, and
+``stix2``'s own validation for the types STIX defines (custom properties allowed, since a
+producer's ``x_`` properties are kept)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import stix2
+import stix2.exceptions
+
+from kizashi.model import stix as stix_model
+
+#: ``type--uuid`` (STIX 2.1 §2.9); a custom type is lower-case letters, digits and hyphens.
+_IDENTIFIER = re.compile(
+    r"([a-z][a-z0-9-]{1,248}[a-z0-9])--"
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
+_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z")
+#: Types whose objects carry no ``modified``: a later copy is the same object or a conflict.
+UNVERSIONED = frozenset({"marking-definition"}) | stix_model.OBSERVABLE_TYPES
+
+
+class UnfitError(Exception):
+    """Why an object cannot be imported: where in it, and what is wrong."""
+
+    def __init__(self, where: str, why: str) -> None:
+        super().__init__(f"{where}: {why}" if where else why)
+        self.where = where
+        self.why = why
+
+
+def check(obj: Mapping[str, Any]) -> None:
+    """Raise :class:`UnfitError` with the first problem that keeps ``obj`` out of the store."""
+    stix_type = obj.get("type")
+    if not isinstance(stix_type, str) or not stix_type:
+        raise UnfitError("type", "every STIX object has a type")
+    if stix_type == "bundle":
+        raise UnfitError("type", "a bundle inside a bundle is not an object")
+    stix_id = obj.get("id")
+    if not isinstance(stix_id, str):
+        raise UnfitError("id", "every STIX 2.1 object has an id")
+    m = _IDENTIFIER.fullmatch(stix_id)
+    if m is None:
+        raise UnfitError("id", f"{stix_id[:120]!r} is not a STIX identifier (type--UUID)")
+    if m.group(1) != stix_type:
+        raise UnfitError("id", f"the id names type {m.group(1)!r}, the object is a {stix_type!r}")
+    spec = obj.get("spec_version")
+    observable = stix_type in stix_model.OBSERVABLE_TYPES
+    if spec is None and not observable:
+        raise UnfitError("spec_version", "missing: every STIX 2.1 domain object has one")
+    if spec is not None and spec != "2.1":
+        raise UnfitError("spec_version", f"{spec!r}: Kizashi reads STIX 2.1")
+    for key in ("created", "modified"):
+        value = obj.get(key)
+        if value is not None and not (isinstance(value, str) and _TIMESTAMP.fullmatch(value)):
+            raise UnfitError(key, "not a STIX timestamp (YYYY-MM-DDTHH:MM:SS[.s]Z)")
+    if stix_type in stix_model.ALL_TYPES:
+        try:
+            stix2.parse(dict(obj), allow_custom=True, version="2.1")
+        except (stix2.exceptions.STIXError, ValueError, TypeError, KeyError) as exc:
+            raise UnfitError(_where(exc), _why(exc)) from None
+    elif not stix_type.startswith("x-"):
+        raise UnfitError("type", f"{stix_type!r} is neither a STIX 2.1 type nor a custom x- type")
+
+
+def upgraded(obj: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """A STIX 2.0 domain or relationship object (no ``spec_version``) as STIX 2.1, and
+    whether it was one: ``spec_version`` added, and ``is_family`` for malware, which 2.1
+    requires (``true``: STIX 2.0's malware objects named families and their variants).
+    Everything else is kept as it was; 2.1 objects come back unchanged."""
+    stix_type = obj.get("type")
+    if (
+        "spec_version" in obj
+        or not isinstance(stix_type, str)
+        or stix_type in stix_model.OBSERVABLE_TYPES
+        or stix_type == "bundle"
+    ):
+        return obj, False
+    out = {**obj, "spec_version": "2.1"}
+    if stix_type == "malware":
+        out.setdefault("is_family", True)
+    return out, True
+
+
+def modified_of(obj: Mapping[str, Any]) -> str | None:
+    """The version an object is (its ``modified``, else ``created``) as a key that orders
+    as the instants do: ``…:SS.fffffffff`` (a STIX timestamp may have 0 to 9 decimals)."""
+    value = obj.get("modified") or obj.get("created")
+    if not isinstance(value, str) or not _TIMESTAMP.fullmatch(value):
+        return None
+    whole, _, fraction = value[:-1].partition(".")
+    return f"{whole}.{fraction:0<9}"
+
+
+def _where(exc: Exception) -> str:
+    prop = getattr(exc, "prop_name", None)
+    return str(prop) if prop else ""
+
+
+def _why(exc: Exception) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text[:500]

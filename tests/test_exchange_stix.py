@@ -1,0 +1,367 @@
+"""STIX 2.1 import and export (issue 19): versions, bad input, references, markings and
+labels, who may change what, and the interplay with extraction and rules."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from typing import IO, Any
+
+import pytest
+import sqlalchemy as sa
+
+from kizashi.formats import Limits
+from kizashi.model.actor import SYSTEM, Actor
+from kizashi.model.errors import KizashiError
+from kizashi.services import Kizashi
+from kizashi.services.exchange import ImportReport, Selection
+
+IDENTITY = "identity--f431f809-377b-45e0-aa1c-6a4751cae5ff"
+AMBER = "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82"
+MALWARE = "malware--31b940d4-6f7f-459a-80ea-9c1f17b5891b"
+INDICATOR = "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"
+RELATIONSHIP = "relationship--44298a74-ba52-4f0c-87a3-1824e67d7fad"
+REPORT = "report--84e4d88f-44ea-4bcd-bbf3-b2c1c320bcb3"
+
+
+def malware(modified: str = "2024-01-01T00:00:00.000Z", **extra: Any) -> dict[str, Any]:
+    return {
+        "type": "malware",
+        "spec_version": "2.1",
+        "id": MALWARE,
+        "created": "2024-01-01T00:00:00.000Z",
+        "modified": modified,
+        "name": "Poison Ivy",
+        "is_family": True,
+        **extra,
+    }
+
+
+def indicator() -> dict[str, Any]:
+    return {
+        "type": "indicator",
+        "spec_version": "2.1",
+        "id": INDICATOR,
+        "created": "2024-01-02T00:00:00.000Z",
+        "modified": "2024-01-02T00:00:00.000Z",
+        "name": "C2",
+        "pattern": "[ipv4-addr:value = '198.51.100.7']",
+        "pattern_type": "stix",
+        "valid_from": "2024-01-02T00:00:00Z",
+    }
+
+
+def relationship() -> dict[str, Any]:
+    return {
+        "type": "relationship",
+        "spec_version": "2.1",
+        "id": RELATIONSHIP,
+        "created": "2024-01-03T00:00:00.000Z",
+        "modified": "2024-01-03T00:00:00.000Z",
+        "relationship_type": "indicates",
+        "source_ref": INDICATOR,
+        "target_ref": MALWARE,
+    }
+
+
+def bundle(*objects: dict[str, Any]) -> bytes:
+    return json.dumps(
+        {"type": "bundle", "id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56d", "objects": objects}
+    ).encode()
+
+
+def opener(data: bytes) -> Callable[[], IO[bytes]]:
+    return lambda: io.BytesIO(data)
+
+
+def imp(kz: Kizashi, actor: Actor, data: bytes, **kw: Any) -> ImportReport:
+    return kz.exchange.import_(actor, opener(data), **kw)
+
+
+def exported(kz: Kizashi, actor: Actor, selection: Selection | None = None) -> dict[str, Any]:
+    out = io.BytesIO()
+    kz.exchange.export(actor, out, selection or Selection(include_revoked=True), format="stix")
+    doc = json.loads(out.getvalue())
+    assert doc["type"] == "bundle"
+    return {o["id"]: o for o in doc["objects"]}
+
+
+def counts(kz: Kizashi) -> tuple[int, int, int]:
+    with kz.store.read() as conn:
+        return (
+            conn.execute(sa.text("SELECT count(*) FROM objects")).scalar_one(),
+            conn.execute(sa.text("SELECT count(*) FROM object_versions")).scalar_one(),
+            conn.execute(sa.text("SELECT count(*) FROM object_tags")).scalar_one(),
+        )
+
+
+# -- versions ---------------------------------------------------------------------------
+
+
+def test_import_then_again_changes_nothing(kz: Kizashi) -> None:
+    data = bundle(malware(), indicator(), relationship())
+    first = imp(kz, SYSTEM, data)
+    assert first.counts["new"] == 3 and first.written
+    before = counts(kz)
+    again = imp(kz, SYSTEM, data)
+    assert again.counts["unchanged"] == 3
+    assert again.counts["new"] == again.counts["updated"] == 0
+    assert counts(kz) == before
+
+
+def test_versions_follow_modified(kz: Kizashi) -> None:
+    imp(kz, SYSTEM, bundle(malware("2024-02-01T00:00:00.000Z", description="second")))
+    older = imp(kz, SYSTEM, bundle(malware("2024-01-15T00:00:00.000Z", description="first")))
+    assert older.counts["older"] == 1
+    assert kz.objects.get(SYSTEM, MALWARE).stix["description"] == "second"
+    newer = imp(kz, SYSTEM, bundle(malware("2024-03-01T00:00:00.123456Z", description="third")))
+    assert newer.counts["updated"] == 1
+    view = kz.objects.get(SYSTEM, MALWARE)
+    assert view.stix["description"] == "third"
+    assert view.stix["modified"] == "2024-03-01T00:00:00.123456Z"  # as the producer wrote it
+    history = kz.objects.history(SYSTEM, MALWARE)
+    assert [v.stix.get("description") for v in history] == ["third", "second"]
+    # Same modified, other content: a conflict, the stored one kept.
+    clash = imp(kz, SYSTEM, bundle(malware("2024-03-01T00:00:00.123456Z", description="x")))
+    assert clash.counts["conflict"] == 1
+    assert clash.problems[0].id == MALWARE and clash.problems[0].where == "modified"
+    assert kz.objects.get(SYSTEM, MALWARE).stix["description"] == "third"
+
+
+def test_a_later_copy_in_the_same_input_wins_when_newer(kz: Kizashi) -> None:
+    report = imp(
+        kz,
+        SYSTEM,
+        bundle(
+            malware("2024-01-01T00:00:00.000Z", description="a"),
+            malware("2024-01-05T00:00:00.000Z", description="b"),
+            malware("2024-01-05T00:00:00.000Z", description="c"),
+        ),
+    )
+    assert report.counts["new"] == 1 and report.counts["updated"] == 1
+    assert report.counts["conflict"] == 1
+    assert kz.objects.get(SYSTEM, MALWARE).stix["description"] == "b"
+
+
+def test_preview_writes_nothing_and_counts_what_would_change(kz: Kizashi) -> None:
+    imp(kz, SYSTEM, bundle(malware()))
+    before = counts(kz)
+    preview = imp(
+        kz,
+        SYSTEM,
+        bundle(malware("2024-06-01T00:00:00.000Z"), indicator(), {"type": "indicator"}),
+        write=False,
+    )
+    assert not preview.written
+    assert preview.counts["updated"] == 1 and preview.counts["new"] == 1
+    assert preview.counts["invalid"] == 1
+    assert preview.by_type["malware"]["updated"] == 1
+    assert counts(kz) == before
+
+
+def test_revoked_objects_are_marked_revoked(kz: Kizashi) -> None:
+    imp(kz, SYSTEM, bundle(malware(revoked=True)))
+    with kz.store.read() as conn:
+        revoked = conn.execute(
+            sa.text("SELECT revoked FROM objects WHERE id = :i"), {"i": MALWARE}
+        ).scalar_one()
+    assert bool(revoked)
+    assert MALWARE in exported(kz, SYSTEM)
+    assert MALWARE not in exported(kz, SYSTEM, Selection())
+
+
+# -- references, custom content, markings, labels -----------------------------------------------
+
+
+def test_references_resolve_in_any_order_and_later(kz: Kizashi) -> None:
+    # The relationship first, its ends not yet stored: kept as written.
+    imp(kz, SYSTEM, bundle(relationship()))
+    assert exported(kz, SYSTEM)[RELATIONSHIP]["source_ref"] == INDICATOR
+    imp(kz, SYSTEM, bundle(indicator(), malware()))
+    around = exported(kz, SYSTEM, Selection(ids=(MALWARE,), depth=1))
+    assert {MALWARE, RELATIONSHIP, INDICATOR} <= set(around)
+    only = exported(kz, SYSTEM, Selection(ids=(MALWARE,)))
+    assert set(only) == {MALWARE}
+
+
+def test_custom_objects_properties_and_extensions_are_kept(kz: Kizashi) -> None:
+    custom = {
+        "type": "x-acme-sighting-note",
+        "spec_version": "2.1",
+        "id": "x-acme-sighting-note--0c2d8e2b-4e4a-4b0f-9f0e-6a3d6b1e2c11",
+        "created": "2024-01-01T00:00:00.000Z",
+        "modified": "2024-01-01T00:00:00.000Z",
+        "x_acme_score": 7.5,
+        "nested": {"deep": [1, {"k": "値"}]},
+    }
+    extended = malware(
+        x_acme_family_id="PI-7",
+        extensions={
+            "extension-definition--d83fce45-ef58-4c6c-a3f4-1fbc32e98c6e": {
+                "extension_type": "property-extension",
+                "rank": 3,
+            }
+        },
+    )
+    report = imp(kz, SYSTEM, bundle(custom, extended))
+    assert report.counts["new"] == 2, report.problems
+    out = exported(kz, SYSTEM)
+    assert out[custom["id"]] == custom
+    assert out[MALWARE] == extended
+
+
+def test_labels_become_tags_and_markings_tlp_and_both_come_back(kz: Kizashi) -> None:
+    obj = malware(labels=["Ransomware", "tlp:amber"], object_marking_refs=[AMBER])
+    imp(kz, SYSTEM, bundle(obj))
+    view = kz.objects.get(SYSTEM, MALWARE)
+    assert view.tlp == "amber"
+    assert "Ransomware" in view.tags and "tlp:amber" in view.tags
+    out = exported(kz, SYSTEM)
+    assert out[MALWARE] == obj  # as it came, labels in their order and spelling
+    assert out[AMBER]["definition"] == {"tlp": "amber"}  # the bundle carries the marking
+    # An analyst's change to the tags shows in the export.
+    kz.tags.tag(SYSTEM, MALWARE, ["apt:pi"])
+    kz.tags.untag(SYSTEM, MALWARE, ["Ransomware"])
+    assert exported(kz, SYSTEM)[MALWARE]["labels"] == ["tlp:amber", "apt:pi"]
+
+
+def test_invalid_objects_are_reported_one_by_one_and_the_rest_imported(kz: Kizashi) -> None:
+    bad_pattern = {**indicator(), "id": "indicator--0f9d1f8c-9c3a-4a7e-b2a5-0b7c3d9f2e11"}
+    del bad_pattern["pattern"]
+    report = imp(
+        kz,
+        SYSTEM,
+        bundle(
+            malware(),
+            {"type": "malware", "id": "malware--not-a-uuid", "spec_version": "2.1"},
+            {**malware(), "id": "tool--31b940d4-6f7f-459a-80ea-9c1f17b5891b"},
+            {
+                **malware(),
+                "spec_version": "2.0",
+                "id": "malware--6b616fc1-1505-48e3-8b2c-0d19337bff38",
+            },
+            bad_pattern,
+            {**relationship(), "modified": "yesterday"},
+            [1, 2],
+        ),
+    )
+    assert report.counts["new"] == 1 and report.counts["invalid"] == 6
+    why = {(p.index, p.where): p.why for p in report.problems}
+    assert "not a STIX identifier" in why[(1, "id")]
+    assert "names type 'tool'" in why[(2, "id")]
+    assert "Kizashi reads STIX 2.1" in why[(3, "spec_version")]
+    assert any(i == 4 and "pattern" in (w + m) for (i, w), m in why.items())
+    assert "not a STIX timestamp" in why[(5, "modified")]
+    assert "not a STIX object" in why[(6, "")]
+    assert kz.objects.get(SYSTEM, MALWARE).name == "Poison Ivy"
+
+
+# -- bad input as a whole -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "said"),
+    [
+        (b"", "empty"),
+        (b"not json at all", "not JSON"),
+        (bundle(malware())[:-7], "not complete JSON"),
+        (b'{"type": "bundle", "objects": [' + b"[" * 100 + b"]" * 100 + b"]}", "nested deeper"),
+        (b'{"type": "bundle", "objects": [' + b"[" * 2_000_000, "nested deeper"),
+        (bundle(malware()) + b" {}", "goes on"),
+        (b'"a string"', "single JSON value"),
+    ],
+)
+def test_an_unreadable_file_is_refused_and_nothing_stored(
+    kz: Kizashi, data: bytes, said: str
+) -> None:
+    # The good object first: a refusal at the end still stores nothing.
+    data = data.replace(
+        b'"objects": [', b'"objects": [' + json.dumps(indicator()).encode() + b",", 1
+    )
+    before = counts(kz)
+    with pytest.raises(KizashiError) as info:
+        imp(kz, SYSTEM, data, format="stix")
+    assert info.value.code == "unreadable_input"
+    assert said in info.value.message and "Nothing was stored" in info.value.message
+    assert counts(kz) == before
+
+
+def test_an_input_no_format_recognises_says_so(kz: Kizashi) -> None:
+    with pytest.raises(KizashiError, match="No format recognises this input; name one: stix"):
+        imp(kz, SYSTEM, b"type,value\nipv4-addr,198.51.100.7\n")
+
+
+def test_limits_bound_strings_and_items(kz: Kizashi) -> None:
+    huge = malware(description="x" * 5000)
+    with pytest.raises(KizashiError, match="5,000 characters: at most 1,000"):
+        imp(kz, SYSTEM, bundle(huge), limits=Limits(max_string=1000))
+    with pytest.raises(KizashiError, match="more than 10 JSON values"):
+        imp(kz, SYSTEM, bundle(malware()), limits=Limits(max_item_events=10))
+    with pytest.raises(KizashiError, match="More than 1 items"):
+        imp(kz, SYSTEM, bundle(malware(), indicator()), limits=Limits(max_items=1))
+    assert counts(kz)[0] == counts(kz)[0]
+    with pytest.raises(KizashiError):
+        kz.objects.get(SYSTEM, MALWARE)
+
+
+def test_one_object_or_a_list_imports_too(kz: Kizashi) -> None:
+    assert imp(kz, SYSTEM, json.dumps(malware()).encode()).counts["new"] == 1
+    assert imp(kz, SYSTEM, json.dumps([indicator(), relationship()]).encode()).counts["new"] == 2
+
+
+# -- who may change what ----------------------------------------------------------------------
+
+
+def test_a_reader_cannot_import(kz: Kizashi, reader: Actor) -> None:
+    with pytest.raises(KizashiError):
+        imp(kz, reader, bundle(malware()))
+
+
+def test_an_object_one_may_not_read_is_neither_changed_nor_described(
+    kz: Kizashi, admin: Actor, analyst: Actor
+) -> None:
+    red = "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"
+    imp(kz, admin, bundle(malware(object_marking_refs=[red], description="secret")))
+    report = imp(kz, analyst, bundle(malware("2025-01-01T00:00:00.000Z", description="mine")))
+    assert report.counts["refused"] == 1 and report.counts["updated"] == 0
+    assert report.problems[0].why == "an object with this id exists that you may not change"
+    assert "secret" not in json.dumps(report.as_dict())
+    assert kz.objects.get(admin, MALWARE).stix["description"] == "secret"
+    assert MALWARE not in exported(kz, analyst, Selection())
+    assert MALWARE in exported(kz, admin, Selection())
+
+
+# -- like a feed item -------------------------------------------------------------------------
+
+
+def test_an_imported_report_is_extracted_ruled_and_searchable(kz: Kizashi) -> None:
+    kz.rules.save(
+        SYSTEM, {"name": "pi", "when": {"words": ["Poison"]}, "then": {"add_tags": ["family:pi"]}}
+    )
+    report = {
+        "type": "report",
+        "spec_version": "2.1",
+        "id": REPORT,
+        "created": "2024-01-04T00:00:00.000Z",
+        "modified": "2024-01-04T00:00:00.000Z",
+        "name": "Poison Ivy returns",
+        "description": "The C2 at 198.51.100.7 and evil-domain.example served Poison Ivy.",
+        "published": "2024-01-04T00:00:00Z",
+        "report_types": ["threat-report"],
+        "object_refs": [MALWARE],
+    }
+    imp(kz, SYSTEM, bundle(report, malware()))
+    view = kz.objects.get(SYSTEM, REPORT)
+    assert view.stix["object_refs"] == [MALWARE]  # as the producer wrote them
+    assert "family:pi" in view.tags
+    found = {m.value for m in kz.indicators.in_report(SYSTEM, REPORT)}
+    assert "198.51.100.7" in found
+    assert kz.indicators.lookup(SYSTEM, ["198.51.100.7"])[0].known
+    kz.search.follower.catch_up()
+    hits = kz.search.search(SYSTEM, "Poison Ivy")
+    assert REPORT in {h.id for h in hits.hits}
+    # The rule's tag shows as a label in the export; the rest as it came.
+    out = exported(kz, SYSTEM)[REPORT]
+    assert out.pop("labels") == ["family:pi"]
+    assert out == report
