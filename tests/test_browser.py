@@ -185,3 +185,48 @@ def test_reader_sees_no_write_controls(srv: Server, browser: object) -> None:
     page.goto(server + "/objects/new/report")
     expect(page.locator("article.error")).to_contain_text("Readers cannot change anything")
     page.close()
+
+
+def test_import_page_previews_then_imports(srv: Server, browser: object, tmp_path: Path) -> None:
+    import json
+
+    from playwright.sync_api import Browser, expect
+
+    assert isinstance(browser, Browser)
+    server = srv.url
+    bundle = {
+        "type": "bundle",
+        "id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56d",
+        "objects": [
+            {
+                "type": "threat-actor",
+                "spec_version": "2.1",
+                "id": "threat-actor--6d179234-61fc-40c4-ae86-3d53308d8e65",
+                "created": "2024-01-01T00:00:00.000Z",
+                "modified": "2024-01-01T00:00:00.000Z",
+                "name": "ブラウザ経由の攻撃者",
+            },
+            {"type": "indicator", "spec_version": "2.1", "id": "indicator--broken"},
+        ],
+    }
+    path = tmp_path / "partner.json"
+    path.write_text(json.dumps(bundle, ensure_ascii=False), "utf-8")
+    page = browser.new_page(locale="ja-JP")
+    page.goto(server + "/login?next=/import")
+    page.fill("#username", "admin")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(server + "/import")
+    page.set_input_files("#import-file", str(path))
+    page.get_by_role("button", name="Preview", exact=True).click()
+    expect(page.locator("#preview-title")).to_contain_text("partner.json")
+    expect(page.locator("td[data-total=new]")).to_have_text("1")
+    expect(page.locator("td[data-total=invalid]")).to_have_text("1")
+    expect(page.locator("table.import-problems")).to_contain_text("indicator--broken")
+    page.get_by_role("button", name="Import 1 object(s)", exact=True).click()
+    expect(page.locator(".import-status")).to_have_attribute("data-status", "done", timeout=30_000)
+    expect(page.locator("td[data-total=new]")).to_have_text("1")
+    page.screenshot(path=str(tmp_path / "import-done.png"), full_page=True)
+    page.goto(server + "/objects?type=threat-actor")
+    expect(page.get_by_role("link", name="ブラウザ経由の攻撃者")).to_be_visible()
+    page.close()

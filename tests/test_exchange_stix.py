@@ -244,9 +244,15 @@ def test_invalid_objects_are_reported_one_by_one_and_the_rest_imported(kz: Kizas
             bad_pattern,
             {**relationship(), "modified": "yesterday"},
             [1, 2],
+            {**malware(), "id": "malware--7d1b5e4c-3a2f-4b6e-9c8d-1e2f3a4b5c6d", "is_family": None},
+            {
+                **indicator(),
+                "id": "indicator--2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f",
+                "pattern": "[ipv4-addr:value = '1.2.3.4'",
+            },
         ),
     )
-    assert report.counts["new"] == 1 and report.counts["invalid"] == 6
+    assert report.counts["new"] == 1 and report.counts["invalid"] == 8
     why = {(p.index, p.where): p.why for p in report.problems}
     assert "not a STIX identifier" in why[(1, "id")]
     assert "names type 'tool'" in why[(2, "id")]
@@ -254,6 +260,11 @@ def test_invalid_objects_are_reported_one_by_one_and_the_rest_imported(kz: Kizas
     assert any(i == 4 and "pattern" in (w + m) for (i, w), m in why.items())
     assert "not a STIX timestamp" in why[(5, "modified")]
     assert "not a STIX object" in why[(6, "")]
+    # python-stix2's message, then the OASIS validator's on the same object.
+    assert why[(7, "is_family")].startswith("No values for required properties for Malware")
+    assert "stix2-validator: is_family: null properties are not allowed" in why[(7, "is_family")]
+    assert "missing ']'" in why[(8, "pattern")]
+    assert "stix2-validator: Pattern failed to validate" in why[(8, "pattern")]
     assert kz.objects.get(SYSTEM, MALWARE).name == "Poison Ivy"
 
 
@@ -365,3 +376,56 @@ def test_an_imported_report_is_extracted_ruled_and_searchable(kz: Kizashi) -> No
     out = exported(kz, SYSTEM)[REPORT]
     assert out.pop("labels") == ["family:pi"]
     assert out == report
+
+
+def test_imported_indicators_are_looked_up_and_correlated_by_their_values(
+    kz: Kizashi, analyst: Actor
+) -> None:
+    two = {
+        **indicator(),
+        "pattern": "[ipv4-addr:value = '198.51.100.7' OR domain-name:value = 'Evil-C2.example']"
+        " AND [file:hashes.'SHA-256' = 'AB" + "0" * 62 + "']",
+    }
+    imp(kz, SYSTEM, bundle(two))
+    for value in ("198.51.100.7", "evil-c2.example", "ab" + "0" * 62):
+        found = kz.indicators.lookup(analyst, [value])[0]
+        assert (INDICATOR, "indicator") in found.objects, value
+    assert kz.indicators.lookup(analyst, ["198.51.100.8"])[0].objects == []
+    # A report that mentions one of its values correlates with the indicator.
+    kz.objects.create(
+        analyst,
+        {
+            "type": "report",
+            "name": "C2 seen again",
+            "description": "Beacons to 198.51.100[.]7 were seen on Monday.",
+            "published": "2024-02-01T00:00:00Z",
+        },
+    )
+    seen = kz.indicators.overview(analyst, INDICATOR)
+    assert seen.reports == 1 and [m.report_name for m in seen.mentions] == ["C2 seen again"]
+    # A new version with another pattern is looked up by its new values only.
+    newer = {
+        **two,
+        "modified": "2024-03-01T00:00:00.000Z",
+        "pattern": "[url:value = 'http://x.example/a']",
+    }
+    imp(kz, SYSTEM, bundle(newer))
+    assert (INDICATOR, "indicator") not in kz.indicators.lookup(analyst, ["198.51.100.7"])[
+        0
+    ].objects
+    assert (INDICATOR, "indicator") in kz.indicators.lookup(analyst, ["http://x.example/a"])[
+        0
+    ].objects
+    # Revoked, it is no longer found.
+    revoked = {**newer, "modified": "2024-04-01T00:00:00.000Z", "revoked": True}
+    imp(kz, SYSTEM, bundle(revoked))
+    assert kz.indicators.lookup(analyst, ["http://x.example/a"])[0].objects == []
+
+
+def test_an_indicator_above_the_readers_tlp_is_not_looked_up_by_its_pattern(
+    kz: Kizashi, analyst: Actor, admin: Actor
+) -> None:
+    red = "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed"
+    imp(kz, admin, bundle({**indicator(), "object_marking_refs": [red]}))
+    assert kz.indicators.lookup(admin, ["198.51.100.7"])[0].objects == [(INDICATOR, "indicator")]
+    assert kz.indicators.lookup(analyst, ["198.51.100.7"])[0].objects == []

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from kizashi.store.engine import Store
+from kizashi.model.actor import SYSTEM
+from kizashi.services import Kizashi
+from kizashi.store.engine import Store, alembic_config
 from kizashi.store.schema import metadata
 
 
@@ -66,3 +69,20 @@ def test_the_search_outbox_triggers_survive_every_migration(db_url: str) -> None
         assert 0 < created < edited < rows()
     finally:
         kz.close()
+
+
+def test_indicators_stored_before_pattern_values_are_looked_up_after_it(kz: Kizashi) -> None:
+    made, *_ = kz.objects.create(
+        SYSTEM,
+        {
+            "type": "indicator",
+            "pattern": "[domain-name:value = 'old.example'] OR [ipv4-addr:value = '192.0.2.9']",
+            "pattern_type": "stix",
+            "valid_from": "2024-01-01T00:00:00Z",
+        },
+    )
+    config = alembic_config(kz.ctx.store.engine)
+    command.downgrade(config, "0014")  # as an installation before 0015 had it
+    command.upgrade(config, "head")
+    found = kz.indicators.lookup(SYSTEM, ["old.example", "192.0.2.9"])
+    assert [(made.id, "indicator") in f.objects for f in found] == [True, True]

@@ -21,6 +21,7 @@ from kizashi.api.routes import (
     feeds,
     indicators,
     meta,
+    mispfeed,
     objects,
     relationships,
     rules,
@@ -84,6 +85,7 @@ def create_app(
         summaries,
         digests,
         exchange,
+        mispfeed,
         rules,
         feeds,
         auth,
@@ -110,6 +112,9 @@ def create_app(
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,
-        larger={"/api/v1/import": settings.import_max_bytes},
+        larger={
+            "/api/v1/import": settings.import_max_bytes,
+            "/import": settings.import_max_bytes,
+        },
     )
     return app

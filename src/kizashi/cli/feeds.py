@@ -59,6 +59,9 @@ def add(
         None, "--header", help="'Name: value' sent with each request."
     ),
     paused: bool = typer.Option(False, "--paused", help="Add without polling on a schedule."),
+    misp: bool = typer.Option(
+        False, "--misp", help="A MISP feed: the directory of manifest.json and the events."
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
     """Subscribe to a feed."""
@@ -81,6 +84,7 @@ def add(
             language=language,
             headers=headers,
             enabled=not paused,
+            kind="misp" if misp else "rss",
         )
     _show(view, as_json)
 

@@ -12,13 +12,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from kizashi.cli.common import JsonOpt, actor_of, err, open_app, out, print_json
-from kizashi.model.observables import ATTACK_TYPES
+from kizashi.model.errors import KizashiError
 from kizashi.text.extract import extract as extract_hits
 
 #: Lookups read values in slices of this many (memory stays flat for huge lists).
 LOOKUP_SLICE = 20_000
-#: What an ATT&CK load keeps: the objects ids name, and their authors and markings.
-ATTACK_LOADED = ATTACK_TYPES | {"identity", "marking-definition"}
 
 
 def _read(source: str) -> str:
@@ -119,25 +117,40 @@ attack = typer.Typer(
 @attack.command("load")
 def attack_load(
     path: Path = typer.Argument(..., help="An ATT&CK STIX 2.1 bundle (enterprise, mobile, ICS)."),
+    as_json: bool = JsonOpt,
 ) -> None:
-    """Load techniques, groups, software and campaigns; stubs made from ids are replaced."""
-    try:
-        bundle = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError) as exc:
-        err.print(f"[red]error[/red]: {path} is not a readable JSON bundle: {exc}", highlight=False)
-        raise typer.Exit(2) from exc
-    wanted = [
-        o
-        for o in bundle.get("objects", [])
-        if isinstance(o, dict)
-        and o.get("type") in ATTACK_LOADED
-        and not o.get("revoked")
-        and not o.get("x_mitre_deprecated")
-    ]
+    """Load an ATT&CK release, or upgrade to a newer one in place.
+
+    Every object goes through the importer: newer versions replace older ones, revoked
+    and deprecated objects are marked, and what was attached to a revoked object
+    reaches its replacement. Ids and names in reports link to the objects; stubs made
+    from ids are replaced. Reports stored earlier are linked by name after
+    `kizashi reextract`.
+    """
+    if not path.is_file():
+        err.print(f"[red]error[/red]: {path} is not a readable JSON bundle", highlight=False)
+        raise typer.Exit(2)
     with open_app() as kz:
         actor = actor_of(kz)
-        have = kz.objects.get_many(actor, [o["id"] for o in wanted])
-        fresh = [o for o in wanted if o["id"] not in have]
-        for i in range(0, len(fresh), 500):
-            kz.objects.create_many(actor, fresh[i : i + 500])
-    out.print(f"{len(fresh)} ATT&CK object(s) loaded, {len(have)} already there", highlight=False)
+        try:
+            release = kz.attack.load(actor, path)
+        except KizashiError as exc:
+            err.print(
+                f"[red]error[/red]: {path} is not a readable JSON bundle: {exc.message}",
+                highlight=False,
+            )
+            raise typer.Exit(2) from exc
+    if as_json:
+        print_json(release.as_dict())
+        return
+    c = release.report.counts
+    title = " ".join(x for x in (release.name, release.version) if x) or path.name
+    out.print(
+        f"{c['new']} ATT&CK object(s) loaded, {c['updated']} updated, "
+        f"{c['unchanged']} already there ({title}); {release.revoked} revoked "
+        f"({release.replaced} with a replacement), {release.deprecated} deprecated",
+        highlight=False,
+    )
+    problems = sum(c[k] for k in ("older", "conflict", "invalid", "refused"))
+    if problems:
+        err.print(f"  {problems} object(s) not loaded: `kizashi import --preview` lists why")

@@ -32,7 +32,7 @@ class _Events:
         if "premature EOF" in text:
             if self.count == 0:
                 return "The file is empty."
-            return "The file is not complete JSON (it ends inside a value)."
+            return "The file is truncated: it is not complete JSON (it ends inside a value)."
         if "trailing garbage" in text:
             return "The file goes on after its JSON value ends."
         return f"The file is not JSON ({_first_line(exc)})."
@@ -100,7 +100,7 @@ def _build(events: _Events, first: str, scalar: Any, depth: int, limits: Limits)
             continue
         stack.append(made)
         keys.append(None)
-    raise FormatError("The file is not complete JSON (it ends inside a value).")
+    raise FormatError("The file is truncated: it is not complete JSON (it ends inside a value).")
 
 
 def _check_scalar(event: str, value: Any, limits: Limits) -> None:
@@ -142,7 +142,7 @@ def _array(events: _Events, depth: int, limits: Limits) -> Iterator[Any]:
         if n > limits.max_items:
             raise FormatError(f"More than {limits.max_items:,} items.")
         yield _build(events, event, value, depth, limits)
-    raise FormatError("The file is not complete JSON (it ends inside a list).")
+    raise FormatError("The file is truncated: it is not complete JSON (it ends inside a list).")
 
 
 def _root_map(events: _Events, limits: Limits, under: str) -> Iterator[Any]:
@@ -165,4 +165,4 @@ def _root_map(events: _Events, limits: Limits, under: str) -> Iterator[Any]:
             yield from _array(events, 2, limits)
         else:
             own[key] = _build(events, first, scalar, 1, limits)
-    raise FormatError("The file is not complete JSON (it ends inside an object).")
+    raise FormatError("The file is truncated: it is not complete JSON (it ends inside an object).")

@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 MIN_INTERVAL = 60
 MAX_INTERVAL = 7 * 24 * 3600
 DEFAULT_INTERVAL = 1800
+#: What a feed URL serves: a news feed, or a MISP feed of events.
+FEED_KINDS = ("rss", "misp")
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
 _FORBIDDEN_HEADERS = {"host", "content-length", "transfer-encoding", "connection"}
 
@@ -62,6 +64,7 @@ class FeedView:
     polling: bool
     items_seen: int
     items_stored: int
+    kind: str = "rss"
 
     def as_dict(self) -> dict[str, Any]:
         """The feed for callers: header values are secrets and never leave the store."""
@@ -93,6 +96,7 @@ def _view(row: FeedRow) -> FeedView:
         polling=row.polling_since is not None,
         items_seen=row.items_seen,
         items_stored=row.items_stored,
+        kind=row.kind,
     )
 
 
@@ -161,9 +165,19 @@ class FeedService:
         tlp: str | None = None,
         language: str | None = None,
         headers: Mapping[str, str] | None = None,
+        kind: str = "rss",
     ) -> FeedView:
+        """Subscribe to ``url``: an RSS, Atom, RDF or JSON feed (``kind`` "rss"), or a
+        MISP feed's directory (``kind`` "misp": ``manifest.json`` and an event file per
+        event, imported as MISP events)."""
         actor.require_write()
         url = check_url(url)
+        if kind not in FEED_KINDS:
+            raise KizashiError(
+                f"{kind!r} is not a kind of feed: rss or misp.",
+                "validation_failed",
+                [Problem("kind", "rss or misp")],
+            )
         values = self._checked(
             interval_seconds=interval_seconds,
             tags=tags,
@@ -206,6 +220,7 @@ class FeedService:
                     "created_at": stamp,
                     "created_by": actor.user_pk,
                     "next_poll_at": stamp,
+                    "kind": kind,
                 },
             )
             self.kz.ctx.audit(conn, actor, "feed.add", url)

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from kizashi.ingest.fetch import Fetcher, FetchError, redact_url
+from kizashi.ingest.mispfeed import poll_misp
 from kizashi.ingest.outcomes import OUTCOME_NAMES, Rejected
 from kizashi.ingest.parse import ParseError, parse_feed
 from kizashi.ingest.pipeline import ItemPipeline
@@ -108,6 +109,8 @@ class Poller:
                     "last_polled_at": format_timestamp(started),
                 },
             )
+        if row.kind == "misp":
+            return poll_misp(self, row, result, progress)
         try:
             fetched = self.fetcher.get(
                 row.url,

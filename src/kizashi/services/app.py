@@ -16,8 +16,10 @@ from kizashi.services.common import Clock, Context, utcnow
 from kizashi.services.digests import DigestService
 from kizashi.services.entity_graph import EntityGraphService
 from kizashi.services.exchange import ExchangeService
+from kizashi.services.exchange.attack import AttackReleases
 from kizashi.services.indicators import IndicatorService
 from kizashi.services.llm import LLMConfig
+from kizashi.services.names import NameLinker
 from kizashi.services.objects import ObjectService
 from kizashi.services.relationships import RelationshipService
 from kizashi.services.rules import RuleService
@@ -56,11 +58,16 @@ class Kizashi:
             self.ctx, self.objects, keep_flagged=keep_flagged, warninglists=warninglists
         )
         self.objects.hooks.linker = self.indicators
+        #: The names and aliases reports are linked by (the gazetteer).
+        self.names = NameLinker(self.ctx)
+        self.indicators.names = self.names
         self.relationships = RelationshipService(self.ctx, self.objects)
         self.entity_graph = EntityGraphService(self.ctx, self.objects)
         self.rules = RuleService(self.ctx, self.tags, self.objects, lambda: self.search)
         self.objects.hooks.tagger = self.rules
         self.exchange = ExchangeService(self.ctx, self.objects, self.tags, lambda: self.search)
+        self.attack = AttackReleases(self.ctx, self.objects, self.tags, self.exchange, self.names)
+        self.exchange.importer.after_write.append(self.attack.after_write)
         self.users = UserService(self.ctx)
 
     @classmethod

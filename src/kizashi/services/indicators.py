@@ -39,6 +39,7 @@ from kizashi.text.extract.validate import domain as domain_name
 from kizashi.text.extract.validate import looks_like_file
 
 if TYPE_CHECKING:
+    from kizashi.services.names import NameLinker
     from kizashi.services.objects import ObjectService
 
 #: Longest text read per report (the description is capped at 200,000 characters).
@@ -123,6 +124,8 @@ class IndicatorService:
         self.objects = objects
         self.keep_flagged = keep_flagged
         self.warninglists = warninglists
+        #: Names and aliases of stored objects, linked as ids are (set by the application).
+        self.names: NameLinker | None = None
 
     # -- extraction ---------------------------------------------------------------
     def hits(self, text: str) -> list[Hit]:
@@ -130,15 +133,21 @@ class IndicatorService:
         return hits if self.keep_flagged else [h for h in hits if not h.flags]
 
     def plan(self, conn: Connection, raws: Sequence[Mapping[str, Any]]) -> list[Plan]:
-        """One plan per report, ATT&CK ids resolved to loaded objects where there are."""
-        found = [self.hits(report_text(raw)) for raw in raws]
+        """One plan per report, ATT&CK ids resolved to loaded objects where there are
+        (a revoked one's to its replacement), and the objects the text names."""
+        texts = [report_text(raw) for raw in raws]
+        found = [self.hits(text) for text in texts]
         named = sorted({h.value for hits in found for h in hits if h.type in _NAMED_KINDS})
         loaded = repo.live_ids_by_value(conn, named, sorted(ATTACK_TYPES)) if named else {}
+        if self.names is not None and named:
+            loaded = self.names.with_retired(conn, named, loaded)
         objects: dict[tuple[str, str], list[dict[str, Any]]] = {}  # one validation per value
-        return [
-            self._plan(report_text(raw), hits, loaded, objects)
-            for raw, hits in zip(raws, found, strict=True)
+        plans = [
+            self._plan(text, hits, loaded, objects) for text, hits in zip(texts, found, strict=True)
         ]
+        if self.names is not None:
+            self.names.link(conn, texts, found, plans)
+        return plans
 
     def _objects(self, kind: str, value: str) -> list[dict[str, Any]]:
         """The validated STIX objects for a value; plain observables take the fast path."""
@@ -268,6 +277,9 @@ class IndicatorService:
         self, conn: Connection, actor: Actor, created: Iterable[Mapping[str, Any]]
     ) -> int:
         """Real ATT&CK objects take the place of the stubs named by the same id."""
+        created = list(created)
+        if self.names is not None:
+            self.names.touched(created)  # new names, for the reports that follow
         real = {
             v: d
             for d in created
@@ -318,6 +330,8 @@ class IndicatorService:
         with self.ctx.store.read() as conn:
             seen = repo.seen(conn, values, reader)
             objs = repo.objects_by_value(conn, values, reader)
+            if self.names is not None:  # a revoked ATT&CK id: its replacement
+                objs = self.names.with_replacements(conn, actor, values, objs)
         out = []
         for query, (value, kind) in zip(queries, normal, strict=True):
             s = seen.get(value)

@@ -38,6 +38,7 @@ class FeedRow:
     polling_since: str | None
     items_seen: int
     items_stored: int
+    kind: str = "rss"
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class ItemRow:
     object_pk: int
     first_seen: str
     last_seen: str
+    version: str | None = None
 
 
 _FEED_COLS = [feeds.c[name] for name in FeedRow.__dataclass_fields__]

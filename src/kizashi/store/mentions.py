@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from kizashi.store.bulk import insert_rows
 from kizashi.store.objects import Reader, readable_by
-from kizashi.store.schema import mentions, objects
+from kizashi.store.schema import mentions, objects, pattern_values
 
 #: Values per ``IN (…)`` on SQLite: well under its parameter limit.
 CHUNK = 900
@@ -62,8 +62,21 @@ def _statement(conn: Connection, name: str, reader: Reader | None) -> Any:
                 )
             _statements[key] = q.group_by(m.value)
         else:
-            q = sa.select(o.value, o.id, o.type).where(_among(conn, o.value), o.revoked.is_(False))
-            _statements[key] = q.where(readable_by(who)) if who is not None else q
+            # Objects looked up by their own value, and indicators by a value their
+            # pattern names.
+            direct = sa.select(o.value, o.id, o.type).where(
+                _among(conn, o.value), o.revoked.is_(False)
+            )
+            p = pattern_values.c
+            named = (
+                sa.select(p.value, o.id, o.type)
+                .select_from(pattern_values.join(objects, objects.c.pk == p.object_pk))
+                .where(_among(conn, p.value), o.revoked.is_(False))
+            )
+            if who is not None:
+                direct = direct.where(readable_by(who))
+                named = named.where(readable_by(who))
+            _statements[key] = sa.union(direct, named)
     return _statements[key]
 
 
@@ -169,14 +182,17 @@ def for_object(
     conn: Connection, object_pk: int, *, reader: Reader | None = None, limit: int = 50
 ) -> tuple[Seen | None, list[MentionRow]]:
     """An object's mentions, newest first, and the totals over all of them: those in
-    reports ``reader`` may read."""
+    reports ``reader`` may read. An indicator's are those of the values its pattern
+    names: the reports that correlate with it."""
     m = mentions.c
+    named = sa.select(pattern_values.c.value).where(pattern_values.c.object_pk == object_pk)
+    its = sa.or_(m.object_pk == object_pk, m.value.in_(named))
     totals_q = sa.select(
         sa.func.count(m.report_pk.distinct()),
         sa.func.count(m.source.distinct()),
         sa.func.min(m.seen_at),
         sa.func.max(m.seen_at),
-    ).where(m.object_pk == object_pk)
+    ).where(its)
     if reader is not None:
         totals_q = totals_q.select_from(mentions.join(_REPORT, _REPORT.c.pk == m.report_pk)).where(
             readable_by(reader, _REPORT)
@@ -184,7 +200,7 @@ def for_object(
     totals = conn.execute(totals_q).one()
     if not totals[0]:
         return None, []
-    q = _mention_select().where(m.object_pk == object_pk)
+    q = _mention_select().where(its)
     if reader is not None:
         q = q.where(readable_by(reader, _REPORT))
     rows = conn.execute(q.order_by(m.seen_at.desc()).limit(limit)).all()

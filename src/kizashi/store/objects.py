@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from kizashi.model import tagquery
+from kizashi.model.patterns import pattern_values
 from kizashi.model.tlp import LEVELS
 from kizashi.store.bulk import insert_rows
 from kizashi.store.rows import ObjectRow, VersionRow
@@ -21,6 +23,9 @@ from kizashi.store.schema import (
     relationships,
     tags,
     users,
+)
+from kizashi.store.schema import (
+    pattern_values as pattern_values_table,
 )
 
 _OBJECT_COLUMNS = (
@@ -134,7 +139,26 @@ def insert(conn: Connection, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
     for i in range(0, len(ids), 500):
         q = sa.select(objects.c.id, objects.c.pk).where(objects.c.id.in_(ids[i : i + 500]))
         pks.update((r.id, r.pk) for r in conn.execute(q))
+    _index_patterns(conn, [(pks[r["id"]], r["data"]) for r in rows if r.get("type") == "indicator"])
     return pks
+
+
+def _index_patterns(conn: Connection, rows: Sequence[tuple[int, str]]) -> None:
+    """Keep ``pattern_values`` in step with these indicators' stored JSON."""
+    if not rows:
+        return
+    pks = [pk for pk, _ in rows]
+    t = pattern_values_table
+    for i in range(0, len(pks), 500):
+        conn.execute(t.delete().where(t.c.object_pk.in_(pks[i : i + 500])))
+    values = []
+    for pk, data in rows:
+        try:
+            pattern = json.loads(data).get("pattern")
+        except (ValueError, AttributeError):
+            continue
+        values += [{"object_pk": pk, "value": v} for v in pattern_values(pattern)]
+    insert_rows(conn, t, values)
 
 
 def set_tlp(conn: Connection, pks: Sequence[int], level: str | None) -> None:
@@ -185,6 +209,9 @@ def update(conn: Connection, pk: int, values: dict[str, Any]) -> None:
             )
         }
     conn.execute(objects.update().where(objects.c.pk == pk).values(**values))
+    data = values.get("data")
+    if isinstance(data, str) and '"pattern"' in data:
+        _index_patterns(conn, [(pk, data)])
 
 
 def add_versions(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:

@@ -207,6 +207,8 @@ feeds = sa.Table(
     sa.Column("polling_since", TS),
     sa.Column("items_seen", sa.Integer, nullable=False, server_default="0"),
     sa.Column("items_stored", sa.Integer, nullable=False, server_default="0"),
+    # What the URL serves: "rss" (RSS, Atom, RDF, JSON Feed) or "misp" (a MISP feed).
+    sa.Column("kind", sa.String(16), nullable=False, server_default="rss"),
     sa.Index("ix_feeds_next_poll_at", "next_poll_at"),
 )
 
@@ -225,6 +227,8 @@ feed_items = sa.Table(
     ),
     sa.Column("first_seen", TS, nullable=False),
     sa.Column("last_seen", TS, nullable=False),
+    # A MISP feed's event: its timestamp in the manifest when it was last imported.
+    sa.Column("version", sa.String(32)),
     sa.UniqueConstraint("feed_pk", "guid"),
     sa.Index("ix_feed_items_canonical_url", "canonical_url"),
     sa.Index("ix_feed_items_content_hash", "content_hash"),
@@ -268,6 +272,20 @@ mentions = sa.Table(
     sa.UniqueConstraint("report_pk", "kind", "value"),
     sa.Index("ix_mentions_value", "value"),
     sa.Index("ix_mentions_object_pk", "object_pk"),
+)
+
+# The values an indicator's STIX pattern compares for equality (model/patterns.py), so
+# that a lookup of any of them, and a report that mentions one, meets the indicator.
+# Written with the indicator's row, replaced with each new version.
+pattern_values = sa.Table(
+    "pattern_values",
+    metadata,
+    sa.Column(
+        "object_pk", sa.Integer, sa.ForeignKey("objects.pk", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.PrimaryKeyConstraint("object_pk", "value"),
+    sa.Index("ix_pattern_values_value", "value"),
 )
 
 # -- search -----------------------------------------------------------------------

@@ -11,6 +11,7 @@ from kizashi.web import (
     analytics_pages,
     auth_pages,
     digest_pages,
+    exchange_pages,
     feed_pages,
     indicator_pages,
     object_pages,
@@ -34,6 +35,7 @@ for module in (
     rule_pages,
     summary_pages,
     digest_pages,
+    exchange_pages,
     admin_pages,
 ):
     router.include_router(module.router)

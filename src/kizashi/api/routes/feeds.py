@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Request, Response
 from pydantic import BaseModel, Field
@@ -54,6 +54,11 @@ class FeedIn(BaseModel):
     headers: dict[str, str] = Field(
         default={}, description="Sent with every request; never shown again."
     )
+    kind: Literal["rss", "misp"] = Field(
+        default="rss",
+        description="rss: RSS, Atom, RDF or JSON Feed; misp: a MISP feed's directory "
+        "(manifest.json and one file per event).",
+    )
 
 
 class FeedPatch(BaseModel):
@@ -69,6 +74,7 @@ class FeedPatch(BaseModel):
 
 class FeedOut(BaseModel):
     id: int
+    kind: str
     url: str
     title: str
     site_url: str | None

@@ -9,7 +9,7 @@ tags and TLP, extraction, rules and who may read what are done here, the same fo
 """
 
 from kizashi.services.exchange.exporting import Selection
-from kizashi.services.exchange.importing import ImportReport, ItemProblem
+from kizashi.services.exchange.importing import OUTCOMES, ImportReport, ItemProblem
 from kizashi.services.exchange.service import ExchangeService
 
-__all__ = ["ExchangeService", "ImportReport", "ItemProblem", "Selection"]
+__all__ = ["OUTCOMES", "ExchangeService", "ImportReport", "ItemProblem", "Selection"]

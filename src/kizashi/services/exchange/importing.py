@@ -58,6 +58,10 @@ BATCH = 500
 MAX_LISTED = 1000
 Opener = Callable[[], IO[bytes]]
 Progress = Callable[[int], None]
+#: Run in a batch's transaction once its objects are stored, before its reports are read
+#: for indicators: (conn, actor, new objects, new versions). Set by the application
+#: (ATT&CK releases: ``revoked-by`` followed, the names reports are linked by).
+AfterWrite = Callable[[Connection, Actor, Sequence[dict[str, Any]], Sequence[dict[str, Any]]], None]
 
 #: What an import does with each object.
 OUTCOMES = ("new", "updated", "unchanged", "older", "conflict", "invalid", "refused")
@@ -132,6 +136,7 @@ class Importer:
         self.ctx = ctx
         self.objects = objects
         self.tags = tags
+        self.after_write: list[AfterWrite] = []
 
     def run(
         self,
@@ -326,6 +331,8 @@ class Importer:
                 self._relevel(conn, actor, row.pk, level)
             self._label(conn, actor, [row.pk], obj)
             touched.append(row.pk)
+        for hook in self.after_write:
+            hook(conn, actor, plan.new, [obj for _, obj in plan.newer])
         reports = [(pks[o["id"]], o) for o in plan.new if o["type"] == "report"]
         reports += [(row.pk, o) for row, o in plan.newer if o["type"] == "report"]
         if hooks.linker is not None and reports:

@@ -13,6 +13,7 @@ from kizashi.services.common import Context
 from kizashi.services.exchange.exporting import Exporter, Selection
 from kizashi.services.exchange.importing import Importer, ImportReport, Opener, Progress
 from kizashi.services.exchange.jobs import ImportJobs
+from kizashi.services.exchange.mispfeed import MispFeeds
 from kizashi.services.objects import ObjectService
 from kizashi.services.tags import TagService
 
@@ -30,6 +31,7 @@ class ExchangeService:
     ) -> None:
         self.importer = Importer(ctx, objects, tags)
         self.exporter = Exporter(ctx, objects, search)
+        self.misp_feeds = MispFeeds(ctx, self.exporter)
         self.jobs = ImportJobs(ctx, self.importer)
         self.start = self.jobs.start
         self.job = self.jobs.job

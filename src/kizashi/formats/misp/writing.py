@@ -1,0 +1,191 @@
+"""Writing STIX 2.1 objects as MISP events, through misp-stix's STIX-to-MISP parsers.
+
+- **One event per report or grouping**, with what it refers to (its ``object_refs``, and
+  what those refer to in turn), and the relationships, sightings, notes and opinions
+  about those objects. Objects no report or grouping reaches go into one more event,
+  ``Kizashi export: objects in no report`` (a grouping Kizashi makes for them, its id
+  derived from theirs).
+- **Which parser.** Reports and groupings misp-stix made from MISP events (labelled
+  ``misp:tool="MISP-STIX-Converter"``) go through ``InternalSTIX2toMISPParser``, which
+  reads back what misp-stix wrote (attributes, objects, galaxies, event reports); the
+  others, and the extra event, through ``ExternalSTIX2toMISPParser``. An object misp-stix
+  cannot express is left out (the contract: skip what the format cannot express).
+- **Tags.** TLP markings become ``tlp:`` tags (misp-stix's mapping); an attribute's or
+  an object's TLP tag that is its event's is left to the event (MISP applies it, and
+  reading adds it back). The two labels misp-stix puts on every report it makes
+  (``Threat-Report``, ``misp:tool="MISP-STIX-Converter"``) are not written as tags.
+- **Output**: ``{"response": [{"Event": {...}}, ...]}``, MISP's REST form, keys sorted;
+  each event loads with ``pymisp.MISPEvent().load``. The same objects give the same
+  bytes.
+- **Memory.** misp-stix needs the whole bundle: the objects are held, with the events
+  made of them, until the document is written. An export to MISP takes a few times its
+  own size in memory; for a store-wide export, STIX streams.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
+
+from misp_stix_converter import ExternalSTIX2toMISPParser, InternalSTIX2toMISPParser
+from misp_stix_converter.tools.stix2_loading_helpers import load_stix2_content
+
+from kizashi.formats.misp import capture
+from kizashi.formats.misp.prepare import derived
+
+_CONTAINERS = ("report", "grouping")
+_FROM_MISP = ('misp:tool="MISP-STIX-Converter"', 'misp:tool="misp2stix2"')
+_ARTEFACTS = frozenset({"Threat-Report", 'misp:tool="MISP-STIX-Converter"'})
+#: Objects that say something about others: they go with what they are about.
+_ABOUT = {"relationship": ("source_ref",), "sighting": ("sighting_of_ref",)}
+#: Objects that are no event's content on their own.
+_SUPPORT = frozenset({"marking-definition", "extension-definition", "language-content"})
+LEFTOVER_NAME = "Kizashi export: objects in no report"
+
+
+def write(objects: Iterable[dict[str, Any]], out: IO[bytes]) -> None:
+    """The objects as MISP events (held in memory: see above)."""
+    events = list(events_of(list(objects)))
+    doc = {"response": [{"Event": e} for e in events]}
+    out.write(json.dumps(doc, ensure_ascii=False, sort_keys=True, indent=1).encode())
+    out.write(b"\n")
+
+
+def events_of(objects: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The MISP events (as dicts) the objects make."""
+    by_id: dict[str, dict[str, Any]] = {}
+    for obj in objects:
+        if isinstance(obj.get("id"), str) and isinstance(obj.get("type"), str):
+            by_id.setdefault(obj["id"], json.loads(json.dumps(obj)))
+    containers = [o for o in by_id.values() if o["type"] in _CONTAINERS]
+    reached: dict[str, set[str]] = {c["id"]: _closure(c, by_id) for c in containers}
+    _attach(by_id, containers, reached)
+    anywhere = set().union(*reached.values()) if reached else set()
+    leftovers = [
+        o["id"]
+        for o in by_id.values()
+        if o["id"] not in anywhere and o["type"] not in _SUPPORT | set(_CONTAINERS)
+    ]
+    internal = [c for c in containers if _from_misp(c)]
+    external = [c for c in containers if not _from_misp(c)]
+    if leftovers:
+        extra = _leftover_grouping(leftovers, by_id)
+        by_id[extra["id"]] = extra
+        reached[extra["id"]] = _closure(extra, by_id)
+        external.append(extra)
+    for group, parser in ((internal, InternalSTIX2toMISPParser), (external, ExternalSTIX2toMISPParser)):
+        if group:
+            yield from _converted(group, reached, by_id, parser)
+
+
+def _refs(obj: Any) -> Iterator[str]:
+    """Every id an object refers to (``*_ref``, ``*_refs``, at any depth)."""
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            if key.endswith("_ref") and isinstance(value, str):
+                yield value
+            elif key.endswith("_refs") and isinstance(value, list):
+                yield from (v for v in value if isinstance(v, str))
+            elif isinstance(value, dict | list):
+                yield from _refs(value)
+    elif isinstance(obj, list):
+        for value in obj:
+            yield from _refs(value)
+
+
+def _closure(start: dict[str, Any], by_id: dict[str, dict[str, Any]]) -> set[str]:
+    seen = {start["id"]}
+    todo = [start]
+    while todo:
+        for ref in _refs(todo.pop()):
+            if ref not in seen and ref in by_id:
+                seen.add(ref)
+                todo.append(by_id[ref])
+    return seen
+
+
+def _attach(
+    by_id: dict[str, dict[str, Any]],
+    containers: list[dict[str, Any]],
+    reached: dict[str, set[str]],
+) -> None:
+    """A relationship, sighting, note or opinion no container lists goes with the first
+    container that holds what it is about."""
+    for obj in by_id.values():
+        if obj["type"] not in (*_ABOUT, "note", "opinion"):
+            continue
+        if any(obj["id"] in r for r in reached.values()):
+            continue
+        about = [obj.get(k) for k in _ABOUT.get(obj["type"], ())] or obj.get("object_refs", [])
+        for container in containers:
+            held = reached[container["id"]]
+            if any(isinstance(a, str) and a in held for a in about):
+                container.setdefault("object_refs", []).append(obj["id"])
+                held |= _closure(obj, by_id)
+                break
+
+
+def _from_misp(container: dict[str, Any]) -> bool:
+    labels = container.get("labels")
+    return isinstance(labels, list) and any(t in labels for t in _FROM_MISP)
+
+
+def _leftover_grouping(ids: list[str], by_id: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    times = [by_id[i].get("modified") or by_id[i].get("created") for i in ids]
+    when = max((t for t in times if isinstance(t, str)), default="1970-01-01T00:00:00.000Z")
+    return {
+        "type": "grouping",
+        "spec_version": "2.1",
+        "id": f"grouping--{derived('leftovers', sorted(ids))}",
+        "created": when,
+        "modified": when,
+        "name": LEFTOVER_NAME,
+        "context": "unspecified",
+        "object_refs": ids,
+    }
+
+
+def _converted(
+    containers: list[dict[str, Any]],
+    reached: dict[str, set[str]],
+    by_id: dict[str, dict[str, Any]],
+    parser_class: Any,
+) -> Iterator[dict[str, Any]]:
+    wanted: set[str] = set()
+    for container in containers:
+        wanted |= reached[container["id"]]
+    first = min(c["id"] for c in containers)
+    bundle = {
+        "type": "bundle",
+        "id": f"bundle--{derived('bundle', first)}",
+        "objects": [o for i, o in by_id.items() if i in wanted],
+    }
+    with capture.held():
+        parser = parser_class()
+        parser.load_stix_bundle(load_stix2_content(bundle))
+        parser.parse_stix_bundle()
+        made = parser.misp_events
+    for event in made if isinstance(made, list) else [made]:
+        yield _tidied(json.loads(event.to_json()))
+
+
+def _tidied(event: dict[str, Any]) -> dict[str, Any]:
+    """Without misp-stix's own labels as tags, and without the event's TLP repeated on
+    each attribute and object."""
+    tags = [t for t in event.get("Tag", []) if t.get("name") not in _ARTEFACTS]
+    if tags:
+        event["Tag"] = tags
+    else:
+        event.pop("Tag", None)
+    event_tlp = {t["name"] for t in tags if str(t.get("name", "")).startswith("tlp:")}
+    holders = [*event.get("Attribute", []), *event.get("Object", [])]
+    for obj in event.get("Object", []):
+        holders += obj.get("Attribute", [])
+    for holder in holders:
+        own = [t for t in holder.get("Tag", []) if t.get("name") not in event_tlp]
+        if own:
+            holder["Tag"] = own
+        else:
+            holder.pop("Tag", None)
+    return event
