@@ -89,8 +89,6 @@ def _rss_mb() -> float:
 
 def _import(path: str, peer: bool, out: Any) -> None:
     """Runs in a spawned process: import ``path`` into a fresh store, export it back."""
-    import io
-
     from kizashi.model.actor import SYSTEM
     from kizashi.services import Kizashi
     from kizashi.services.exchange import Selection
@@ -113,7 +111,9 @@ def _import(path: str, peer: bool, out: Any) -> None:
         report = kz.exchange.import_(SYSTEM, opener, format="stix")
         took = time.perf_counter() - start
         start = time.perf_counter()
-        kz.exchange.export(SYSTEM, io.BytesIO(), Selection(include_revoked=True), format="stix")
+        # To a file, as the API's export spools it: the bundle is never held in memory.
+        with (Path(tmp) / "export.json").open("wb") as sink:
+            kz.exchange.export(SYSTEM, sink, Selection(include_revoked=True), format="stix")
         exported = time.perf_counter() - start
         kz.close()
     out.put((report.read, took, peer_s, exported, _rss_mb(), report.counts))

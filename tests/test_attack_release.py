@@ -124,6 +124,7 @@ def test_which_names_are_used() -> None:
     assert usable("ping") is None and usable("at") is None and usable("APT") is None
     assert usable("狼") is None and usable("狼毒草") == ("狼毒草", None)
     assert usable("2015") is None and usable("グループ") is None
+    assert usable("August") is None  # a month before it is a group
 
 
 # -- names of stored objects, on both stores -------------------------------------------
@@ -198,6 +199,7 @@ def test_imported_names_link_the_next_reports(kz: Kizashi, analyst: Actor) -> No
 def test_a_release_loads_marked_and_loads_again_unchanged(kz: Kizashi, admin: Actor) -> None:
     path = _ics()
     original = _objects(path)
+    early = _report(kz, admin, "G0057 and T0801 were seen.")  # stubs, until the load
     release = kz.attack.load(SYSTEM, path)
     counts = Counter(o["type"] for o in original)
     assert release.by_type == dict(counts)
@@ -213,6 +215,10 @@ def test_a_release_loads_marked_and_loads_again_unchanged(kz: Kizashi, admin: Ac
     assert not any(views[i].revoked for i in flagged)  # deprecated is not deleted
     oilrig = kz.attack.replacement(admin, next(i for i in revoked if views[i].name == "APT34"))
     assert oilrig is not None and oilrig.name == "OilRig"
+    # G0057 is APT34's id: its stub gave way to APT34, and APT34 to OilRig.
+    assert oilrig.id in _refs(kz, admin, early)
+    by_value = {m.value: m.object_id for m in kz.indicators.in_report(admin, early)}
+    assert by_value["G0057"] == oilrig.id
 
     # By name: a revoked group's name leads to its replacement, a deprecated copy of
     # Stuxnet is passed over for the current one.

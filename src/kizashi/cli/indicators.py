@@ -110,7 +110,8 @@ def reextract() -> None:
 
 
 attack = typer.Typer(
-    help="MITRE ATT&CK data: ids in reports link to its objects.", no_args_is_help=True
+    help="MITRE ATT&CK data: ids and names in reports link to its objects.",
+    no_args_is_help=True,
 )
 
 

@@ -4,6 +4,8 @@ A report's text is read by :func:`kizashi.text.extract.extract`; each value beco
 STIX object (:func:`kizashi.model.observables.stix_for`), the report refers to it
 (``object_refs``), and a ``mentions`` row keeps the sentence it was found in. Lookups and
 indicator pages read ``mentions``: which reports, which sources, first and last seen.
+The names and aliases of stored groups, software and techniques link the same way
+(:mod:`kizashi.services.names`), and a revoked ATT&CK object's id leads to its replacement.
 """
 
 from __future__ import annotations
@@ -296,7 +298,9 @@ class IndicatorService:
                 stub = object_repo.get(conn, stub_id)
                 if stub is None or stub.revoked:
                     continue
-                new = stubs.get(value, (data["id"], False))[0]
+                # Not the stub itself: it is the live one when the real one came revoked.
+                found = stubs.get(value)
+                new = found[0] if found is not None and not found[1] else data["id"]
                 self._replace(conn, actor, stub.pk, stub_id, new)
                 upgraded += 1
         return upgraded

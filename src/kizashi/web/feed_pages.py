@@ -67,7 +67,11 @@ def add_feed(request: Request, actor: PageActor, f: FormFields) -> Response:
     check_csrf(request, f.get("csrf"))
     try:
         view = get_feeds(request).add(
-            actor, f.get("url", ""), title=f.get("title") or None, **_settings_from(f)
+            actor,
+            f.get("url", ""),
+            title=f.get("title") or None,
+            kind=f.get("kind") or "rss",
+            **_settings_from(f),
         )
     except KizashiError as exc:
         return feed_list(request, actor, error=exc, values=f)
