@@ -299,7 +299,9 @@ def test_an_unreadable_file_is_refused_and_nothing_stored(
 
 
 def test_an_input_no_format_recognises_says_so(kz: Kizashi) -> None:
-    with pytest.raises(KizashiError, match="No format recognises this input; name one: stix"):
+    with pytest.raises(
+        KizashiError, match="No format recognises this input; name one: misp, misp-galaxy, stix"
+    ):
         imp(kz, SYSTEM, b"type,value\nipv4-addr,198.51.100.7\n")
 
 

@@ -15,17 +15,16 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from misp_stix_converter import MISPtoSTIX21Parser
-from misp_stix_converter.misp2stix.stix21_mapping import MISPtoSTIX21Mapping
-
 from kizashi.formats.misp import capture
+from kizashi.formats.misp.common import Prepared, Problem, Record
 from kizashi.formats.misp.galaxy import fix_cluster_object
-from kizashi.formats.misp.prepare import Prepared, Problem, Record
+from kizashi.formats.misp.libraries import MISPtoSTIX21Mapping, MISPtoSTIX21Parser
 from kizashi.model import stix as stix_model
 from kizashi.model import tlp as tlp_model
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
-_FAILED = re.compile(r"Failed validation for \S+ Attribute <[^>]*>:\n(?P<rest>.*)", re.S)
+#: pymisp's message for an attribute it refuses (``… Attribute <uuid> in file Object <uuid>:``).
+_FAILED = re.compile(r"Failed validation for \S+ Attribute <[^>]*>[^:\n]*:\n(?P<rest>.*)", re.S)
 #: misp-stix's message for an event without an organisation: nothing is lost (its
 #: objects have no ``created_by_ref``), so it is no problem of the import.
 _HARMLESS = ("Missing Orgc",)
@@ -60,7 +59,8 @@ def convert(prepared: Prepared) -> tuple[list[dict[str, Any]], list[Problem]]:
     container = next((o for o in objects if o["id"] in ids), None)
     if container is None:
         said = [m for ms in parser.errors.values() for m in ms] + logged
-        raise UnconvertibleError("; ".join(_clean(m) for m in said[:3]) or "no report made")
+        reasons = list(dict.fromkeys(_clean(m) for m in said))[:3]
+        raise UnconvertibleError("; ".join(reasons) or "no report made")
     produced = {o["id"].split("--", 1)[1] for o in objects}
     problems = list(prepared.problems)
     problems += _problems(parser, logged, prepared, produced)
@@ -100,34 +100,33 @@ def _problems(
     for message, serious in [(m, True) for m in errors] + [(m, False) for m in warnings]:
         if message.startswith(_HARMLESS):
             continue
-        record = next((records[u] for u in _UUID.findall(message) if u in records), None)
-        if record is None:
+        named = next((u for u in _UUID.findall(message) if u in records), None)
+        failed = _FAILED.match(message)
+        if named is None:
             if not serious:
                 continue  # a remark on how something was mapped: nothing is lost
             why = f"event {prepared.uuid}: {_clean(message)}"
             where = ""
+        elif failed is not None:  # pymisp refused the attribute: it is left out
+            kind, value = values.get(named, ("?", ""))
+            reason = failed["rest"].strip().removeprefix(f"{value} - ").rstrip(".")
+            why = f"attribute {named} ({kind}): value {value!r} is not valid: {reason}"
+            record = records[named]
+            if record.uuid != named:
+                why += f" (left out of object {record.uuid}, {record.type})"
+            where = record.where
         else:
+            record = records[named]
             lost = record.uuid not in produced
             if not serious and not lost:
                 continue
-            why = _why(record, message, values)
+            why = f"{record.kind} {record.uuid} ({record.type}): {_clean(message)}"
             if not lost:
                 why += " (the rest of it was imported)"
             where = record.where
         if why not in seen:
             seen.add(why)
             yield Problem(where, why)
-
-
-def _why(record: Record, message: str, values: dict[str, tuple[str, str]]) -> str:
-    failed = _FAILED.match(message)
-    name = f"{record.kind} {record.uuid} ({record.type})"
-    if failed is not None:
-        kind, value = values.get(record.uuid, (record.type, ""))
-        rest = failed["rest"].strip()
-        reason = rest.removeprefix(f"{value} - ").rstrip(".")
-        return f"attribute {record.uuid} ({kind}): value {value!r} is not valid: {reason}"
-    return f"{name}: {_clean(message)}"
 
 
 def _clean(message: str) -> str:
@@ -198,9 +197,7 @@ def _custom(record: Record, source: dict[str, Any], creator: Any) -> dict[str, A
     if isinstance(creator, str):
         obj["created_by_ref"] = creator
     if record.kind == "attribute":
-        obj["labels"] = [
-            f'misp:{k}="{source[k]}"' for k in ("type", "category") if source.get(k)
-        ]
+        obj["labels"] = [f'misp:{k}="{source[k]}"' for k in ("type", "category") if source.get(k)]
         obj |= {"x_misp_type": source["type"], "x_misp_value": source["value"]}
         if source.get("category"):
             obj["x_misp_category"] = source["category"]
@@ -236,7 +233,9 @@ def _stix_time(stamp: int, millis: bool = True) -> str:
     return text + (".000Z" if millis else "Z")
 
 
-def _fix_times(objects: list[dict[str, Any]], before: datetime, after: datetime, stamp: int) -> None:
+def _fix_times(
+    objects: list[dict[str, Any]], before: datetime, after: datetime, stamp: int
+) -> None:
     """A time misp-stix took from the clock (a record it found none in) is the event's."""
     for obj in objects:
         for key in _TIME_FIELDS:

@@ -19,10 +19,11 @@ the same cluster loaded from its galaxy are one object.
   ``is_family: true`` on malware clusters (a cluster names a family; misp-stix says
   ``false`` unless the cluster says otherwise), ``sectors`` and the cluster's meta on a
   sector's identity, and ``created``/``modified`` from the cluster's ``version`` read as
-  seconds since the epoch. A galaxy file has no dates: its version is a number that
-  grows with each release (MISP gives a custom cluster the time it was edited as its
-  version), so a newer release of a galaxy replaces the clusters of an older one, and a
-  galaxy file replaces the copies of its clusters that events carried.
+  seconds since the epoch (0 without one). A galaxy file has no dates: its version is a
+  number that grows with each release (MISP gives a custom cluster the time it was
+  edited as its version), so a newer release of a galaxy replaces the clusters of an
+  older one, and a galaxy file replaces the older copies of its clusters events carried
+  (a copy of the same version with other content is a conflict: the stored one stays).
 """
 
 from __future__ import annotations
@@ -33,12 +34,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from misp_stix_converter import MISPtoSTIX21Parser
-
 from kizashi.formats.contract import FormatError, Limits, Rejected
 from kizashi.formats.jsonstream import items
 from kizashi.formats.misp import capture
-from kizashi.formats.misp.prepare import Cluster, derived, is_uuid, timestamp_of
+from kizashi.formats.misp.common import Cluster, derived, is_uuid, timestamp_of
+from kizashi.formats.misp.libraries import MISPtoSTIX21Parser
 
 _SLUG = re.compile(r"[^a-z0-9]+")
 
@@ -70,6 +70,8 @@ def fix_cluster_object(obj: dict[str, Any], cluster: Cluster) -> None:
 def read(source: IO[bytes], limits: Limits) -> Iterator[Any]:
     """Each cluster of the galaxy file(s) as a STIX object, or why it cannot be one."""
     position = 0
+    # No key is "\x00": the root object is one item, its clusters are held together (a
+    # galaxy's own fields, its version among them, may come after its values).
     for document in items(source, limits, under="\x00"):
         galaxy, clusters = galaxy_of(document)
         if len(clusters) > limits.max_items:
@@ -94,8 +96,9 @@ def galaxy_of(document: Any) -> tuple[dict[str, Any], list[Any]]:
     if isinstance(document.get("values"), list):
         return document, document["values"]
     own = document.get("Galaxy", document)
+    own = own if isinstance(own, dict) else {}
     clusters = document.get("GalaxyCluster", own.get("GalaxyCluster"))
-    if isinstance(own, dict) and isinstance(clusters, list):
+    if own and isinstance(clusters, list):
         return own, clusters
     raise FormatError(
         "Not a MISP galaxy: a cluster file has a 'values' list, a MISP galaxy a "
@@ -146,7 +149,7 @@ def _cluster(raw: Any, kind: str, version: int | None) -> tuple[dict[str, Any], 
     value = raw.get("value")
     if not isinstance(value, str) or not value.strip():
         return "a cluster without a value (its name)"
-    meta = raw.get("meta") if isinstance(raw.get("meta"), dict) else {}
+    meta: dict[str, Any] = raw["meta"] if isinstance(raw.get("meta"), dict) else {}
     uid = raw["uuid"] if is_uuid(raw.get("uuid")) else derived("cluster", kind, value)
     own_version = timestamp_of(raw.get("version"))
     stamp = own_version if own_version is not None else version

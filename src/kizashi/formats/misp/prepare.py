@@ -13,105 +13,36 @@ here and reported as :class:`Problem` items.
 from __future__ import annotations
 
 import json
-import re
-import uuid
 from collections import Counter
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-#: Kizashi's namespace for the uuids it derives for MISP records.
-NAMESPACE = uuid.UUID("34a62094-70d5-454f-8a0f-fe410f103b08")
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_DATE = re.compile(r"\d{4}-\d\d-\d\d")
+from kizashi.formats.misp.common import (
+    Prepared,
+    Problem,
+    Record,
+    date_of,
+    derived,
+    is_uuid,
+    timestamp_of,
+)
+from kizashi.formats.misp.context import EventContext
 
-
-@dataclass(frozen=True)
-class Problem:
-    """A record of the event left out, where it was, and why."""
-
-    where: str
-    why: str
-
-
-@dataclass(frozen=True)
-class Record:
-    """What the conversion needs to know about an attribute or an object afterwards."""
-
-    kind: str  # "attribute" or "object"
-    uuid: str
-    type: str
-    where: str
-    deleted: bool
-    #: The uuids of the object's attributes (an object's STIX may be named after them).
-    parts: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Cluster:
-    """A galaxy cluster of the event, as the conversion refers to it."""
-
-    uuid: str
-    type: str
-    value: str
-    version: int | None
-    default: bool
-    meta: dict[str, Any]
-
-
-@dataclass
-class Prepared:
-    """The event as misp-stix reads it, and what was learnt on the way."""
-
-    event: dict[str, Any]
-    uuid: str
-    timestamp: int
-    problems: list[Problem] = field(default_factory=list)
-    records: list[Record] = field(default_factory=list)
-    clusters: dict[str, Cluster] = field(default_factory=dict)
-
-
-def is_uuid(value: Any) -> bool:
-    return isinstance(value, str) and _UUID.fullmatch(value) is not None
-
-
-def derived(*parts: Any) -> str:
-    """A UUIDv5 in Kizashi's namespace for what identifies a record."""
-    text = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
-    return str(uuid.uuid5(NAMESPACE, text))
-
-
-def timestamp_of(value: Any) -> int | None:
-    """A MISP timestamp (seconds since the epoch, as a string or a number), if it is one."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if value >= 0 else None
-    if isinstance(value, str) and value.isdigit() and len(value) <= 12:
-        return int(value)
-    return None
-
-
-def _date_of(value: Any) -> int | None:
-    if isinstance(value, str) and _DATE.fullmatch(value):
-        try:
-            return int(datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC).timestamp())
-        except ValueError:
-            return None
-    return None
+__all__ = ["Prepared", "Problem", "Record", "prepare"]
 
 
 def prepare(event: dict[str, Any]) -> Prepared:
     """The event (its ``Event`` content, unwrapped) complete, with what was left out."""
     event = json.loads(json.dumps(event))  # a copy: pymisp pops what it loads
-    event_uuid = event.get("uuid") if is_uuid(event.get("uuid")) else derived("event", event)
+    given = event.get("uuid")
+    event_uuid = str(given) if is_uuid(given) else derived("event", event)
     stamp = timestamp_of(event.get("timestamp"))
     if stamp is None:
         published = timestamp_of(event.get("publish_timestamp"))
-        stamp = published or _date_of(event.get("date")) or 0
+        stamp = published or date_of(event.get("date")) or 0
     event["uuid"] = event_uuid
     event["timestamp"] = str(stamp)
-    if not _date_of(event.get("date")):
+    if not date_of(event.get("date")):
         event["date"] = datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%d")
     if not isinstance(event.get("info"), str) or not event["info"].strip():
         event["info"] = f"MISP event {event_uuid}"
@@ -120,7 +51,7 @@ def prepare(event: dict[str, Any]) -> Prepared:
     return out
 
 
-class _Preparer:
+class _Preparer(EventContext):
     def __init__(self, out: Prepared) -> None:
         self.out = out
         self.remap: dict[str, str] = {}  # an object's uuid as written -> as used
@@ -144,6 +75,9 @@ class _Preparer:
 
     def run(self) -> None:
         event = self.out.event
+        for key in ("Attribute", "Object", "EventReport", "Tag", "Galaxy"):
+            if key in event and not isinstance(event[key], list | type(None)):
+                self.problem(key, f"the event's {key} is a JSON {_kind(event[key])}, not a list")
         self.tags(event, "Tag")
         self.proposals(event, "")
         self.galaxies(event, "")
@@ -243,7 +177,9 @@ class _Preparer:
             target = self.remap.get(target, target)
             ref["referenced_uuid"] = target
             ref["object_uuid"] = obj["uuid"]
-            ref["uuid"] = self.uuid_for(ref, "reference", obj["uuid"], ref["relationship_type"], target)
+            ref["uuid"] = self.uuid_for(
+                ref, "reference", obj["uuid"], ref["relationship_type"], target
+            )
             stamp = timestamp_of(ref.get("timestamp"))
             ref["timestamp"] = str(stamp if stamp is not None else obj["timestamp"])
             kept.append(ref)
@@ -294,118 +230,6 @@ class _Preparer:
             )
 
     # -- tags, reports, analyst data ------------------------------------------------------
-
-    def tags(self, record: dict[str, Any], key: str) -> None:
-        tags = record.get(key)
-        if tags is None:
-            return
-        kept: list[dict[str, Any]] = []
-        for tag in tags if isinstance(tags, list) else []:
-            name = tag.get("name") if isinstance(tag, dict) else None
-            if not isinstance(name, str) or not name.strip():
-                continue  # a tag without a name says nothing
-            name = name.strip()
-            if name.lower().startswith("tlp:"):
-                name = name.lower()  # misp-stix knows TLP tags in lower case only
-            kept.append({**tag, "name": name})
-        record[key] = kept
-
-    def reports(self, event: dict[str, Any]) -> None:
-        reports = event.get("EventReport")
-        if reports is None:
-            return
-        kept: list[dict[str, Any]] = []
-        for i, report in enumerate(reports if isinstance(reports, list) else []):
-            if not isinstance(report, dict) or not isinstance(report.get("content"), str):
-                self.problem(f"EventReport[{i}]", "an event report without text content")
-                continue
-            if not isinstance(report.get("name"), str) or not report["name"]:
-                report["name"] = f"Event report {i + 1}"
-            report["uuid"] = self.uuid_for(report, "report", report["name"], report["content"])
-            stamp = timestamp_of(report.get("timestamp"))
-            report["timestamp"] = str(stamp if stamp is not None else self.out.timestamp)
-            kept.append(report)
-        event["EventReport"] = kept
-
-    def analyst_data(self, record: dict[str, Any], owner: str) -> None:
-        """Analyst notes and opinions: a uuid and times each."""
-        for key in ("Note", "Opinion"):
-            items = record.get(key)
-            if items is None:
-                continue
-            kept = [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
-            for item in kept:
-                item["uuid"] = self.uuid_for(item, key, owner, item.get("note"), item.get("opinion"))
-                when = item.get("created") or item.get("modified")
-                if not isinstance(when, str):
-                    when = datetime.fromtimestamp(self.out.timestamp, UTC).isoformat()
-                item.setdefault("created", when)
-                item.setdefault("modified", when)
-            record[key] = kept
-
-    # -- galaxies -------------------------------------------------------------------------
-
-    def galaxies(self, record: dict[str, Any], where: str) -> None:
-        galaxies = record.get("Galaxy")
-        if galaxies is None:
-            return
-        kept: list[dict[str, Any]] = []
-        for i, galaxy in enumerate(galaxies if isinstance(galaxies, list) else []):
-            here = f"{where + '.' if where else ''}Galaxy[{i}]"
-            if not isinstance(galaxy, dict) or not isinstance(galaxy.get("type"), str):
-                self.problem(here, "a galaxy without a type")
-                continue
-            clusters = galaxy.get("GalaxyCluster")
-            usable = [
-                c
-                for c in (clusters if isinstance(clusters, list) else [])
-                if isinstance(c, dict) and isinstance(c.get("value"), str) and c["value"]
-            ]
-            if len(usable) != len(clusters if isinstance(clusters, list) else []):
-                self.problem(here, f"galaxy {galaxy['type']}: a cluster without a value")
-            if not usable:
-                continue
-            galaxy.setdefault("name", galaxy["type"])
-            galaxy.setdefault("description", galaxy["name"])
-            for cluster in usable:
-                cluster.setdefault("type", galaxy["type"])
-                cluster.setdefault("tag_name", f'misp-galaxy:{cluster["type"]}="{cluster["value"]}"')
-            galaxy["GalaxyCluster"] = usable
-            kept.append(galaxy)
-        record["Galaxy"] = kept
-
-    def clusters(self) -> None:
-        """Each cluster's uuid. Clusters exported by older MISP carry their galaxy's
-        uuid, the same for every cluster of it: misp-stix would keep the first of them
-        only, so those get one derived from their type and value."""
-        every = list(_clusters_in(self.out.event))
-        values: dict[str, set[tuple[str, str]]] = {}
-        for cluster in every:
-            if is_uuid(cluster.get("uuid")):
-                values.setdefault(cluster["uuid"], set()).add((cluster["type"], cluster["value"]))
-        for cluster in every:
-            given = cluster.get("uuid")
-            if not is_uuid(given) or len(values.get(given, ())) > 1:
-                cluster["uuid"] = derived("cluster", cluster["type"], cluster["value"])
-            version = timestamp_of(cluster.get("version"))
-            meta = cluster.get("meta") if isinstance(cluster.get("meta"), dict) else {}
-            self.out.clusters[cluster["uuid"]] = Cluster(
-                cluster["uuid"],
-                cluster["type"],
-                cluster["value"],
-                version,
-                cluster.get("default") is True,
-                meta,
-            )
-
-
-def _clusters_in(event: dict[str, Any]) -> Any:
-    holders = [event, *event.get("Attribute", [])]
-    for obj in event.get("Object", []):
-        holders += obj.get("Attribute", [])
-    for holder in holders:
-        for galaxy in holder.get("Galaxy", []) or []:
-            yield from galaxy["GalaxyCluster"]
 
 
 def _deleted(record: dict[str, Any]) -> bool:

@@ -76,8 +76,7 @@ def read(source: IO[bytes], limits: Limits) -> Iterator[Any]:
             yield from _event(index, content)
         elif kind == "galaxy":
             found += 1
-            galaxy, clusters = galaxy_of(content)
-            yield from clusters_of(galaxy, clusters, index)
+            yield from _galaxy(index, content)
         else:
             refused = refused or Rejected(index, content)
             yield Rejected(index, content)
@@ -99,7 +98,9 @@ def sniff(head: bytes) -> bool:
     has_info = b'"info"' in text
     if b'"response"' in text and (has_info or b'"Attribute"' in text):
         return True
-    return has_info and any(k in text for k in (b'"threat_level_id"', b'"Attribute"', b'"analysis"'))
+    return has_info and any(
+        k in text for k in (b'"threat_level_id"', b'"Attribute"', b'"analysis"')
+    )
 
 
 def _classify(item: Any) -> tuple[str, Any]:
@@ -142,6 +143,17 @@ def _event(index: int, event: dict[str, Any]) -> Iterator[Any]:
         where = f"Event.{problem.where}" if problem.where else "Event"
         yield Rejected(index, problem.why, where=where)
     yield from objects
+
+
+def _galaxy(index: int, item: dict[str, Any]) -> Iterator[Any]:
+    """A galaxy among events: its clusters, or one refusal for the galaxy."""
+    try:
+        galaxy, clusters = galaxy_of(item)
+        made = list(clusters_of(galaxy, clusters, index))
+    except FormatError as exc:
+        yield Rejected(index, exc.message, where="Galaxy")
+        return
+    yield from made
 
 
 def _kind(value: Any) -> str:

@@ -28,11 +28,13 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
-from misp_stix_converter import ExternalSTIX2toMISPParser, InternalSTIX2toMISPParser
-from misp_stix_converter.tools.stix2_loading_helpers import load_stix2_content
-
 from kizashi.formats.misp import capture
-from kizashi.formats.misp.prepare import derived
+from kizashi.formats.misp.common import derived
+from kizashi.formats.misp.libraries import (
+    ExternalSTIX2toMISPParser,
+    InternalSTIX2toMISPParser,
+    load_stix2_content,
+)
 
 _CONTAINERS = ("report", "grouping")
 _FROM_MISP = ('misp:tool="MISP-STIX-Converter"', 'misp:tool="misp2stix2"')
@@ -74,7 +76,10 @@ def events_of(objects: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         by_id[extra["id"]] = extra
         reached[extra["id"]] = _closure(extra, by_id)
         external.append(extra)
-    for group, parser in ((internal, InternalSTIX2toMISPParser), (external, ExternalSTIX2toMISPParser)):
+    for group, parser in (
+        (internal, InternalSTIX2toMISPParser),
+        (external, ExternalSTIX2toMISPParser),
+    ):
         if group:
             yield from _converted(group, reached, by_id, parser)
 
@@ -121,8 +126,11 @@ def _attach(
         for container in containers:
             held = reached[container["id"]]
             if any(isinstance(a, str) and a in held for a in about):
-                container.setdefault("object_refs", []).append(obj["id"])
-                held |= _closure(obj, by_id)
+                listed = container.setdefault("object_refs", [])
+                more = _closure(obj, by_id) - held
+                added = sorted(i for i in more if by_id[i]["type"] not in _SUPPORT)
+                listed += [i for i in [obj["id"], *added] if i not in listed]
+                held |= {obj["id"], *added}
                 break
 
 
@@ -156,23 +164,34 @@ def _converted(
     for container in containers:
         wanted |= reached[container["id"]]
     first = min(c["id"] for c in containers)
-    bundle = {
-        "type": "bundle",
-        "id": f"bundle--{derived('bundle', first)}",
-        "objects": [o for i, o in by_id.items() if i in wanted],
-    }
+    held = [o for i, o in by_id.items() if i in wanted]
+    bundle = {"type": "bundle", "id": f"bundle--{derived('bundle', first)}", "objects": held}
     with capture.held():
         parser = parser_class()
         parser.load_stix_bundle(load_stix2_content(bundle))
         parser.parse_stix_bundle()
         made = parser.misp_events
+    labels: dict[str, list[str]] = {}
+    for obj in held:
+        own = obj.get("labels")
+        if isinstance(own, list):
+            tags = labels.setdefault(obj["id"].split("--", 1)[1], [])
+            tags += [t for t in own if isinstance(t, str) and _is_tag(t) and t not in tags]
     for event in made if isinstance(made, list) else [made]:
-        yield _tidied(json.loads(event.to_json()))
+        yield _tidied(json.loads(event.to_json()), labels)
 
 
-def _tidied(event: dict[str, Any]) -> dict[str, Any]:
-    """Without misp-stix's own labels as tags, and without the event's TLP repeated on
-    each attribute and object."""
+def _is_tag(label: str) -> bool:
+    """A label that is a tag of its own, not one misp-stix writes to describe a record
+    (``misp:type="ip-dst"``) or a galaxy (which MISP holds as a galaxy)."""
+    return not label.startswith(("misp:", "misp-galaxy:")) and label not in _ARTEFACTS
+
+
+def _tidied(event: dict[str, Any], labels: dict[str, list[str]]) -> dict[str, Any]:
+    """Without misp-stix's own labels as tags, without the event's TLP repeated on each
+    attribute and object, with the labels misp-stix did not make tags of (the external
+    parser makes none), and with references' uuids that do not change."""
+    _add_tags(event, labels.get(str(event.get("uuid")), []))
     tags = [t for t in event.get("Tag", []) if t.get("name") not in _ARTEFACTS]
     if tags:
         event["Tag"] = tags
@@ -182,10 +201,36 @@ def _tidied(event: dict[str, Any]) -> dict[str, Any]:
     holders = [*event.get("Attribute", []), *event.get("Object", [])]
     for obj in event.get("Object", []):
         holders += obj.get("Attribute", [])
+    for obj in event.get("Object", []):
+        for ref in obj.get("ObjectReference", []):
+            # pymisp gives a reference it adds a random uuid: one from what it says
+            what = (obj.get("uuid"), ref.get("relationship_type"), ref.get("referenced_uuid"))
+            ref["uuid"] = derived("reference", *what)
+    for holder in [event, *holders]:
+        _analyst_times(holder)
     for holder in holders:
+        _add_tags(holder, labels.get(str(holder.get("uuid")), []))
         own = [t for t in holder.get("Tag", []) if t.get("name") not in event_tlp]
         if own:
             holder["Tag"] = own
         else:
             holder.pop("Tag", None)
     return event
+
+
+def _add_tags(record: dict[str, Any], names: list[str]) -> None:
+    held = {t.get("name") for t in record.get("Tag", [])}
+    missing = [{"name": n} for n in names if n not in held and not n.startswith("tlp:")]
+    if missing:
+        record["Tag"] = [*record.get("Tag", []), *missing]
+
+
+def _analyst_times(record: dict[str, Any]) -> None:
+    """pymisp writes an analyst note's times with their zone and reads them only
+    without one (it adds UTC): written as it reads them."""
+    for key in ("Note", "Opinion", "Relationship"):
+        for item in record.get(key, []):
+            for field in ("created", "modified"):
+                value = item.get(field)
+                if isinstance(value, str):
+                    item[field] = value.removesuffix("Z").removesuffix("+00:00")

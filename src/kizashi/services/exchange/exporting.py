@@ -71,26 +71,55 @@ class Exporter:
             )
         pks = self._chosen(actor, selection)
         with self.ctx.store.read() as conn:
-            rows = self._expand(conn, actor, pks, selection)
-            levels = {r.tlp for r in rows if r.tlp}
-            marks = {m for r in rows for m in _markings(r)}
-            have = {r.id for r in rows}
+            # What to write, as (markings first, pk) with the levels and markings it
+            # needs: the objects' JSON is read again chunk by chunk as it is written,
+            # so an export of the whole store is never held in memory.
+            keep: list[tuple[bool, int]] = []
+            levels: set[str] = set()
+            marks: set[str] = set()
+            have: set[str] = set()  # the marking definitions among them
+            for row in self._rows(conn, actor, pks, selection):
+                keep.append((row.type != "marking-definition", row.pk))
+                if row.tlp:
+                    levels.add(row.tlp)
+                marks.update(_markings(row))
+                if row.type == "marking-definition":
+                    have.add(row.id)
             stored_marks = [
-                r for r in repo.get_many(conn, sorted(marks - have)).values() if may_see(actor, r)
+                r
+                for r in repo.get_many(conn, sorted(marks - have)).values()
+                if may_see(actor, r) and r.id not in have
             ]
             present = have | {r.id for r in stored_marks}
             wanted = marks | {tlp_model.MARKING_IDS[lv] for lv in levels}
             for mark in sorted(wanted - present):
                 if mark in tlp_model.LEVEL_BY_ID:
                     yield tlp_model.tlp_definition(mark)
-            ordered = stored_marks + sorted(
-                rows, key=lambda r: (r.type != "marking-definition", r.pk)
-            )
+            chosen = {pk for _, pk in keep}
+            extra = [r for r in stored_marks if r.pk not in chosen]
+            tags = repo.tags_for(conn, [r.pk for r in extra])
+            for r in extra:
+                yield stix_out(r, tags[r.pk])
+            ordered = [pk for _, pk in sorted(keep)]
             for i in range(0, len(ordered), CHUNK):
                 chunk = ordered[i : i + CHUNK]
-                tags = repo.tags_for(conn, [r.pk for r in chunk])
-                for r in chunk:
-                    yield stix_out(r, tags[r.pk])
+                by_pk = {r.pk: r for r in repo.get_many_by_pk(conn, chunk)}
+                tags = repo.tags_for(conn, chunk)
+                for pk in chunk:
+                    if pk in by_pk:
+                        yield stix_out(by_pk[pk], tags[pk])
+
+    def _rows(
+        self, conn: Connection, actor: Actor, pks: Sequence[int], selection: Selection
+    ) -> Iterator[ObjectRow]:
+        """The selected rows one chunk at a time (``depth`` 0), or expanded."""
+        if selection.depth:
+            yield from self._expand(conn, actor, pks, selection)
+            return
+        for i in range(0, len(pks), CHUNK):
+            for r in repo.get_many_by_pk(conn, list(pks[i : i + CHUNK])):
+                if _readable(actor, r, selection):
+                    yield r
 
     def _chosen(self, actor: Actor, selection: Selection) -> list[int]:
         """The pks the selection names directly (before ``depth``)."""
