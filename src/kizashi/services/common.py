@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.engine import Connection
 
@@ -20,6 +21,25 @@ from kizashi.store.objects import Reader
 from kizashi.store.rows import ObjectRow
 
 Clock = Callable[[], datetime]
+
+
+class _JobState(Protocol):
+    @property
+    def status(self) -> str: ...
+
+
+J = TypeVar("J", bound=_JobState)
+
+
+def wait_for_job(view: Callable[[], J], timeout: float) -> J:
+    """``view()`` once its job is done or failed (or ``timeout`` seconds have passed):
+    the one polling loop behind the background jobs' ``wait``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        state = view()
+        if state.status in ("done", "failed") or time.monotonic() > deadline:
+            return state
+        time.sleep(0.05)
 
 
 def utcnow() -> datetime:

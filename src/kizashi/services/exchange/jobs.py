@@ -14,7 +14,7 @@ from typing import IO, Any
 from kizashi.formats import Format
 from kizashi.model.actor import Actor
 from kizashi.model.errors import KizashiError, not_found
-from kizashi.services.common import Context
+from kizashi.services.common import Context, wait_for_job
 from kizashi.services.exchange.importing import Importer
 from kizashi.store import imports as repo
 
@@ -135,9 +135,4 @@ class ImportJobs:
 
     def wait(self, actor: Actor, pk: int, timeout: float = 60.0) -> ImportJobView:
         """:meth:`job` once it is done or failed (or ``timeout`` seconds have passed)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            view = self.job(actor, pk)
-            if view.status in ("done", "failed") or time.monotonic() > deadline:
-                return view
-            time.sleep(0.05)
+        return wait_for_job(lambda: self.job(actor, pk), timeout)

@@ -10,7 +10,7 @@ import time
 
 from kizashi.model.actor import Actor
 from kizashi.model.errors import KizashiError, not_found
-from kizashi.services.common import Context
+from kizashi.services.common import Context, wait_for_job
 from kizashi.services.summaries.inputs import (
     ARTICLE_BUDGET,
     PROGRESS_EVERY,
@@ -133,9 +133,4 @@ class SummaryJobs:
 
     def wait(self, actor: Actor, pk: int, timeout: float = 60.0) -> JobView:
         """:meth:`job` once it is done or failed (or ``timeout`` seconds have passed)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            view = self.job(actor, pk)
-            if view.status in ("done", "failed") or time.monotonic() > deadline:
-                return view
-            time.sleep(0.05)
+        return wait_for_job(lambda: self.job(actor, pk), timeout)
