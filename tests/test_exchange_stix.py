@@ -226,6 +226,86 @@ def test_labels_become_tags_and_markings_tlp_and_both_come_back(kz: Kizashi) -> 
     assert exported(kz, SYSTEM)[MALWARE]["labels"] == ["tlp:amber", "apt:pi"]
 
 
+def test_labels_that_cannot_be_tags_come_back_even_when_tags_change(kz: Kizashi) -> None:
+    # A taxonomy not enabled (misp-stix writes misp:type on every attribute), a label
+    # longer than a tag may be: kept as labels, and exported as they came.
+    odd = ['misp:type="ip-dst"', 'osint:source-type="blog-post"', "x" * 300]
+    obj = malware(labels=["Ransomware", *odd])
+    imp(kz, SYSTEM, bundle(obj))
+    assert kz.objects.get(SYSTEM, MALWARE).tags == ["Ransomware"]
+    assert exported(kz, SYSTEM)[MALWARE] == obj
+    kz.tags.untag(SYSTEM, MALWARE, ["Ransomware"])
+    assert exported(kz, SYSTEM)[MALWARE]["labels"] == odd
+    # Enabling the taxonomy later does not turn a kept label into a removed tag.
+    kz.tags.set_taxonomy(SYSTEM, "osint", True)
+    assert exported(kz, SYSTEM)[MALWARE]["labels"] == odd
+    # A newer version's labels replace the old ones, kept or not.
+    newer = malware("2024-02-01T00:00:00.000Z", labels=["Ransomware"])
+    imp(kz, SYSTEM, bundle(newer))
+    assert exported(kz, SYSTEM)[MALWARE]["labels"] == ["Ransomware"]
+
+
+def ipv4(value: str) -> dict[str, Any]:
+    return {
+        "type": "ipv4-addr",
+        "spec_version": "2.1",
+        "id": "ipv4-addr--b5b8d5a0-1c2d-4e3f-9a8b-7c6d5e4f3a21",  # a producer's own uuid
+        "value": value,
+    }
+
+
+def observed(modified: str, *refs: str) -> dict[str, Any]:
+    return {
+        "type": "observed-data",
+        "spec_version": "2.1",
+        "id": "observed-data--b5b8d5a0-1c2d-4e3f-9a8b-7c6d5e4f3a21",
+        "created": "2024-05-01T00:00:00.000Z",
+        "modified": modified,
+        "first_observed": "2024-05-01T00:00:00Z",
+        "last_observed": "2024-05-01T00:00:00Z",
+        "number_observed": 1,
+        "object_refs": list(refs),
+    }
+
+
+def test_an_observable_takes_the_version_of_the_observed_data_that_carries_it(
+    kz: Kizashi,
+) -> None:
+    sco = ipv4("198.51.100.7")
+    imp(kz, SYSTEM, bundle(observed("2024-05-01T00:00:00.000Z", sco["id"]), sco))
+    # Other content alone: no version tells which is newer, the stored one stays.
+    alone = imp(kz, SYSTEM, bundle(ipv4("198.51.100.8")))
+    assert alone.counts["conflict"] == 1 and "no version" in alone.problems[0].why
+    assert kz.objects.get(SYSTEM, sco["id"]).stix["value"] == "198.51.100.7"
+    # With an observed data that is newer and carries it (a MISP attribute whose value
+    # changed): the new content.
+    again = imp(
+        kz, SYSTEM, bundle(observed("2024-05-02T00:00:00.000Z", sco["id"]), ipv4("198.51.100.8"))
+    )
+    assert again.counts["updated"] == 2 and again.counts["conflict"] == 0
+    assert kz.objects.get(SYSTEM, sco["id"]).stix["value"] == "198.51.100.8"
+    assert kz.indicators.lookup(SYSTEM, ["198.51.100.8"])[0].known
+    assert not kz.indicators.lookup(SYSTEM, ["198.51.100.7"])[0].known
+
+
+def test_accounts_identities_come_only_with_what_they_made(kz: Kizashi) -> None:
+    from kizashi.model.actor import identity_for
+
+    kz.users.create(SYSTEM, "partner", "partner password", "reader")
+    kz.users.create(SYSTEM, "ana", "analyst password", "analyst")
+    ana = kz.users.get_actor("ana")
+    imp(kz, SYSTEM, bundle(malware()))
+    assert identity_for("partner") not in exported(kz, SYSTEM)
+    assert identity_for("ana") not in exported(kz, SYSTEM)
+    made, _ = kz.objects.create(ana, {"type": "tool", "name": "Cobalt Strike"})
+    out = exported(kz, SYSTEM)
+    assert out[made.id]["created_by_ref"] == identity_for("ana") and identity_for("ana") in out
+    assert identity_for("partner") not in out
+    # Named, it comes.
+    named = exported(kz, SYSTEM, Selection(ids=(identity_for("partner"),)))
+    assert identity_for("partner") in named
+
+
 def test_invalid_objects_are_reported_one_by_one_and_the_rest_imported(kz: Kizashi) -> None:
     bad_pattern = {**indicator(), "id": "indicator--0f9d1f8c-9c3a-4a7e-b2a5-0b7c3d9f2e11"}
     del bad_pattern["pattern"]

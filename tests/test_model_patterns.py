@@ -26,6 +26,22 @@ from kizashi.model.patterns import MAX_VALUES, pattern_values
             "[email-addr:value = 'A@Example.org']",
             ["192.0.2.1", "a@example.org"],
         ),
+        # Through a reference: misp-stix writes an ip-dst attribute so.
+        (
+            "[network-traffic:dst_ref.type = 'ipv4-addr' AND "
+            "network-traffic:dst_ref.value = '198.51.100.8']",
+            ["198.51.100.8"],
+        ),
+        ("[network-traffic:src_ref.value = '2001:db8::1']", ["2001:db8::1"]),
+        ("[network-traffic:dst_ref.value = 'C2.Example.net']", ["c2.example.net"]),
+        (
+            "[network-traffic:dst_ref.type = 'domain-name' AND "
+            "network-traffic:dst_ref.value = 'c2.example.net']",
+            ["c2.example.net"],
+        ),
+        ("[email-message:from_ref.value = 'Boss@Example.org']", ["boss@example.org"]),
+        ("[email-message:to_refs[*].value = 'hr@example.org']", ["hr@example.org"]),
+        ("[network-traffic:dst_ref.type = 'ipv4-addr']", []),
         # Comparisons that describe many values name none.
         ("[ipv4-addr:value != '192.0.2.1']", []),
         ("[url:value MATCHES '^http://']", []),

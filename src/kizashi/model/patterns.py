@@ -5,11 +5,15 @@ values; an analyst who looks up either, or a report that mentions either, should
 indicator. Only equality (``=``, ``IN``) on the properties an observable is looked up by
 counts: ``!=``, ``LIKE``, ``MATCHES`` and ranges describe many values, not one.
 Each value is normalised as the observable it names would be (lower-case domains and
-hashes, ``AS`` numbers), so that it meets the same value extracted from a report.
+hashes, ``AS`` numbers), so that it meets the same value extracted from a report. A
+value reached through a reference (``network-traffic:dst_ref.value``, as misp-stix writes
+an ``ip-dst`` attribute; ``email-message:from_ref.value``) counts as the observable the
+reference leads to.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Any
 
@@ -43,6 +47,39 @@ def _observable(stix_type: str, path: list[Any], literal: str) -> dict[str, Any]
     return None
 
 
+#: What a reference names when its pattern does not say (``...dst_ref.type = '...'``).
+_REFERENCED = {"from_ref": "email-addr", "sender_ref": "email-addr", "to_refs": "email-addr"}
+_REFERENCED |= {"cc_refs": "email-addr", "bcc_refs": "email-addr"}
+
+
+def _referenced_type(ref: str, literal: str, declared: dict[str, str]) -> str:
+    """The type of the observable a ``*_ref`` / ``*_refs`` path leads to: as the pattern
+    declares it, as the property implies it, or as the value reads (an address or a
+    domain, for network traffic's ``src_ref`` and ``dst_ref``)."""
+    if ref in declared:
+        return declared[ref]
+    if ref in _REFERENCED:
+        return _REFERENCED[ref]
+    try:
+        return "ipv4-addr" if ipaddress.ip_address(literal).version == 4 else "ipv6-addr"
+    except ValueError:
+        return "domain-name"
+
+
+def _resolved(
+    stix_type: str, path: list[Any], literal: str, declared: dict[str, str]
+) -> tuple[str, list[Any]]:
+    """``network-traffic:dst_ref.value`` as the ``ipv4-addr:value`` it compares, and
+    ``email-message:to_refs[*].value`` as ``email-addr:value``; other paths as they are."""
+    if len(path) >= 2 and isinstance(path[0], str) and path[0].endswith(("_ref", "_refs")):
+        rest = path[1:]
+        if path[0].endswith("_refs") and rest and not isinstance(rest[0], str):
+            rest = rest[1:]  # the list index ([*] or [n])
+        if rest and rest != ["type"] and all(isinstance(p, str) for p in rest):
+            return _referenced_type(path[0], literal, declared), list(rest)
+    return stix_type, path
+
+
 def pattern_values(pattern: object) -> list[str]:
     """The normalised values ``pattern`` compares for equality, in order, each once;
     [] for a pattern that is not valid STIX 2.1 or names none."""
@@ -54,12 +91,18 @@ def pattern_values(pattern: object) -> list[str]:
         return []
     out: dict[str, None] = {}
     for stix_type, found in comparisons.items():
+        declared = {
+            str(path[0]): lits[0]
+            for path, op, raw in found
+            if op == "=" and len(path) == 2 and path[1] == "type" and (lits := _literals(raw))
+        }
         for path, op, raw in found:
             if op not in ("=", "IN"):
                 continue
             literals = _literals(raw) if raw.startswith(("'", "(")) else [raw]
             for literal in literals:
-                obj = _observable(str(stix_type), list(path), literal)
+                of, where = _resolved(str(stix_type), list(path), literal, declared)
+                obj = _observable(of, where, literal)
                 value = observable_value(obj) if obj is not None else None
                 if value:
                     out[value] = None

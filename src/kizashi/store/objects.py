@@ -46,6 +46,7 @@ _OBJECT_COLUMNS = (
     objects.c.updated_at,
     objects.c.created_by,
     objects.c.tlp_derived,
+    objects.c.loose_labels,
 )
 
 
@@ -187,6 +188,12 @@ def touch(conn: Connection, pks: Sequence[int], at: str) -> None:
         conn.execute(
             objects.update().where(objects.c.pk.in_(list(pks[i : i + 500]))).values(updated_at=at)
         )
+
+
+def set_loose_labels(conn: Connection, pk: int, labels: Sequence[str]) -> None:
+    """The labels of this object's imported version that are not held as tags."""
+    value = json.dumps(list(labels), ensure_ascii=False) if labels else None
+    conn.execute(objects.update().where(objects.c.pk == pk).values(loose_labels=value))
 
 
 def mark_tlp_derived(conn: Connection, pks: Sequence[int]) -> None:

@@ -24,6 +24,7 @@ class ObjectRow:
     updated_at: str
     created_by: int | None = None  # the user who stored it (TLP:RED: its reader)
     tlp_derived: bool = False  # the marking came from the reports that mention it
+    loose_labels: str | None = None  # JSON: imported labels that are not held as tags
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,10 @@ objects = sa.Table(
     # The marking came from the reports that mention the object (extraction), not from
     # anyone marking it: it falls as less restricted reports mention it.
     sa.Column("tlp_derived", sa.Boolean, nullable=False, server_default=sa.false()),
+    # An imported object's labels that are no tags (Kizashi could not hold them: a
+    # taxonomy not enabled, a spelling no tag has), as a JSON list: they are exported as
+    # they came, while a label whose tag an analyst removed is not.
+    sa.Column("loose_labels", sa.Text),
     # The change that made the current version: create, update, revoke or restore.
     sa.Column("action", sa.String(16), nullable=False, server_default="create"),
     sa.Column("updated_by", sa.Integer, sa.ForeignKey("users.pk", ondelete="SET NULL")),

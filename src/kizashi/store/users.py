@@ -37,6 +37,11 @@ def list_all(conn: Connection) -> list[Any]:
     return list(conn.execute(sa.select(users).order_by(users.c.username)))
 
 
+def identity_ids(conn: Connection) -> set[str]:
+    """The STIX identities that stand for Kizashi's users."""
+    return set(conn.execute(sa.select(users.c.identity_id)).scalars())
+
+
 def count_admins(conn: Connection) -> int:
     q = (
         sa.select(sa.func.count())

@@ -72,8 +72,23 @@ def convert(prepared: Prepared) -> tuple[list[dict[str, Any]], list[Problem]]:
         if cluster is not None:
             fix_cluster_object(obj, cluster)
     _revoke_deleted(objects, prepared.records)
+    _keep_comments(objects, prepared.event)
     _mark(objects, container, prepared)
     return objects, problems
+
+
+def _keep_comments(objects: list[dict[str, Any]], event: dict[str, Any]) -> None:
+    """misp-stix writes a record's comment on its indicator (``description``) but not
+    on its observed data: a record made only observed data (``to_ids`` false) keeps its
+    comment as ``x_misp_comment`` there, which writing reads back."""
+    by_id = {o["id"]: o for o in objects}
+    for record_uuid, record in _records_by_uuid(event):
+        comment = record.get("comment")
+        observed = by_id.get(f"observed-data--{record_uuid}")
+        if not isinstance(comment, str) or not comment or observed is None:
+            continue
+        if f"indicator--{record_uuid}" not in by_id and "x_misp_comment" not in observed:
+            observed["x_misp_comment"] = comment
 
 
 def _as_dict(obj: Any) -> dict[str, Any]:

@@ -14,6 +14,8 @@
   an object's TLP tag that is its event's is left to the event (MISP applies it, and
   reading adds it back). The two labels misp-stix puts on every report it makes
   (``Threat-Report``, ``misp:tool="MISP-STIX-Converter"``) are not written as tags.
+- **Creator.** An event's ``Orgc`` is its report's ``created_by_ref`` identity, so that a
+  MISP instance (or Kizashi) reading it makes the same identity again.
 - **Output**: ``{"response": [{"Event": {...}}, ...]}``, MISP's REST form, keys sorted;
   each event loads with ``pymisp.MISPEvent().load``. The same objects give the same
   bytes.
@@ -64,10 +66,14 @@ def events_of(objects: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     reached: dict[str, set[str]] = {c["id"]: _closure(c, by_id) for c in containers}
     _attach(by_id, containers, reached)
     anywhere = set().union(*reached.values()) if reached else set()
+    # The producer of an extension definition (misp-stix's own identity) is support too.
+    producers = {o.get("created_by_ref") for o in by_id.values() if o["type"] in _SUPPORT}
     leftovers = [
         o["id"]
         for o in by_id.values()
-        if o["id"] not in anywhere and o["type"] not in _SUPPORT | set(_CONTAINERS)
+        if o["id"] not in anywhere
+        and o["type"] not in _SUPPORT | set(_CONTAINERS)
+        and o["id"] not in producers
     ]
     internal = [c for c in containers if _from_misp(c)]
     external = [c for c in containers if not _from_misp(c)]
@@ -172,13 +178,36 @@ def _converted(
         parser.parse_stix_bundle()
         made = parser.misp_events
     labels: dict[str, list[str]] = {}
+    comments: dict[str, str] = {}
     for obj in held:
+        said = obj.get("x_misp_comment" if obj["type"] == "observed-data" else "description")
+        if isinstance(said, str) and said:
+            comments.setdefault(obj["id"].split("--", 1)[1], said)
         own = obj.get("labels")
         if isinstance(own, list):
             tags = labels.setdefault(obj["id"].split("--", 1)[1], [])
             tags += [t for t in own if isinstance(t, str) and _is_tag(t) and t not in tags]
     for event in made if isinstance(made, list) else [made]:
-        yield _tidied(json.loads(event.to_json()), labels)
+        yield _with_creator(_tidied(json.loads(event.to_json()), labels, comments), by_id)
+
+
+def _with_creator(event: dict[str, Any], by_id: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The event's ``Orgc`` is its report's ``created_by_ref`` identity (misp-stix writes
+    none; reading an event makes that identity of its Orgc, so it comes back the same)."""
+    if "Orgc" in event:
+        return event
+    container = next(
+        (
+            by_id[f"{t}--{event.get('uuid')}"]
+            for t in _CONTAINERS
+            if f"{t}--{event.get('uuid')}" in by_id
+        ),
+        None,
+    )
+    creator = by_id.get(str(container.get("created_by_ref"))) if container else None
+    if creator and creator["type"] == "identity" and isinstance(creator.get("name"), str):
+        event["Orgc"] = {"name": creator["name"], "uuid": creator["id"].split("--", 1)[1]}
+    return event
 
 
 def _is_tag(label: str) -> bool:
@@ -187,10 +216,14 @@ def _is_tag(label: str) -> bool:
     return not label.startswith(("misp:", "misp-galaxy:")) and label not in _ARTEFACTS
 
 
-def _tidied(event: dict[str, Any], labels: dict[str, list[str]]) -> dict[str, Any]:
+def _tidied(
+    event: dict[str, Any], labels: dict[str, list[str]], comments: dict[str, str]
+) -> dict[str, Any]:
     """Without misp-stix's own labels as tags, without the event's TLP repeated on each
     attribute and object, with the labels misp-stix did not make tags of (the external
-    parser makes none), and with references' uuids that do not change."""
+    parser makes none), with the comment misp-stix left out (an indicator's description,
+    observed data's ``x_misp_comment``: see convert.py), and with references'
+    uuids that do not change."""
     _add_tags(event, labels.get(str(event.get("uuid")), []))
     tags = [t for t in event.get("Tag", []) if t.get("name") not in _ARTEFACTS]
     if tags:
@@ -210,6 +243,9 @@ def _tidied(event: dict[str, Any], labels: dict[str, list[str]]) -> dict[str, An
         _analyst_times(holder)
     for holder in holders:
         _add_tags(holder, labels.get(str(holder.get("uuid")), []))
+        comment = comments.get(str(holder.get("uuid")))
+        if comment and not holder.get("comment"):
+            holder["comment"] = comment
         own = [t for t in holder.get("Tag", []) if t.get("name") not in event_tlp]
         if own:
             holder["Tag"] = own

@@ -4,9 +4,10 @@ write.
 A selection is a search query, a tag expression, a list of ids, or all of it, narrowed
 by type; ``depth`` follows what the chosen objects refer to (their ``*_ref``/``*_refs``,
 their author) and the relationships and sightings that touch them, that many steps out.
-Every marking an object carries comes with it (stored marking definitions, and the OASIS
-TLP 2.0 definitions), so a bundle is complete. What the asker may not read is never part
-of it, at any depth.
+Kizashi's users' own identities come only as the creator of something exported (or when
+named): the list of accounts is no intelligence. Every marking an object carries comes
+with it (stored marking definitions, and the OASIS TLP 2.0 definitions), so a bundle is
+complete. What the asker may not read is never part of it, at any depth.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from kizashi.services.common import Context, may_see
 from kizashi.services.objects import ObjectService
 from kizashi.services.objects.views import refs_of, stix_out
 from kizashi.store import objects as repo
+from kizashi.store import users as user_repo
 from kizashi.store.rows import ObjectRow
 
 if TYPE_CHECKING:
@@ -78,13 +80,22 @@ class Exporter:
             levels: set[str] = set()
             marks: set[str] = set()
             have: set[str] = set()  # the marking definitions among them
+            # Kizashi's users' identities are no intelligence: they come with what
+            # they made (its created_by_ref), or when named, not with "everything".
+            accounts = set() if selection.ids else user_repo.identity_ids(conn)
+            creators: set[str] = set()
+            held_back: list[ObjectRow] = []
             for row in self._rows(conn, actor, pks, selection):
-                keep.append((row.type != "marking-definition", row.pk))
-                if row.tlp:
-                    levels.add(row.tlp)
-                marks.update(_markings(row))
-                if row.type == "marking-definition":
-                    have.add(row.id)
+                data = json.loads(row.data)
+                if isinstance(data.get("created_by_ref"), str):
+                    creators.add(data["created_by_ref"])
+                if row.id in accounts:
+                    held_back.append(row)
+                    continue
+                self._note(row, data, keep, levels, marks, have)
+            for row in held_back:
+                if row.id in creators:
+                    self._note(row, json.loads(row.data), keep, levels, marks, have)
             stored_marks = [
                 r
                 for r in repo.get_many(conn, sorted(marks - have)).values()
@@ -108,6 +119,25 @@ class Exporter:
                 for pk in chunk:
                     if pk in by_pk:
                         yield stix_out(by_pk[pk], tags[pk])
+
+    @staticmethod
+    def _note(
+        row: ObjectRow,
+        data: dict[str, Any],
+        keep: list[tuple[bool, int]],
+        levels: set[str],
+        marks: set[str],
+        have: set[str],
+    ) -> None:
+        """Remember a row to write, with the levels and markings it needs."""
+        keep.append((row.type != "marking-definition", row.pk))
+        if row.tlp:
+            levels.add(row.tlp)
+        refs = data.get("object_marking_refs")
+        if isinstance(refs, list):
+            marks.update(r for r in refs if isinstance(r, str))
+        if row.type == "marking-definition":
+            have.add(row.id)
 
     def _rows(
         self, conn: Connection, actor: Actor, pks: Sequence[int], selection: Selection
@@ -198,9 +228,3 @@ def _readable(actor: Actor, row: ObjectRow, selection: Selection) -> bool:
     if row.revoked and not (selection.include_revoked and actor.is_admin):
         return False
     return may_see(actor, row)
-
-
-def _markings(row: ObjectRow) -> list[str]:
-    data = json.loads(row.data)
-    refs = data.get("object_marking_refs")
-    return [r for r in refs if isinstance(r, str)] if isinstance(refs, list) else []

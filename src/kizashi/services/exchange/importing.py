@@ -268,6 +268,7 @@ class Importer:
         one is an update, though the preview stored nothing)."""
         plan = _Planned()
         waiting: dict[str, dict[str, Any]] = {}  # new in this batch
+        unversioned: list[tuple[int, ObjectRow, dict[str, Any]]] = []
         stored = repo.get_many(conn, [obj["id"] for _, obj in batch])
         for index, obj in batch:
             row = stored.get(obj["id"])
@@ -295,7 +296,9 @@ class Importer:
                 report.add("unchanged", stix_type)
                 continue
             mine, theirs = modified_of(obj), modified_of(current)
-            if stix_type in UNVERSIONED or mine is None or theirs is None:
+            if stix_type in UNVERSIONED:
+                unversioned.append((index, row, obj))  # decided once the batch is planned
+            elif mine is None or theirs is None:
                 why = "stored with other content, and it has no version to tell which is newer"
                 report.problem("conflict", ItemProblem(index, obj["id"], stix_type, "", why))
             elif mine > theirs:
@@ -308,6 +311,23 @@ class Importer:
                 )
             else:
                 report.add("older", stix_type)
+        # An observable has no version of its own: a newer observed-data that carries it
+        # (misp-stix names one by its attribute's uuid, whatever its value) vouches for
+        # the content it comes with. Otherwise the stored one is kept.
+        carried = {
+            ref
+            for _, newer in plan.newer
+            if newer["type"] == "observed-data"
+            for ref in newer.get("object_refs", [])
+            if isinstance(ref, str)
+        }
+        for index, row, obj in unversioned:
+            if obj["id"] in carried:
+                report.add("updated", obj["type"])
+                plan.newer.append((row, obj))
+            else:
+                why = "stored with other content, and it has no version to tell which is newer"
+                report.problem("conflict", ItemProblem(index, obj["id"], obj["type"], "", why))
         return plan
 
     def _write(self, conn: Connection, actor: Actor, plan: _Planned) -> None:
@@ -316,7 +336,7 @@ class Importer:
         items = [(obj, _level(obj)) for obj in plan.new]
         pks = self.objects.creator.insert_in(conn, actor, items, [])
         for obj in plan.new:
-            self._label(conn, actor, [pks[obj["id"]]], obj)
+            self._label(conn, actor, pks[obj["id"]], obj)
         hooks = self.objects.hooks
         if hooks.linker is not None and plan.new:
             hooks.linker.upgrade_stubs(conn, actor, plan.new)
@@ -329,7 +349,7 @@ class Importer:
             )
             if level != row.tlp:
                 self._relevel(conn, actor, row.pk, level)
-            self._label(conn, actor, [row.pk], obj)
+            self._label(conn, actor, row.pk, obj, had=row.loose_labels is not None)
             touched.append(row.pk)
         for hook in self.after_write:
             hook(conn, actor, plan.new, [obj for _, obj in plan.newer])
@@ -355,22 +375,29 @@ class Importer:
         levels = [n for n in held if tlp_model.normalise(n[4:])]
         tag_repo.unlink(conn, pk, list(tag_repo.pks_by_names(conn, levels).values()))
 
-    def _label(self, conn: Connection, actor: Actor, pks: list[int], obj: dict[str, Any]) -> None:
-        """The object's labels as tags, those that can be (the others stay labels only)."""
+    def _label(
+        self, conn: Connection, actor: Actor, pk: int, obj: dict[str, Any], had: bool = False
+    ) -> None:
+        """The object's labels as tags, those that can be; the others stay labels only,
+        and are recorded as such so that an export keeps them (a TLP label is neither:
+        the marking stands for it)."""
         labels = obj.get("labels")
-        if not isinstance(labels, list):
-            return
+        labels = labels if isinstance(labels, list) else []
         names: list[TagName] = []
+        loose: list[str] = []
         for label in labels:
             if not isinstance(label, str):
                 continue
             try:
                 parsed = self.tags.parse(conn, [label])
             except KizashiError:
-                continue  # not a tag Kizashi can hold: kept in the JSON as a label
+                loose.append(label)  # not a tag Kizashi can hold: kept as a label
+                continue
             names += [t for t in parsed if tag_level(t) is None]
         if names:
-            self.tags.attach(conn, actor, pks, names)
+            self.tags.attach(conn, actor, [pk], names)
+        if loose or had:  # ``had``: the version it replaces listed some
+            repo.set_loose_labels(conn, pk, loose)
 
 
 def _level(obj: dict[str, Any]) -> str | None:

@@ -77,16 +77,18 @@ def stix_out(row: ObjectRow, tags: Sequence[str]) -> dict[str, Any]:
 
     An imported object keeps its own labels and markings in its JSON: they come out as
     they went in (in their order and spelling), less a label whose tag an analyst took
-    away, plus the tags added since; its TLP marking stays where it was unless the level
+    away (a label Kizashi could not hold as a tag, ``row.loose_labels``, stays), plus the
+    tags added since; its TLP marking stays where it was unless the level
     changed."""
     data: dict[str, Any] = json.loads(row.data)
     held = [t for t in tags if not t.startswith("tlp:")]
     own = data.get("labels")
     if isinstance(own, list):
+        loose = set(json.loads(row.loose_labels)) if row.loose_labels else set()
         kept, covered = [], set()
         for label in own:
             name = _tag_name(label)
-            if name is None or name in tags:
+            if name is None or name in tags or label in loose:
                 kept.append(label)  # a label that is no tag, or whose tag is still held
             if name is not None:
                 covered.add(name)
