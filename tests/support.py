@@ -3,15 +3,17 @@ real server with real Chromium for the browser tests."""
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 import pytest
@@ -45,6 +47,18 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+def bundle(*objects: dict[str, Any]) -> bytes:
+    """A STIX bundle of these objects, as bytes (an import's input)."""
+    return json.dumps(
+        {"type": "bundle", "id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56d", "objects": objects}
+    ).encode()
+
+
+def opener(data: bytes) -> Callable[[], IO[bytes]]:
+    """What an import reads from: a new stream of ``data`` each time it is opened."""
+    return lambda: io.BytesIO(data)
 
 
 def free_port() -> int:

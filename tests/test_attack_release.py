@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from kizashi.model.actor import SYSTEM, Actor
 from kizashi.model.observables import deterministic_id
@@ -25,6 +26,7 @@ from kizashi.services.exchange.attack import CARRIED_FROM
 from kizashi.services.names import deprecated
 from kizashi.text.names import Gazetteer, Name, fold_map, usable
 from support import shared_data
+from test_web import login
 
 LATER = "2030-01-01T00:00:00.000Z"
 
@@ -213,6 +215,8 @@ def test_a_release_loads_marked_and_loads_again_unchanged(kz: Kizashi, admin: Ac
     flagged = [i for i, v in views.items() if deprecated(v.stix)]
     assert len(flagged) == release.deprecated == 20
     assert not any(views[i].revoked for i in flagged)  # deprecated is not deleted
+    assert {i for i, v in views.items() if v.deprecated} == set(flagged)
+    assert all(views[i].as_dict()["deprecated"] for i in flagged)
     oilrig = kz.attack.replacement(admin, next(i for i in revoked if views[i].name == "APT34"))
     assert oilrig is not None and oilrig.name == "OilRig"
     # G0057 is APT34's id: its stub gave way to APT34, and APT34 to OilRig.
@@ -350,3 +354,21 @@ def test_attack_load_on_the_command_line(run, tmp_path: Path) -> None:  # type: 
     assert upgraded["import"]["counts"]["updated"] == 3
     assert upgraded["revoked"] == upgraded["replaced"] == 3
     assert "not a readable JSON bundle" in run("attack", "load", str(tmp_path), code=2)
+
+
+def test_deprecated_is_shown_on_pages_and_in_the_api(kz: Kizashi, web: TestClient) -> None:
+    ana = kz.users.get_actor("ana")
+    old, _ = kz.objects.create(
+        ana, {"type": "malware", "name": "OldLoader", "is_family": True,
+              "x_mitre_deprecated": True}
+    )  # fmt: skip
+    live, _ = kz.objects.create(ana, {"type": "malware", "name": "NewLoader", "is_family": True})
+    token, _ = kz.users.create_token(ana, "tests")
+    headers = {"Authorization": f"Bearer {token}"}
+    got = web.get(f"/api/v1/objects/{old.id}", headers=headers).json()
+    assert got["deprecated"] is True and got["revoked"] is False
+    assert web.get(f"/api/v1/objects/{live.id}", headers=headers).json()["deprecated"] is False
+    login(web, "ana", "analyst-password")
+    assert 'class="deprecated">deprecated</mark>' in web.get(f"/objects/{old.id}").text
+    assert 'class="deprecated"' not in web.get(f"/objects/{live.id}").text
+    assert web.get("/objects?type=malware").text.count('class="deprecated"') == 1

@@ -21,6 +21,7 @@ from kizashi.model.actor import SYSTEM
 from kizashi.model.errors import KizashiError
 from kizashi.server import create_app
 from kizashi.services import Kizashi
+from support import bundle
 
 PLUGIN = Path(__file__).parent / "plugins" / "kizashi-format-lines"
 KIZASHI = Path(sys.executable).parent / "kizashi"
@@ -37,10 +38,6 @@ def malware(modified: str = "2024-01-01T00:00:00.000Z") -> dict[str, Any]:
         "name": "Poison Ivy",
         "is_family": True,
     }
-
-
-def bundle(*objects: dict[str, Any]) -> bytes:
-    return json.dumps({"type": "bundle", "id": "bundle--1", "objects": objects}).encode()
 
 
 def token(kz: Kizashi, username: str, role: str) -> dict[str, str]:

@@ -8,9 +8,8 @@ import io
 import json
 import re
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pymisp
 import pytest
@@ -24,7 +23,7 @@ from kizashi.model.actor import SYSTEM
 from kizashi.model.errors import KizashiError
 from kizashi.services import Kizashi
 from kizashi.services.exchange import ImportReport, Selection
-from support import shared_data
+from support import opener, shared_data
 
 FIXTURES = Path(__file__).parent / "fixtures" / "misp"
 EVENT = "6d3b0f3e-1a8e-4f55-9d8a-2f0f3c1e7a01"
@@ -65,10 +64,6 @@ def rejected(out: list[Any]) -> list[Rejected]:
 
 def types(out: list[Any]) -> Counter[str]:
     return Counter(o["type"] for o in out if isinstance(o, dict))
-
-
-def opener(data: bytes) -> Callable[[], IO[bytes]]:
-    return lambda: io.BytesIO(data)
 
 
 def imp(kz: Kizashi, data: bytes, **kw: Any) -> ImportReport:

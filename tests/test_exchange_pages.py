@@ -5,7 +5,6 @@ a job on confirmation, and only by the one who uploaded it; export from the same
 from __future__ import annotations
 
 import io
-import json
 import re
 import time
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from fastapi.testclient import TestClient
 from kizashi.formats import registry
 from kizashi.model.actor import SYSTEM
 from kizashi.services import Kizashi
+from support import bundle
 
 MALWARE = "malware--31b940d4-6f7f-459a-80ea-9c1f17b5891b"
 TOOL = "tool--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"
@@ -44,10 +44,6 @@ def tool() -> dict[str, Any]:
         "modified": "2024-01-01T00:00:00.000Z",
         "name": "PsExec",
     }
-
-
-def bundle(*objects: dict[str, Any]) -> bytes:
-    return json.dumps({"type": "bundle", "id": "bundle--1", "objects": objects}).encode()
 
 
 def csrf_of(html: str) -> str:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable
-from typing import IO, Any
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -16,6 +15,7 @@ from kizashi.model.actor import SYSTEM, Actor
 from kizashi.model.errors import KizashiError
 from kizashi.services import Kizashi
 from kizashi.services.exchange import ImportReport, Selection
+from support import bundle, opener
 
 IDENTITY = "identity--f431f809-377b-45e0-aa1c-6a4751cae5ff"
 AMBER = "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82"
@@ -63,16 +63,6 @@ def relationship() -> dict[str, Any]:
         "source_ref": INDICATOR,
         "target_ref": MALWARE,
     }
-
-
-def bundle(*objects: dict[str, Any]) -> bytes:
-    return json.dumps(
-        {"type": "bundle", "id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56d", "objects": objects}
-    ).encode()
-
-
-def opener(data: bytes) -> Callable[[], IO[bytes]]:
-    return lambda: io.BytesIO(data)
 
 
 def imp(kz: Kizashi, actor: Actor, data: bytes, **kw: Any) -> ImportReport:
@@ -423,6 +413,50 @@ def test_an_object_one_may_not_read_is_neither_changed_nor_described(
     assert kz.objects.get(admin, MALWARE).stix["description"] == "secret"
     assert MALWARE not in exported(kz, analyst, Selection())
     assert MALWARE in exported(kz, admin, Selection())
+
+
+def test_an_observable_known_only_from_red_reports_falls_to_the_importers_level(
+    kz: Kizashi, admin: Actor, analyst: Actor
+) -> None:
+    """The observable extraction made of a TLP:RED report is RED by derivation; an
+    analyst who imports the same value at AMBER knows it: it falls to AMBER, as when an
+    AMBER report names it, and the analyst is not told it existed."""
+    kz.objects.create(
+        admin,
+        {
+            "type": "report",
+            "name": "red one",
+            "description": "C2 at 203.0.113.66 seen.",
+            "published": "2025-04-01T00:00:00Z",
+        },
+        tlp="red",
+    )
+    found = kz.indicators.lookup(admin, ["203.0.113.66"])[0].objects
+    sco_id = next(i for i, t in found if t == "ipv4-addr")
+    sco = {
+        k: v for k, v in kz.objects.get(admin, sco_id).stix.items() if k != "object_marking_refs"
+    }
+    assert not kz.indicators.lookup(analyst, ["203.0.113.66"])[0].known
+    # Other content under that id stays refused, and says nothing more.
+    other = imp(
+        kz,
+        analyst,
+        bundle(
+            {**sco, "x_note": "mine"},
+        ),
+    )
+    assert other.counts["refused"] == 1
+    assert kz.objects.get(admin, sco_id).tlp == "red"
+    # The same value at AMBER: new to the analyst, AMBER from now on.
+    preview = imp(kz, analyst, bundle({**sco, "object_marking_refs": [AMBER]}), write=False)
+    assert preview.counts["new"] == 1 and not preview.problems
+    assert kz.objects.get(admin, sco_id).tlp == "red"  # a preview writes nothing
+    done = imp(kz, analyst, bundle({**sco, "object_marking_refs": [AMBER]}))
+    assert done.counts["new"] == 1 and not done.problems
+    assert kz.objects.get(analyst, sco_id).tlp == "amber"
+    assert kz.indicators.lookup(analyst, ["203.0.113.66"])[0].known
+    # The RED report stays RED.
+    assert kz.objects.list(analyst, types=["report"]).items == []
 
 
 # -- like a feed item -------------------------------------------------------------------------

@@ -28,6 +28,9 @@ class ObjectOut(BaseModel):
     name: str
     tlp: str | None
     revoked: bool
+    deprecated: bool = Field(
+        default=False, description="Deprecated by its producer (ATT&CK): kept, not replaced."
+    )
     version: int
     created: str | None
     modified: str | None

@@ -85,15 +85,15 @@ def poll_misp(
             accept="application/json",
         )
     except FetchError as exc:
-        return poller._failed(row, result, exc.message, exc.status, exc.retry_after)
+        return poller.record_failure(row, result, exc.message, exc.status, exc.retry_after)
     if fetched.not_modified:
         result.not_modified = True
-        poller._succeeded(row, 304, None, None, seen=0, stored=0)
+        poller.record_success(row, 304, None, None, seen=0, stored=0)
         return result
     try:
         manifest = read_manifest(fetched.body)
     except ValueError as exc:
-        return poller._failed(row, result, f"not a MISP feed: {exc}", fetched.status, None)
+        return poller.record_failure(row, result, f"not a MISP feed: {exc}", fetched.status, None)
     kz = poller.kz
     with kz.store.read() as conn:
         known = repo.items_by_guids(conn, row.pk, sorted(manifest))
@@ -103,11 +103,11 @@ def poll_misp(
     for done, event_uuid in enumerate(wanted, 1):
         if not _one_event(poller, row, event_uuid, manifest[event_uuid], headers, result):
             failed = True
-        poller._renew(row.pk)
+        poller.renew_lease(row.pk)
         if progress is not None:
             progress(done, len(wanted))
     stored = result.counts["stored"] + result.counts["updated"]
-    poller._succeeded(
+    poller.record_success(
         row,
         fetched.status,
         # A poll with a failed event sends no validators next time, so it is retried.

@@ -95,7 +95,7 @@ class Poller:
             # A bug must not leave the feed looking busy for ever, nor kill the worker.
             log.exception("feed %s: poll failed", row.pk)
             message = f"internal error ({type(exc).__name__}); see the server log"
-            return self._failed(row, PollResult(row.pk, row.title), message, None, None)
+            return self.record_failure(row, PollResult(row.pk, row.title), message, None, None)
 
     def _poll(self, row: FeedRow, progress: Callable[[int, int], None] | None) -> PollResult:
         result = PollResult(row.pk, row.title)
@@ -120,15 +120,15 @@ class Poller:
                 accept=FEED_ACCEPT,
             )
         except FetchError as exc:
-            return self._failed(row, result, exc.message, exc.status, exc.retry_after)
+            return self.record_failure(row, result, exc.message, exc.status, exc.retry_after)
         if fetched.not_modified:
             result.not_modified = True
-            self._succeeded(row, 304, None, None, seen=0, stored=0)
+            self.record_success(row, 304, None, None, seen=0, stored=0)
             return result
         try:
             parsed = parse_feed(fetched.body, content_type=fetched.content_type, url=fetched.url)
         except ParseError as exc:
-            return self._failed(row, result, f"not a feed: {exc}", fetched.status, None)
+            return self.record_failure(row, result, f"not a feed: {exc}", fetched.status, None)
         auto_title = row.title == (urlsplit(row.url).hostname or row.url)
         if auto_title and parsed.title.strip():
             # Before the items: their reports name the source by this title.
@@ -146,10 +146,10 @@ class Poller:
                     result.rejections.append(f"{entry.guid}: {outcome.reason}")
             done += len(batch)
             if done < total:
-                self._renew(row.pk)
+                self.renew_lease(row.pk)
             if progress is not None:
                 progress(done, total)
-        self._succeeded(
+        self.record_success(
             row,
             fetched.status,
             fetched.etag,
@@ -160,7 +160,9 @@ class Poller:
         )
         return result
 
-    def _renew(self, feed_pk: int) -> None:
+    # -- the poll state, as every kind of feed records it (RSS here, MISP in mispfeed.py)
+    def renew_lease(self, feed_pk: int) -> None:
+        """Keep this poll's claim on the feed: a long poll is not taken for a dead one."""
         now = self.clock()
         with self.kz.store.begin() as conn:
             repo.update(
@@ -172,7 +174,7 @@ class Poller:
                 },
             )
 
-    def _failed(
+    def record_failure(
         self,
         row: FeedRow,
         result: PollResult,
@@ -180,6 +182,7 @@ class Poller:
         status: int | None,
         retry_after: float | None,
     ) -> PollResult:
+        """The poll failed: the error is kept and the next poll backs off."""
         failures = row.consecutive_failures + 1
         when = next_poll(
             self.clock(),
@@ -204,7 +207,7 @@ class Poller:
         result.error = message
         return result
 
-    def _succeeded(
+    def record_success(
         self,
         row: FeedRow,
         status: int,
@@ -215,6 +218,8 @@ class Poller:
         stored: int,
         site: str | None = None,
     ) -> None:
+        """The poll succeeded: the validators and counts are kept, the next poll is due
+        after the feed's interval."""
         now = self.clock()
         values: dict[str, Any] = {
             "polling_since": None,

@@ -46,6 +46,13 @@ def rank(level: str) -> int:
     return LEVELS.index(level)
 
 
+def less_restricted(level: str | None, than: str | None) -> bool:
+    """Whether marking ``level`` is less restricted than ``than`` (unmarked is least)."""
+    if than is None:
+        return False
+    return level is None or rank(level) < rank(than)
+
+
 def marking_definition(level: str) -> dict[str, Any]:
     """The published STIX object for a level."""
     return {

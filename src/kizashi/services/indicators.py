@@ -218,7 +218,7 @@ class IndicatorService:
         for report_pk, _, plan in reports:
             level = marking.get(report_pk)
             for i in {*(d["id"] for d in plan.objects), *(m.object_id for m in plan.mentions)}:
-                if i is not None and (i not in least or _lower(level, least[i])):
+                if i is not None and (i not in least or tlp_model.less_restricted(level, least[i])):
                     least[i] = level
         have = object_repo.existing_ids(conn, list(wanted))
         new_objects = [d for i, d in wanted.items() if i not in have]
@@ -227,7 +227,7 @@ class IndicatorService:
             self.objects.store_validated_in(conn, actor, new_objects, derived)
         ids = sorted({m.object_id for _, _, p in reports for m in p.mentions if m.object_id})
         pks = repo.pks_by_ids(conn, ids)
-        self._lower_derived(conn, actor, {pks[i]: least.get(i) for i in ids if i in pks})
+        self.lower_derived(conn, actor, {pks[i]: least.get(i) for i in ids if i in pks})
         rows = []
         for report_pk, report, plan in reports:
             seen_at = str(report.get("published") or report.get("created") or self.ctx.stamp())
@@ -250,7 +250,7 @@ class IndicatorService:
                 )
         repo.replace_for(conn, [] if fresh else [pk for pk, _, _ in reports], rows)
 
-    def _lower_derived(
+    def lower_derived(
         self, conn: Connection, actor: Actor, wanted: Mapping[int, str | None]
     ) -> None:
         """Objects whose marking came from the reports that mention them fall to the
@@ -259,7 +259,7 @@ class IndicatorService:
         by_level: dict[str | None, list[int]] = {}
         for pk, (tlp, derived) in object_repo.markings(conn, list(wanted)).items():
             level = wanted[pk]
-            if derived and tlp is not None and _lower(level, tlp):
+            if derived and tlp is not None and tlp_model.less_restricted(level, tlp):
                 by_level.setdefault(level, []).append(pk)
         for level, pks in by_level.items():
             if level is None:
@@ -469,10 +469,3 @@ def normalise_query(query: str) -> tuple[str, str | None]:
         best = max(whole, key=lambda h: h.end - h.start)
         return best.value, best.type
     return text, None
-
-
-def _lower(level: str | None, than: str | None) -> bool:
-    """Whether marking ``level`` is less restricted than ``than`` (unmarked is least)."""
-    if than is None:
-        return False
-    return level is None or tlp_model.rank(level) < tlp_model.rank(than)

@@ -34,6 +34,7 @@ from typing import IO, Any
 from sqlalchemy.engine import Connection
 
 from kizashi.formats import Format, FormatError, Limits, Rejected
+from kizashi.model import stix as stix_model
 from kizashi.model import tlp as tlp_model
 from kizashi.model.actor import Actor
 from kizashi.model.errors import KizashiError, Problem, invalid
@@ -129,6 +130,8 @@ class _Planned:
 
     new: list[dict[str, Any]] = field(default_factory=list)
     newer: list[tuple[ObjectRow, dict[str, Any]]] = field(default_factory=list)
+    #: Unreadable observables of derived marking, to lower to the importer's level.
+    lowered: dict[int, str | None] = field(default_factory=dict)
 
 
 class Importer:
@@ -288,6 +291,14 @@ class Importer:
                 plan.new.append(obj)
                 continue
             if not actor.may_read(row.tlp, row.created_by):
+                if self._lowers(row, obj):
+                    # An observable whose marking only came from reports the importer
+                    # may not read, given again: the importer knows the value, so it
+                    # falls to their level as when a less restricted report names it,
+                    # and to them it is new (that it existed is not theirs to learn).
+                    report.add("new", stix_type)
+                    plan.lowered[row.pk] = _level(obj)
+                    continue
                 why = "an object with this id exists that you may not change"
                 report.problem("refused", ItemProblem(index, obj["id"], stix_type, "id", why))
                 continue
@@ -299,8 +310,9 @@ class Importer:
             if stix_type in UNVERSIONED:
                 unversioned.append((index, row, obj))  # decided once the batch is planned
             elif mine is None or theirs is None:
-                why = "stored with other content, and it has no version to tell which is newer"
-                report.problem("conflict", ItemProblem(index, obj["id"], stix_type, "", why))
+                report.problem(
+                    "conflict", ItemProblem(index, obj["id"], stix_type, "", _NO_VERSION)
+                )
             elif mine > theirs:
                 report.add("updated", stix_type)
                 plan.newer.append((row, obj))
@@ -311,33 +323,32 @@ class Importer:
                 )
             else:
                 report.add("older", stix_type)
-        # An observable has no version of its own: a newer observed-data that carries it
-        # (misp-stix names one by its attribute's uuid, whatever its value) vouches for
-        # the content it comes with. Otherwise the stored one is kept.
-        carried = {
-            ref
-            for _, newer in plan.newer
-            if newer["type"] == "observed-data"
-            for ref in newer.get("object_refs", [])
-            if isinstance(ref, str)
-        }
-        for index, row, obj in unversioned:
-            if obj["id"] in carried:
-                report.add("updated", obj["type"])
-                plan.newer.append((row, obj))
-            else:
-                why = "stored with other content, and it has no version to tell which is newer"
-                report.problem("conflict", ItemProblem(index, obj["id"], obj["type"], "", why))
+        _vouch(plan, unversioned, report)
         return plan
 
+    def _lowers(self, row: ObjectRow, obj: dict[str, Any]) -> bool:
+        """The import names, at a less restricted level, an observable whose marking is
+        derived, with the content stored (its labels and markings aside)."""
+        if not row.tlp_derived or not stix_model.is_observable(row.type):
+            return False
+        if not tlp_model.less_restricted(_level(obj), row.tlp):
+            return False
+        if self.objects.hooks.linker is None:
+            return False
+        strip = ("labels", "object_marking_refs")
+        stored = {k: v for k, v in json.loads(row.data).items() if k not in strip}
+        return stored == {k: v for k, v in obj.items() if k not in strip}
+
     def _write(self, conn: Connection, actor: Actor, plan: _Planned) -> None:
+        hooks = self.objects.hooks
+        if plan.lowered and hooks.linker is not None:
+            hooks.linker.lower_derived(conn, actor, plan.lowered)
         if not plan.new and not plan.newer:
             return
         items = [(obj, _level(obj)) for obj in plan.new]
         pks = self.objects.creator.insert_in(conn, actor, items, [])
         for obj in plan.new:
             self._label(conn, actor, pks[obj["id"]], obj)
-        hooks = self.objects.hooks
         if hooks.linker is not None and plan.new:
             hooks.linker.upgrade_stubs(conn, actor, plan.new)
         touched = list(pks.values())
@@ -398,6 +409,32 @@ class Importer:
             self.tags.attach(conn, actor, [pk], names)
         if loose or had:  # ``had``: the version it replaces listed some
             repo.set_loose_labels(conn, pk, loose)
+
+
+_NO_VERSION = "stored with other content, and it has no version to tell which is newer"
+
+
+def _vouch(
+    plan: _Planned,
+    unversioned: list[tuple[int, ObjectRow, dict[str, Any]]],
+    report: ImportReport,
+) -> None:
+    """An observable has no version of its own: a newer observed-data of the batch that
+    carries it (misp-stix names one by its attribute's uuid, whatever its value) vouches
+    for the content it comes with. Otherwise the stored one is kept."""
+    carried = {
+        ref
+        for _, newer in plan.newer
+        if newer["type"] == "observed-data"
+        for ref in newer.get("object_refs", [])
+        if isinstance(ref, str)
+    }
+    for index, row, obj in unversioned:
+        if obj["id"] in carried:
+            report.add("updated", obj["type"])
+            plan.newer.append((row, obj))
+        else:
+            report.problem("conflict", ItemProblem(index, obj["id"], obj["type"], "", _NO_VERSION))
 
 
 def _level(obj: dict[str, Any]) -> str | None:

@@ -34,6 +34,10 @@ class Linker(Protocol):
 
     def relink_in(self, conn: Connection, actor: Actor, report_ids: Sequence[str]) -> None: ...
 
+    def lower_derived(
+        self, conn: Connection, actor: Actor, wanted: Mapping[int, str | None]
+    ) -> None: ...
+
 
 class Tagger(Protocol):
     """Auto-tagging rules seen from here: run over objects just stored or edited."""

@@ -31,6 +31,12 @@ class ObjectView:
     stix: dict[str, Any]
     tags: list[str]
 
+    @property
+    def deprecated(self) -> bool:
+        """Its producer deprecated it (ATT&CK's ``x_mitre_deprecated``): still valid,
+        no longer maintained; unlike a revoked object, nothing replaces it."""
+        return self.stix.get("x_mitre_deprecated") is True
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -38,6 +44,7 @@ class ObjectView:
             "name": self.name,
             "tlp": self.tlp,
             "revoked": self.revoked,
+            "deprecated": self.deprecated,
             "version": self.version,
             "created": self.created,
             "modified": self.modified,
