@@ -114,6 +114,18 @@ def test_both_formats_are_registered_as_plugins() -> None:
         (b'\xef\xbb\xbf  {"info": "x", "threat_level_id": "1"}', True, False),
         (b'{"Attribute": [], "analysis": "1", "info": "This is a test"}', True, False),
         (b'{"response": [{"id": "6719", "info": "Test"}]}', True, False),
+        # Attributes first, the event's own fields (``info``) past the first 4 KB.
+        (
+            b'{"Attribute": ['
+            + b",".join(
+                b'{"category": "Network activity", "to_ids": true, "type": "ip-dst", '
+                b'"value": "192.0.2.%d"}' % i
+                for i in range(60)
+            )[:4000],
+            True,
+            False,
+        ),
+        (b'{"Attribute": [{"name": "x"}], "values": []}', False, False),
         (b'{"type": "bundle", "id": "bundle--1", "objects": [{"type": "report"}]}', False, False),
         (b'{"type":"bundle","objects":[{"name":"Event"}]}', False, False),
         (b'{"authors": ["x"], "type": "tool", "uuid": "u", "values": [', False, True),
@@ -600,8 +612,23 @@ def test_the_threat_actor_galaxy_loads_every_cluster(kz: Kizashi) -> None:
     clusters = json.loads(path.read_bytes())["values"]
     first = imp(kz, path.read_bytes())  # recognised as a galaxy file
     assert first.format == "misp-galaxy"
-    assert first.counts["new"] == len(clusters) and not first.problems
+    # Each related entry between two clusters of the file, once, as a relationship.
+    uuids = {c["uuid"] for c in clusters}
+    related = {
+        (c["uuid"], r["type"], r["dest-uuid"])
+        for c in clusters
+        for r in c.get("related", [])
+        if r["dest-uuid"] in uuids and r["dest-uuid"] != c["uuid"]
+    }
+    assert len(related) > 50  # 107 in this release
+    assert first.counts["new"] == len(clusters) + len(related) and not first.problems
     assert first.by_type["threat-actor"]["new"] == len(clusters)
+    assert first.by_type["relationship"]["new"] == len(related)
+    source, kind, dest = sorted(related)[0]
+    edges = kz.relationships.neighbours(SYSTEM, f"threat-actor--{source}").edges
+    assert any(
+        e.relationship_type == kind and e.target_ref == f"threat-actor--{dest}" for e in edges
+    )
     apt10 = next(c for c in clusters if c["value"] == "APT10")
     view = kz.objects.get(SYSTEM, f"threat-actor--{apt10['uuid']}")
     assert view.name == "APT10"
@@ -618,7 +645,8 @@ def test_the_threat_actor_galaxy_loads_every_cluster(kz: Kizashi) -> None:
     assert "狼毒草" in gelsemium.stix["aliases"]
     before = store_counts(kz)
     again = imp(kz, path.read_bytes(), format="misp-galaxy")
-    assert again.counts["unchanged"] == len(clusters) and store_counts(kz) == before
+    assert again.counts["unchanged"] == len(clusters) + len(related)
+    assert store_counts(kz) == before
 
 
 def _cjk(text: str) -> bool:
@@ -627,13 +655,9 @@ def _cjk(text: str) -> bool:
 
 def test_galaxy_types_as_misp_stix_has_them() -> None:
     tools = read_galaxy(shared_data("misp", "galaxy", "clusters", "tool.json").read_bytes())
-    assert types(tools) == Counter(
-        tool=len(
-            json.loads(shared_data("misp", "galaxy", "clusters", "tool.json").read_bytes())[
-                "values"
-            ]
-        )
-    )
+    values = json.loads(shared_data("misp", "galaxy", "clusters", "tool.json").read_bytes())
+    assert types(tools)["tool"] == len(values["values"])
+    assert set(types(tools)) == {"tool", "relationship"}  # related tools, in the file
     sectors = read_galaxy(shared_data("misp", "galaxy", "clusters", "sector.json").read_bytes())
     agriculture = next(o for o in sectors if o["name"] == "Agriculture")
     assert agriculture["type"] == "identity" and agriculture["identity_class"] == "class"

@@ -24,6 +24,9 @@ the same cluster loaded from its galaxy are one object.
   edited as its version), so a newer release of a galaxy replaces the clusters of an
   older one, and a galaxy file replaces the older copies of its clusters events carried
   (a copy of the same version with other content is a conflict: the stored one stays).
+  A cluster's ``related`` entries become relationships (``similar``, ``uses``,
+  ``overlaps`` …) where both ends are in the file; one to another galaxy's cluster is
+  left out, since the file does not say what type that cluster has.
 """
 
 from __future__ import annotations
@@ -127,6 +130,7 @@ def clusters_of(galaxy: dict[str, Any], clusters: list[Any], start: int) -> Iter
         objects = _converted(shell, [c for _, c, _ in ready])
     except Exception:  # misp-stix failed on the batch: find the cluster(s) it fails on
         objects = None
+    made: dict[str, dict[str, Any]] = {}  # cluster uuid → its object
     for i, cluster, known in ready:
         if objects is None:
             try:
@@ -140,7 +144,41 @@ def clusters_of(galaxy: dict[str, Any], clusters: list[Any], start: int) -> Iter
             yield Rejected(i, f"cluster {known.value!r}: misp-stix made nothing of it")
         for obj in found:
             fix_cluster_object(obj, known)
+            made.setdefault(known.uuid, obj)
             yield obj
+    yield from _related(clusters, made)
+
+
+def _related(clusters: list[Any], made: dict[str, dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """A cluster's ``related`` entries (``similar``, ``uses``, ``overlaps`` …) as STIX
+    relationships, where both ends are clusters of this file (a cluster of another
+    galaxy has a type this file does not tell)."""
+    seen: set[str] = set()
+    for raw in clusters:
+        if not isinstance(raw, dict) or raw.get("uuid") not in made:
+            continue
+        source = made[raw["uuid"]]
+        for rel in raw.get("related") or []:
+            if not isinstance(rel, dict) or rel.get("dest-uuid") not in made:
+                continue
+            kind = rel.get("type") if isinstance(rel.get("type"), str) else "related-to"
+            kind = _SLUG.sub("-", kind.lower()).strip("-") or "related-to"
+            target = made[rel["dest-uuid"]]
+            rid = f"relationship--{derived('related', source['id'], kind, target['id'])}"
+            if rid in seen or source["id"] == target["id"]:
+                continue
+            seen.add(rid)
+            when = max(source["modified"], target["modified"])
+            yield {
+                "type": "relationship",
+                "spec_version": "2.1",
+                "id": rid,
+                "created": when,
+                "modified": when,
+                "relationship_type": kind,
+                "source_ref": source["id"],
+                "target_ref": target["id"],
+            }
 
 
 def _cluster(raw: Any, kind: str, version: int | None) -> tuple[dict[str, Any], Cluster] | str:

@@ -98,9 +98,13 @@ def sniff(head: bytes) -> bool:
     has_info = b'"info"' in text
     if b'"response"' in text and (has_info or b'"Attribute"' in text):
         return True
-    return has_info and any(
-        k in text for k in (b'"threat_level_id"', b'"Attribute"', b'"analysis"')
-    )
+    if has_info and any(k in text for k in (b'"threat_level_id"', b'"Attribute"', b'"analysis"')):
+        return True
+    # A bare event whose attributes come first: ``info`` may lie beyond the first bytes,
+    # but MISP's attributes are recognisable (a category and to_ids), and a galaxy has
+    # ``values``, not ``Attribute``.
+    attributes = text.lstrip(b"{ \t\r\n").startswith(b'"Attribute"')
+    return attributes and b'"to_ids"' in text and b'"category"' in text
 
 
 def _classify(item: Any) -> tuple[str, Any]:
