@@ -310,6 +310,28 @@ READS: dict[tuple[str, str], list[Call]] = {
         "/api/v1/summaries/jobs/{job_id}", "job_id", ["1", "2", "99"]
     ),
     ("GET", "/api/v1/digests"): [Call("/api/v1/digests")],
+    # Exports and the MISP feed: a selection naming what is RED, or reaching it.
+    ("GET", "/api/v1/export"): [
+        *[Call("/api/v1/export", {"tags": t}) for t in TAGS],
+        *[Call("/api/v1/export", {"q": q}) for q in QUERIES if q],
+        *[Call("/api/v1/export", {"id": i}) for i in (RED_REPORT, RED_NOTE, ANA_REPORT)],
+        Call("/api/v1/export", {"id": ANA_REPORT, "depth": 2}),
+        Call("/api/v1/export", {"format": "misp"}),
+    ],
+    ("GET", "/api/v1/misp/feed/manifest.json"): [Call("/api/v1/misp/feed/manifest.json")],
+    ("GET", "/api/v1/misp/feed/hashes.csv"): [Call("/api/v1/misp/feed/hashes.csv")],
+    ("GET", "/api/v1/misp/feed/{name}"): each(
+        "/api/v1/misp/feed/{name}",
+        "name",
+        [f"{r.split('--')[1]}.json" for r in (RED_REPORT, ANA_REPORT, AMBER_REPORT, MISSING)],
+    ),
+    ("GET", "/api/v1/misp/feed/tag/{tags}/manifest.json"): each(
+        "/api/v1/misp/feed/tag/{tags}/manifest.json", "tags", TAGS
+    ),
+    ("GET", "/api/v1/misp/feed/tag/{tags}/{name}"): [
+        Call(f"/api/v1/misp/feed/tag/{t}/{RED_REPORT.split('--')[1]}.json")
+        for t in ("red-only-tag", "shared-tag")
+    ],
     ("GET", "/api/v1/digests/{name}"): each(
         "/api/v1/digests/{name}", "name", ["ana-digest", "nope"]
     ),

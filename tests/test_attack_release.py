@@ -372,3 +372,16 @@ def test_deprecated_is_shown_on_pages_and_in_the_api(kz: Kizashi, web: TestClien
     assert 'class="deprecated">deprecated</mark>' in web.get(f"/objects/{old.id}").text
     assert 'class="deprecated"' not in web.get(f"/objects/{live.id}").text
     assert web.get("/objects?type=malware").text.count('class="deprecated"') == 1
+
+
+def test_an_edit_made_in_the_ui_or_api_reaches_the_gazetteer(
+    kz: Kizashi, analyst: Actor, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kizashi.services import names
+
+    monkeypatch.setattr(names, "CHECK_SECONDS", 0.0)  # look at the store on every use
+    group, _ = kz.objects.create(analyst, _group())
+    assert group.id in _refs(kz, analyst, _report(kz, analyst, "menuPass again."))
+    clock.tick(60)
+    kz.objects.update(analyst, group.id, {"aliases": [*_group()["aliases"], "Cicada"]})
+    assert group.id in _refs(kz, analyst, _report(kz, analyst, "Cicada returns."))

@@ -273,3 +273,39 @@ def test_wallets_user_agents_and_tactics_become_objects(kz: Kizashi, analyst: Ac
     tactic = kz.objects.get(analyst, by_type["x-mitre-tactic"]).stix
     assert tactic["x_kizashi_stub"] is True and tactic["name"] == "TA0040"
     assert kz.indicators.lookup(analyst, ["TA0040"])[0].objects[0][1] == "x-mitre-tactic"
+
+
+def test_a_stub_named_by_anothers_red_report_gives_way_without_telling(
+    kz: Kizashi, analyst: Actor
+) -> None:
+    """The real object arrives from someone who may not read the TLP:RED report that named
+    its stub: the report is pointed at it all the same, and the one who brought it learns
+    nothing of the report."""
+    kz.users.create(SYSTEM, "bea", "another analyst password", "analyst")
+    bea = kz.users.get_actor("bea")
+    view, _ = kz.objects.create(
+        analyst,
+        {
+            "type": "report",
+            "name": "red",
+            "description": "PowerShell (T1059.001) was used.",
+            "published": "2025-03-01T00:00:00Z",
+        },
+        tlp="red",
+    )
+    stub_id = deterministic_id("attack-pattern", "T1059.001")
+    assert stub_id in kz.objects.get(analyst, view.id).stix["object_refs"]
+    real, _ = kz.objects.create(
+        bea,
+        {
+            "type": "attack-pattern",
+            "id": "attack-pattern--970a3432-3237-47ad-bcca-7d8cbb217736",
+            "name": "PowerShell",
+            "external_references": [{"source_name": "mitre-attack", "external_id": "T1059.001"}],
+        },
+    )
+    refs = kz.objects.get(analyst, view.id).stix["object_refs"]
+    assert real.id in refs and stub_id not in refs
+    assert kz.indicators.overview(bea, real.id).reports == 0  # not theirs to count
+    assert kz.indicators.overview(analyst, real.id).reports == 1
+    assert kz.objects.list(bea, types=["report"]).items == []

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 
 from kizashi.model import stix as stix_model
 from kizashi.model import tlp as tlp_model
-from kizashi.model.actor import Actor
+from kizashi.model.actor import SYSTEM, Actor
 from kizashi.model.observables import (
     ATTACK_TYPES,
     STUB_PROPERTY,
@@ -318,8 +318,13 @@ class IndicatorService:
                 continue
             refs = json.loads(row.data).get("object_refs") or []
             swapped = list(dict.fromkeys(new_id if r == stub_id else r for r in refs))
-            self.objects.update_in(conn, actor, report_id, {"object_refs": swapped})
-        self.objects.revoke_in(conn, actor, stub_id)
+            # A report the actor may not read (another's TLP:RED) is pointed at the real
+            # object by Kizashi itself: the actor neither changes nor learns of it.
+            by = actor if actor.may_read(row.tlp, row.created_by) else SYSTEM
+            self.objects.update_in(conn, by, report_id, {"object_refs": swapped})
+        stub = object_repo.get(conn, stub_id)
+        by = actor if stub is not None and actor.may_read(stub.tlp, stub.created_by) else SYSTEM
+        self.objects.revoke_in(conn, by, stub_id)
 
     # -- reading ----------------------------------------------------------------------
     def lookup(self, actor: Actor, queries: Sequence[str]) -> builtins.list[LookupResult]:

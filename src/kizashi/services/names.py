@@ -13,9 +13,10 @@ how, is its rule. A name inside an extracted indicator (``stuxnet.example``) is 
   ``revoked-by`` relationship names (followed to the end of a chain) when there is one.
 - **Built when names change, not per report.** On first use; again once objects with
   names are written in this process (:meth:`NameLinker.touched`, from creating and
-  importing) or another process adds some (the newest pk of each named type, looked at
-  every ``CHECK_SECONDS`` at most); and at least every ``MAX_AGE`` seconds, for edits
-  made elsewhere.
+  importing); when objects of those types are added or edited anywhere else (an edit
+  in the UI or the API, another process: the highest pk and latest ``updated_at`` of
+  the named types, looked at every ``CHECK_SECONDS`` at most); and at least every
+  ``MAX_AGE`` seconds.
 - **The store decides.** What the gazetteer finds is checked in the caller's transaction
   before it is linked: an object revoked (or a build's transaction undone) since is not.
 """
@@ -115,7 +116,7 @@ class Snapshot:
 
     gazetteer: Gazetteer
     retired: dict[str, str]
-    newest: tuple[int, ...]
+    newest: tuple[Any, ...]
     built_at: float
     #: How long the build took (``kizashi attack load`` says).
     seconds: float
@@ -259,14 +260,10 @@ def _rows(conn: Connection, types: Sequence[str]) -> Iterable[Any]:
         before = page[-1].pk
 
 
-def _newest(conn: Connection) -> tuple[int, ...]:
-    """The newest pk of each named type: it moves when one is added anywhere."""
-    out = []
-    for t in NAMED_TYPES:
-        flt = object_repo.ObjectFilter(types=[t], include_revoked=True)
-        rows = object_repo.list_rows(conn, flt, tag_pks={}, limit=1)
-        out.append(rows[0].pk if rows else 0)
-    return tuple(out)
+def _newest(conn: Connection) -> tuple[Any, ...]:
+    """The newest pk and change of the named types: they move when one is added,
+    renamed, given aliases or revoked anywhere (the UI, the API, another process)."""
+    return object_repo.latest_change(conn, NAMED_TYPES)
 
 
 def _build(conn: Connection) -> Snapshot:

@@ -190,6 +190,14 @@ def touch(conn: Connection, pks: Sequence[int], at: str) -> None:
         )
 
 
+def latest_change(conn: Connection, types: Sequence[str]) -> tuple[Any, ...]:
+    """The highest pk and the latest ``updated_at`` among objects of these types."""
+    q = sa.select(sa.func.max(objects.c.pk), sa.func.max(objects.c.updated_at)).where(
+        objects.c.type.in_(list(types))
+    )
+    return tuple(conn.execute(q).one())
+
+
 def set_loose_labels(conn: Connection, pk: int, labels: Sequence[str]) -> None:
     """The labels of this object's imported version that are not held as tags."""
     value = json.dumps(list(labels), ensure_ascii=False) if labels else None

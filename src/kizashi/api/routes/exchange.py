@@ -124,7 +124,11 @@ def export(
     )
     fmt = kz.exchange.writer(format)
     out = tempfile.SpooledTemporaryFile(max_size=8 * CHUNK)  # noqa: SIM115 - closed by chunks()
-    kz.exchange.export(actor, out, selection, format=fmt.name)
+    try:
+        kz.exchange.export(actor, out, selection, format=fmt.name)
+    except BaseException:
+        out.close()  # a selection refused (an id not found, a bad query): nothing to send
+        raise
     out.seek(0)
 
     def chunks() -> Iterator[bytes]:

@@ -130,7 +130,7 @@ def clusters_of(galaxy: dict[str, Any], clusters: list[Any], start: int) -> Iter
         objects = _converted(shell, [c for _, c, _ in ready])
     except Exception:  # misp-stix failed on the batch: find the cluster(s) it fails on
         objects = None
-    made: dict[str, dict[str, Any]] = {}  # cluster uuid → its object
+    by_uuid: dict[str, dict[str, Any]] = {}  # cluster uuid → its object
     for i, cluster, known in ready:
         if objects is None:
             try:
@@ -144,9 +144,9 @@ def clusters_of(galaxy: dict[str, Any], clusters: list[Any], start: int) -> Iter
             yield Rejected(i, f"cluster {known.value!r}: misp-stix made nothing of it")
         for obj in found:
             fix_cluster_object(obj, known)
-            made.setdefault(known.uuid, obj)
+            by_uuid.setdefault(known.uuid, obj)
             yield obj
-    yield from _related(clusters, made)
+    yield from _related(clusters, by_uuid)
 
 
 def _related(clusters: list[Any], made: dict[str, dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -161,8 +161,9 @@ def _related(clusters: list[Any], made: dict[str, dict[str, Any]]) -> Iterator[d
         for rel in raw.get("related") or []:
             if not isinstance(rel, dict) or rel.get("dest-uuid") not in made:
                 continue
-            kind = rel.get("type") if isinstance(rel.get("type"), str) else "related-to"
-            kind = _SLUG.sub("-", kind.lower()).strip("-") or "related-to"
+            said = rel.get("type")
+            kind = _SLUG.sub("-", said.lower()).strip("-") if isinstance(said, str) else ""
+            kind = kind or "related-to"
             target = made[rel["dest-uuid"]]
             rid = f"relationship--{derived('related', source['id'], kind, target['id'])}"
             if rid in seen or source["id"] == target["id"]:
