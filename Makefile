@@ -15,7 +15,13 @@ help:
 	@echo "make check  ruff, mypy (strict) and the import layering contract"
 	@echo "make bench  measure the store and feed ingestion (make bench ARGS=--quick for a short run)"
 
-install: $(INSTALLED) $(ASSETS)
+# The UI's message catalogues, compiled (src/kizashi/web/i18n.py).
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard src/kizashi/locale/*/LC_MESSAGES/*.po))
+
+install: $(INSTALLED) $(ASSETS) $(CATALOGS)
+
+%.mo: %.po $(INSTALLED)
+	$(BIN)/pybabel compile --statistics -i $< -o $@
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -163,8 +163,10 @@ def test_home_dashboard(session: Session, reports: dict[str, list[str]], artifac
     page = session.page
     page.goto(session.server + "/")
     assert int(page.locator("#new-day").inner_text()) >= 8
-    expect(page.get_by_role("link", name="Analytics", exact=True)).to_be_visible()
-    expect(page.get_by_role("link", name="Map", exact=True)).to_be_visible()
+    # A browser that asks for Japanese gets the navigation in Japanese.
+    expect(page.locator("html")).to_have_attribute("lang", "ja")
+    expect(page.get_by_role("link", name="分析", exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name="関係マップ", exact=True)).to_be_visible()
     expect(page.locator("p.tag-cloud")).to_contain_text("ランサムウェア")
     page.screenshot(path=str(artifacts / "home-dashboard.png"), full_page=True)
 

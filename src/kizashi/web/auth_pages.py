@@ -1,4 +1,4 @@
-"""Log in and out; personal API tokens."""
+"""Log in and out; personal API tokens; the UI's language."""
 
 from __future__ import annotations
 
@@ -9,10 +9,23 @@ from fastapi.responses import RedirectResponse, Response
 
 from kizashi.api.deps import check_csrf, get_kizashi, session_actor, start_session
 from kizashi.model.errors import KizashiError
+from kizashi.web import i18n
 from kizashi.web.deps import PageActor, safe_next
 from kizashi.web.render import page
 
 router = APIRouter()
+
+
+@router.get("/language/{language}")
+def choose_language(language: str, next: str = "/") -> Response:
+    """Switch the UI's language (remembered for a year in this browser); back to the page
+    it was switched from."""
+    response = RedirectResponse(safe_next(next), status_code=303)
+    if language in i18n.LANGUAGES:
+        response.set_cookie(
+            i18n.COOKIE, language, max_age=365 * 24 * 3600, httponly=True, samesite="lax"
+        )
+    return response
 
 
 @router.get("/login")

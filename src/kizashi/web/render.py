@@ -15,9 +15,14 @@ from markupsafe import Markup
 
 from kizashi.api.deps import csrf_token, session_actor
 from kizashi.model import tlp as tlp_model
+from kizashi.web import i18n
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.add_extension("jinja2.ext.i18n")
+templates.env.install_gettext_callables(  # type: ignore[attr-defined]
+    i18n.gettext, i18n.ngettext, newstyle=True
+)
 # html=False: raw HTML in Markdown is shown as text; nh3 then cleans what Markdown made.
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 
@@ -63,5 +68,13 @@ def page(
     if status_code is None:
         status_code = 422 if context.get("error") else 200
     actor = context.pop("actor", None) or session_actor(request)
-    context.update(request=request, actor=actor, csrf=csrf_token(request))
+    language = i18n.language_of(request)
+    i18n.use(language)  # the page renders below, in this context
+    context.update(
+        request=request,
+        actor=actor,
+        csrf=csrf_token(request),
+        lang=language,
+        languages=i18n.NATIVE_NAMES,
+    )
     return templates.TemplateResponse(request, name, context, status_code=status_code)
