@@ -109,7 +109,7 @@ def test_report_with_japanese_title_tagged_related_and_found(
     # Find it through the tag filter.
     page.goto(server + "/objects")
     page.fill("#tag-filter", "ランサムウェア AND tlp:amber")
-    page.get_by_role("button", name="Filter", exact=True).click()
+    page.get_by_role("button", name="絞り込む", exact=True).click()  # the page is in Japanese
     rows = page.locator("table.objects tbody tr")
     expect(rows).to_have_count(1)
     expect(rows.first.get_by_role("link", name=title)).to_have_attribute(
@@ -131,7 +131,7 @@ def test_report_with_japanese_title_tagged_related_and_found(
 
     # A filter that excludes it finds nothing; the actor's page shows the incoming link.
     page.goto(server + "/objects?tags=" + "ランサムウェア%20NOT%20tlp:amber")
-    expect(page.locator("table.objects tbody")).to_contain_text("Nothing here yet.")
+    expect(page.locator("table.objects tbody")).to_contain_text("まだ何もありません。")
     page.goto(server + f"/objects/{actor_id}")
     expect(page.locator("#relationships")).to_contain_text(title)
 

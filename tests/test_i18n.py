@@ -5,6 +5,7 @@ the browser, and ``<html lang>`` saying which."""
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
 
+from kizashi.model.actor import SYSTEM
+from kizashi.services import Kizashi
 from kizashi.web import i18n
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -113,3 +116,21 @@ def test_logged_in_pages_are_japanese_in_japanese(web: TestClient) -> None:
     assert '<html lang="ja">' in home
     for label in ("オブジェクト", "レポート", "タグ", "フィード", "ログアウト", "本文へスキップ"):
         assert label in home
+    assert re.search(r'24 時間で <strong id="new-day">\d+</strong> 件の新着', home)
+    assert "フィードはまだありません。" in home and "new in 24 hours" not in home
+    missing = web.get("/objects/report--0b8c7d1e-0000-4a1a-8a1a-000000000000")
+    assert missing.status_code == 404 and "処理できませんでした" in missing.text
+
+
+def test_a_message_with_values_escapes_the_values(web: TestClient, kz: Kizashi) -> None:
+    """Translated messages may hold markup (the translator's); the values put into them
+    are escaped like any other."""
+    from test_web import login
+
+    made, _ = kz.objects.create(
+        SYSTEM, {"type": "malware", "name": "m", "is_family": True}, tags=["<i>x</i>"]
+    )
+    login(web, "ana", "analyst-password")
+    page = web.get(f"/objects/{made.id}", headers={"Accept-Language": "ja"}).text
+    assert 'aria-label="タグ &lt;i&gt;x&lt;/i&gt; を外す"' in page
+    assert "<i>x</i>" not in page
