@@ -134,3 +134,23 @@ def test_a_message_with_values_escapes_the_values(web: TestClient, kz: Kizashi) 
     page = web.get(f"/objects/{made.id}", headers={"Accept-Language": "ja"}).text
     assert 'aria-label="タグ &lt;i&gt;x&lt;/i&gt; を外す"' in page
     assert "<i>x</i>" not in page
+
+
+def test_the_lookup_answers_in_japanese(web: TestClient, kz: Kizashi) -> None:
+    from test_web import login
+
+    kz.objects.create(
+        SYSTEM,
+        {
+            "type": "report",
+            "name": "r",
+            "description": "Beacon to kizashi-c2.top seen.",
+            "published": "2025-04-01T00:00:00Z",
+        },
+    )
+    web.get("/language/ja")
+    csrf = login(web, "rei", "reader-password")
+    page = web.post("/lookup", data={"csrf": csrf, "values": "kizashi-c2[.]top\n203.0.113.99"})
+    text = html.unescape(page.text)
+    assert "2 件中 1 件が既知" in text and "<th>初観測</th>" in text
+    assert "1 of 2 known" not in text
