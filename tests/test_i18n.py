@@ -154,3 +154,15 @@ def test_the_lookup_answers_in_japanese(web: TestClient, kz: Kizashi) -> None:
     text = html.unescape(page.text)
     assert "2 件中 1 件が既知" in text and "<th>初観測</th>" in text
     assert "1 of 2 known" not in text
+
+
+def test_the_feed_and_user_pages_are_japanese_in_japanese(web: TestClient) -> None:
+    from test_web import login
+
+    web.get("/language/ja")
+    login(web, "alice", "alice-password")
+    feeds = web.get("/feeds").text
+    assert "フィードを追加" in feeds and "取得間隔 (分)" in feeds and "Add feed" not in feeds
+    users = web.get("/admin/users").text
+    assert '<option value="analyst" selected>アナリスト</option>' in users
+    assert "新しいユーザー" in users
