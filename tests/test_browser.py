@@ -79,7 +79,7 @@ def test_report_with_japanese_title_tagged_related_and_found(
     page.fill("#title", title)
     page.fill("#body", "## 概要\n\n国内の製造業を狙った**ランサムウェア**攻撃。")
     page.fill("#published", "2024-05-01")
-    page.get_by_role("button", name="Save report", exact=True).click()
+    page.get_by_role("button", name="レポートを保存", exact=True).click()
     expect(page.locator("h1")).to_contain_text(title)
     report_id = page.url.rsplit("/", 1)[1]
     expect(page.locator(".body strong")).to_have_text("ランサムウェア")
