@@ -68,7 +68,7 @@ def test_report_with_japanese_title_tagged_related_and_found(
     page.goto(server + "/objects/new/entity")
     page.select_option("#type", "threat-actor")
     page.fill("#name", "テスト攻撃者グループ")
-    page.get_by_role("button", name="Save entity", exact=True).click()
+    page.get_by_role("button", name="エンティティを保存", exact=True).click()
     expect(page.locator("h1")).to_contain_text("テスト攻撃者グループ")
     actor_id = page.url.rsplit("/", 1)[1]
     assert actor_id.startswith("threat-actor--")
