@@ -166,3 +166,14 @@ def test_the_feed_and_user_pages_are_japanese_in_japanese(web: TestClient) -> No
     users = web.get("/admin/users").text
     assert '<option value="analyst" selected>アナリスト</option>' in users
     assert "新しいユーザー" in users
+
+
+def test_the_edit_page_names_the_object_escaped_in_japanese(web: TestClient, kz: Kizashi) -> None:
+    from test_web import login
+
+    made, _ = kz.objects.create(SYSTEM, {"type": "tool", "name": "<script>x</script>"})
+    web.get("/language/ja")
+    login(web, "ana", "analyst-password")
+    page = web.get(f"/objects/{made.id}/edit").text
+    assert "&lt;script&gt;x&lt;/script&gt;</a> を編集" in page and "<script>x" not in page
+    assert "キャンセル" in page
