@@ -61,6 +61,19 @@ def opener(data: bytes) -> Callable[[], IO[bytes]]:
     return lambda: io.BytesIO(data)
 
 
+def store_counts(kz: Any) -> tuple[int, int, int]:
+    """Objects, their versions and their tag links: what an import that changes nothing
+    leaves as it was."""
+    import sqlalchemy as sa
+
+    with kz.store.read() as conn:
+        return (
+            conn.execute(sa.text("SELECT count(*) FROM objects")).scalar_one(),
+            conn.execute(sa.text("SELECT count(*) FROM object_versions")).scalar_one(),
+            conn.execute(sa.text("SELECT count(*) FROM object_tags")).scalar_one(),
+        )
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

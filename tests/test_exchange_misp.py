@@ -13,7 +13,6 @@ from typing import Any
 
 import pymisp
 import pytest
-import sqlalchemy as sa
 
 from kizashi import formats
 from kizashi.formats import FormatError, Limits, Rejected
@@ -23,7 +22,7 @@ from kizashi.model.actor import SYSTEM
 from kizashi.model.errors import KizashiError
 from kizashi.services import Kizashi
 from kizashi.services.exchange import ImportReport, Selection
-from support import opener, shared_data
+from support import opener, shared_data, store_counts
 
 FIXTURES = Path(__file__).parent / "fixtures" / "misp"
 EVENT = "6d3b0f3e-1a8e-4f55-9d8a-2f0f3c1e7a01"
@@ -84,15 +83,6 @@ def loaded(document: bytes) -> list[pymisp.MISPEvent]:
         event.load(item)
         events.append(event)
     return events
-
-
-def store_counts(kz: Kizashi) -> tuple[int, int, int]:
-    with kz.store.read() as conn:
-        return (
-            conn.execute(sa.text("SELECT count(*) FROM objects")).scalar_one(),
-            conn.execute(sa.text("SELECT count(*) FROM object_versions")).scalar_one(),
-            conn.execute(sa.text("SELECT count(*) FROM object_tags")).scalar_one(),
-        )
 
 
 # -- the formats ------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from kizashi.model.actor import SYSTEM, Actor
 from kizashi.model.errors import KizashiError
 from kizashi.services import Kizashi
 from kizashi.services.exchange import ImportReport, Selection
-from support import bundle, opener
+from support import bundle, opener, store_counts
 
 IDENTITY = "identity--f431f809-377b-45e0-aa1c-6a4751cae5ff"
 AMBER = "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82"
@@ -77,15 +77,6 @@ def exported(kz: Kizashi, actor: Actor, selection: Selection | None = None) -> d
     return {o["id"]: o for o in doc["objects"]}
 
 
-def counts(kz: Kizashi) -> tuple[int, int, int]:
-    with kz.store.read() as conn:
-        return (
-            conn.execute(sa.text("SELECT count(*) FROM objects")).scalar_one(),
-            conn.execute(sa.text("SELECT count(*) FROM object_versions")).scalar_one(),
-            conn.execute(sa.text("SELECT count(*) FROM object_tags")).scalar_one(),
-        )
-
-
 # -- versions ---------------------------------------------------------------------------
 
 
@@ -93,11 +84,11 @@ def test_import_then_again_changes_nothing(kz: Kizashi) -> None:
     data = bundle(malware(), indicator(), relationship())
     first = imp(kz, SYSTEM, data)
     assert first.counts["new"] == 3 and first.written
-    before = counts(kz)
+    before = store_counts(kz)
     again = imp(kz, SYSTEM, data)
     assert again.counts["unchanged"] == 3
     assert again.counts["new"] == again.counts["updated"] == 0
-    assert counts(kz) == before
+    assert store_counts(kz) == before
 
 
 def test_versions_follow_modified(kz: Kizashi) -> None:
@@ -136,7 +127,7 @@ def test_a_later_copy_in_the_same_input_wins_when_newer(kz: Kizashi) -> None:
 
 def test_preview_writes_nothing_and_counts_what_would_change(kz: Kizashi) -> None:
     imp(kz, SYSTEM, bundle(malware()))
-    before = counts(kz)
+    before = store_counts(kz)
     preview = imp(
         kz,
         SYSTEM,
@@ -147,7 +138,7 @@ def test_preview_writes_nothing_and_counts_what_would_change(kz: Kizashi) -> Non
     assert preview.counts["updated"] == 1 and preview.counts["new"] == 1
     assert preview.counts["invalid"] == 1
     assert preview.by_type["malware"]["updated"] == 1
-    assert counts(kz) == before
+    assert store_counts(kz) == before
 
 
 def test_revoked_objects_are_marked_revoked(kz: Kizashi) -> None:
@@ -360,12 +351,12 @@ def test_an_unreadable_file_is_refused_and_nothing_stored(
     data = data.replace(
         b'"objects": [', b'"objects": [' + json.dumps(indicator()).encode() + b",", 1
     )
-    before = counts(kz)
+    before = store_counts(kz)
     with pytest.raises(KizashiError) as info:
         imp(kz, SYSTEM, data, format="stix")
     assert info.value.code == "unreadable_input"
     assert said in info.value.message and "Nothing was stored" in info.value.message
-    assert counts(kz) == before
+    assert store_counts(kz) == before
 
 
 def test_an_input_no_format_recognises_says_so(kz: Kizashi) -> None:
@@ -383,7 +374,7 @@ def test_limits_bound_strings_and_items(kz: Kizashi) -> None:
         imp(kz, SYSTEM, bundle(malware()), limits=Limits(max_item_events=10))
     with pytest.raises(KizashiError, match="More than 1 items"):
         imp(kz, SYSTEM, bundle(malware(), indicator()), limits=Limits(max_items=1))
-    assert counts(kz)[0] == counts(kz)[0]
+    assert store_counts(kz)[0] == store_counts(kz)[0]
     with pytest.raises(KizashiError):
         kz.objects.get(SYSTEM, MALWARE)
 

@@ -76,19 +76,8 @@ def poll_misp(
 ) -> PollResult:
     """One poll of the MISP feed ``row`` (the feed's state is left to the poller)."""
     headers = json.loads(row.headers)
-    try:
-        fetched = poller.fetcher.get(
-            manifest_url(row.url),
-            etag=row.etag,
-            last_modified=row.last_modified,
-            headers=headers,
-            accept="application/json",
-        )
-    except FetchError as exc:
-        return poller.record_failure(row, result, exc.message, exc.status, exc.retry_after)
-    if fetched.not_modified:
-        result.not_modified = True
-        poller.record_success(row, 304, None, None, seen=0, stored=0)
+    fetched = poller.fetch_changed(row, result, manifest_url(row.url), "application/json")
+    if fetched is None:
         return result
     try:
         manifest = read_manifest(fetched.body)

@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from kizashi.ingest.fetch import Fetcher, FetchError, redact_url
+from kizashi.ingest.fetch import Fetcher, FetchError, FetchResult, redact_url
 from kizashi.ingest.mispfeed import poll_misp
 from kizashi.ingest.outcomes import OUTCOME_NAMES, Rejected
 from kizashi.ingest.parse import ParseError, parse_feed
@@ -111,19 +111,8 @@ class Poller:
             )
         if row.kind == "misp":
             return poll_misp(self, row, result, progress)
-        try:
-            fetched = self.fetcher.get(
-                row.url,
-                etag=row.etag,
-                last_modified=row.last_modified,
-                headers=json.loads(row.headers),
-                accept=FEED_ACCEPT,
-            )
-        except FetchError as exc:
-            return self.record_failure(row, result, exc.message, exc.status, exc.retry_after)
-        if fetched.not_modified:
-            result.not_modified = True
-            self.record_success(row, 304, None, None, seen=0, stored=0)
+        fetched = self.fetch_changed(row, result, row.url, FEED_ACCEPT)
+        if fetched is None:
             return result
         try:
             parsed = parse_feed(fetched.body, content_type=fetched.content_type, url=fetched.url)
@@ -159,6 +148,29 @@ class Poller:
             site=parsed.link,
         )
         return result
+
+    def fetch_changed(
+        self, row: FeedRow, result: PollResult, url: str, accept: str
+    ) -> FetchResult | None:
+        """``url`` fetched with the feed's validators and headers; None when the poll is
+        settled already: a failure recorded (``result.error``) or nothing changed since
+        the last poll (``result.not_modified``, recorded as a success)."""
+        try:
+            fetched = self.fetcher.get(
+                url,
+                etag=row.etag,
+                last_modified=row.last_modified,
+                headers=json.loads(row.headers),
+                accept=accept,
+            )
+        except FetchError as exc:
+            self.record_failure(row, result, exc.message, exc.status, exc.retry_after)
+            return None
+        if fetched.not_modified:
+            result.not_modified = True
+            self.record_success(row, 304, None, None, seen=0, stored=0)
+            return None
+        return fetched
 
     # -- the poll state, as every kind of feed records it (RSS here, MISP in mispfeed.py)
     def renew_lease(self, feed_pk: int) -> None:
