@@ -15,10 +15,12 @@ help:
 	@echo "make check  ruff, mypy (strict) and the import layering contract"
 	@echo "make bench  measure the store and feed ingestion (make bench ARGS=--quick for a short run)"
 
-# The UI's message catalogues, compiled (src/kizashi/web/i18n.py).
+# The UI's message catalogues, compiled, and the front-end's message ids, listed for an
+# installed package to find without frontend/src (src/kizashi/web/i18n.py).
 CATALOGS := $(patsubst %.po,%.mo,$(wildcard src/kizashi/locale/*/LC_MESSAGES/*.po))
+JS_MESSAGES := src/kizashi/web/static/dist/messages.json
 
-install: $(INSTALLED) $(ASSETS) $(CATALOGS)
+install: $(INSTALLED) $(ASSETS) $(CATALOGS) $(JS_MESSAGES)
 
 %.mo: %.po $(INSTALLED)
 	$(BIN)/pybabel compile --statistics -i $< -o $@
@@ -33,6 +35,9 @@ $(ASSETS): frontend/package.json frontend/package-lock.json frontend/build.mjs $
 	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
 
 assets: $(ASSETS)
+
+$(JS_MESSAGES): babel.cfg $(wildcard frontend/src/*.js) $(ASSETS) $(INSTALLED)
+	$(BIN)/python -m kizashi.web.i18n $@
 
 run: install
 	$(BIN)/kizashi run

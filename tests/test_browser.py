@@ -89,7 +89,7 @@ def test_report_with_japanese_title_tagged_related_and_found(
     tag_input.fill("tlp:am")
     expect(page.locator("#add-tags-options option[value='tlp:amber']")).to_have_count(1)
     tag_input.fill("tlp:amber, ランサムウェア")
-    page.get_by_role("button", name="Add tags", exact=True).click()
+    page.get_by_role("button", name="タグを追加", exact=True).click()
     tags = page.locator("#tags")
     expect(tags.get_by_role("link", name="tlp:amber")).to_be_visible()
     expect(tags.get_by_role("link", name="ランサムウェア")).to_be_visible()
@@ -101,7 +101,7 @@ def test_report_with_japanese_title_tagged_related_and_found(
     target.fill("テスト攻撃者")
     expect(page.locator(f"#target-options option[value='{actor_id}']")).to_have_count(1)
     target.fill(actor_id)
-    page.get_by_role("button", name="Relate", exact=True).click()
+    page.get_by_role("button", name="関係付ける", exact=True).click()
     rel_row = page.locator("#relationships tbody tr").first
     expect(rel_row).to_contain_text("related-to")
     expect(rel_row.get_by_role("link", name="テスト攻撃者グループ")).to_be_visible()
@@ -144,13 +144,13 @@ def test_report_with_japanese_title_tagged_related_and_found(
         dialog.dismiss() if len(dialogs) == 1 else dialog.accept()
 
     page.on("dialog", answer)
-    revoke = page.get_by_role("button", name="Revoke", exact=True)
+    revoke = page.get_by_role("button", name="失効させる", exact=True)
     revoke.click()
     expect(page.locator("h1")).to_contain_text("テスト攻撃者グループ")
     assert "mark" not in page.locator("hgroup").inner_html()
     revoke.click()
-    expect(page.locator("hgroup mark")).to_have_text("revoked")
-    assert dialogs == ["Revoke this object? An admin can restore it."] * 2
+    expect(page.locator("hgroup mark")).to_have_text("失効")
+    assert dialogs == ["このオブジェクトを失効させますか？管理者は復元できます。"] * 2
     assert not console_errors, console_errors
 
     # Nothing was loaded from anywhere but this server.
@@ -218,12 +218,12 @@ def test_import_page_previews_then_imports(srv: Server, browser: object, tmp_pat
     page.click("button[type=submit]")
     page.goto(server + "/import")
     page.set_input_files("#import-file", str(path))
-    page.get_by_role("button", name="Preview", exact=True).click()
+    page.get_by_role("button", name="プレビュー", exact=True).click()
     expect(page.locator("#preview-title")).to_contain_text("partner.json")
     expect(page.locator("td[data-total=new]")).to_have_text("1")
     expect(page.locator("td[data-total=invalid]")).to_have_text("1")
     expect(page.locator("table.import-problems")).to_contain_text("indicator--broken")
-    page.get_by_role("button", name="Import 1 object(s)", exact=True).click()
+    page.get_by_role("button", name="1 件のオブジェクトをインポート", exact=True).click()
     expect(page.locator(".import-status")).to_have_attribute("data-status", "done", timeout=30_000)
     expect(page.locator("td[data-total=new]")).to_have_text("1")
     page.screenshot(path=str(tmp_path / "import-done.png"), full_page=True)

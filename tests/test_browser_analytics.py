@@ -186,7 +186,8 @@ def test_relation_map_of_a_japanese_selection(
         "フィッシング",
         HOSTILE_TAG,
     } <= ids
-    expect(page.locator("#graph-status")).to_contain_text(f"{len(ids)} nodes")
+    # The scripts' messages are in the page's language too (frontend/src/i18n.js).
+    expect(page.locator("#graph-status")).to_contain_text(f"ノード {len(ids)} 個")
     # The legend is one tick box per namespace, written as text.
     expect(page.locator("#graph-legend")).to_contain_text("actor")
     page.screenshot(path=str(artifacts / "relation-map.png"), full_page=True)
@@ -207,19 +208,19 @@ def test_relation_map_of_a_japanese_selection(
 
     # Expand (the selection narrowed to the node: nothing new here), hide, show again.
     page.locator("#node-expand").click()
-    expect(page.locator("#graph-status")).to_contain_text("new from ランサムウェア")
+    expect(page.locator("#graph-status")).to_contain_text("ランサムウェア から新たに")
     page.locator("#node-hide").click()
     expect(page.locator("#node-panel")).to_be_hidden()
-    expect(page.locator("#graph-unhide")).to_have_text("Show hidden (1)")
-    expect(page.locator("#graph-status")).to_contain_text(f"{len(ids) - 1} nodes")
+    expect(page.locator("#graph-unhide")).to_have_text("隠したノードを表示 (1)")
+    expect(page.locator("#graph-status")).to_contain_text(f"ノード {len(ids) - 1} 個")
     page.locator("#graph-unhide").click()
-    expect(page.locator("#graph-status")).to_contain_text(f"{len(ids)} nodes")
+    expect(page.locator("#graph-status")).to_contain_text(f"ノード {len(ids)} 個")
     # A namespace off and on again from the legend; a node found by name.
     actor = page.locator("#graph-legend label", has_text="actor").locator("input")
     actor.uncheck()
-    expect(page.locator("#graph-status")).to_contain_text(f"{len(ids) - 1} nodes")
+    expect(page.locator("#graph-status")).to_contain_text(f"ノード {len(ids) - 1} 個")
     actor.check()
-    expect(page.locator("#graph-status")).to_contain_text(f"{len(ids)} nodes")
+    expect(page.locator("#graph-status")).to_contain_text(f"ノード {len(ids)} 個")
     page.locator("#graph-find").fill("フィッシング")
     page.locator("#graph-find").press("Enter")
     expect(page.locator("#node-title")).to_have_text("フィッシング")
@@ -243,7 +244,7 @@ def test_relation_map_of_a_japanese_selection(
     # the hostile tag is on four of the five reports, the other tags on all five.
     def edges_shown() -> int:
         status = page.locator("#graph-status").inner_text()
-        return int(status.split(" nodes, ")[1].split(" edges")[0])
+        return int(status.split("エッジ ")[1].split(" 本")[0])
 
     slider = page.locator("#graph-min-weight")
     for measure in ("count", "jaccard"):
@@ -358,7 +359,7 @@ def test_entity_graph_of_an_object_page(session: Session, artifacts: Path) -> No
         "() => kizashiEntityGraph.cy.edges().map(e => [e.id(), e.data('label')]).sort()"
     )
     assert [uses, "uses"] in edges and [f"{report}|object_refs|{malware}", "object_refs"] in edges
-    expect(page.locator("#entity-status")).to_contain_text("3 objects, 2 links")
+    expect(page.locator("#entity-status")).to_contain_text("オブジェクト 3 件、リンク 2 本")
 
     # Click the report: its panel; expand: the address it mentions joins the graph.
     graph.scroll_into_view_if_needed()
@@ -372,7 +373,7 @@ def test_entity_graph_of_an_object_page(session: Session, artifacts: Path) -> No
     expect(page.locator("#entity-meta")).to_contain_text("report")
     assert page.locator("#entity-open").get_attribute("href") == f"/objects/{report}"
     page.locator("#entity-expand").click()
-    expect(page.locator("#entity-status")).to_contain_text("1 new from ShadowPad の通信先")
+    expect(page.locator("#entity-status")).to_contain_text("ShadowPad の通信先 から新たに 1 件")
     types = page.evaluate("() => kizashiEntityGraph.cy.nodes().map(n => n.data('type')).sort()")
     assert types == ["ipv4-addr", "malware", "report", "threat-actor"]
     expect(page.locator("#entity-expand")).to_be_disabled()
@@ -380,9 +381,9 @@ def test_entity_graph_of_an_object_page(session: Session, artifacts: Path) -> No
 
     # Hide the report and show it again; export GraphML (directed, labelled edges).
     page.locator("#entity-hide").click()
-    expect(page.locator("#entity-unhide")).to_have_text("Show hidden (1)")
+    expect(page.locator("#entity-unhide")).to_have_text("隠したノードを表示 (1)")
     page.locator("#entity-unhide").click()
-    expect(page.locator("#entity-status")).to_contain_text("4 objects, 3 links")
+    expect(page.locator("#entity-status")).to_contain_text("オブジェクト 4 件、リンク 3 本")
     with page.expect_download() as info:
         page.locator("#graph .graph-export summary").click()
         page.locator("[data-entity-export=graphml]").click()
@@ -393,6 +394,46 @@ def test_entity_graph_of_an_object_page(session: Session, artifacts: Path) -> No
     labels = {d.text for d in xml.iter(GRAPHML + "data") if d.get("key") == "e_label"}
     assert labels == {"uses", "object_refs"}
     assert not session.errors, session.errors
+
+
+#: The smallest label on screen (font size times zoom) and the share of the canvas the
+#: drawing spans in its wider direction.
+READABILITY = """() => {
+  const cy = kizashiEntityGraph.cy;
+  const zoom = cy.zoom();
+  const sizes = cy.nodes(":visible").map((n) => parseFloat(n.style("font-size")) * zoom);
+  const box = cy.elements(":visible").renderedBoundingBox();
+  return {
+    smallest: Math.min(...sizes),
+    span: Math.max((box.x2 - box.x1) / cy.width(), (box.y2 - box.y1) / cy.height()),
+  };
+}"""
+
+
+def test_an_object_graph_is_readable_and_uses_its_box(session: Session, artifacts: Path) -> None:
+    """Found when the UI was tried: an object's graph drew its labels too small to read
+    and left most of its area empty. A report naming 40 objects, and one naming two."""
+    from playwright.sync_api import expect
+
+    page = session.page
+    named = [
+        session.post("/api/v1/objects", {"type": "ipv4-addr", "value": f"198.51.100.{i}"})
+        for i in range(1, 41)
+    ]
+    wide = session.create("多数の通信先", "通信先の一覧。", 1, [], object_refs=named)
+    small = session.create("二つの通信先", "通信先の一部。", 1, [], object_refs=named[:2])
+    for report, shot in ((wide, "entity-graph-wide.png"), (small, "entity-graph-small.png")):
+        page.goto(session.server + f"/objects/{report}")
+        expect(page.locator("#entity-graph")).to_have_attribute(
+            "data-state", "ready", timeout=30_000
+        )
+        seen = page.evaluate(READABILITY)
+        assert seen["smallest"] >= 11.5, seen  # pixels on screen, whatever the zoom
+        assert seen["span"] >= 0.55, seen
+        page.locator("#entity-graph").screenshot(path=str(artifacts / shot))
+    # Zooming out keeps the labels' size on screen.
+    page.evaluate("() => kizashiEntityGraph.cy.zoom(kizashiEntityGraph.cy.zoom() / 3)")
+    assert page.evaluate(READABILITY)["smallest"] >= 11.5
 
 
 def test_map_of_reports_that_share_indicators(session: Session, artifacts: Path) -> None:
@@ -414,7 +455,7 @@ def test_map_of_reports_that_share_indicators(session: Session, artifacts: Path)
     expect(shared.first).to_contain_text("198.51.100.23")
     # Expand: a report outside the selection that shares the domain comes in.
     page.locator("#node-expand").click()
-    expect(page.locator("#graph-status")).to_contain_text("1 new from 共有指標の報告 A")
+    expect(page.locator("#graph-status")).to_contain_text("共有指標の報告 A から新たに 1 件")
     expect(shared).to_have_count(2)
     expect(page.locator("#node-items")).to_contain_text("関連する報告 C")
     assert later in page.evaluate("() => kizashiGraph.cy.nodes().map(n => n.id())")

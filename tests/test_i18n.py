@@ -5,11 +5,16 @@ the browser, and ``<html lang>`` saying which."""
 from __future__ import annotations
 
 import html
+import json
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
 
@@ -22,18 +27,14 @@ JA = ROOT / "src" / "kizashi" / "locale" / "ja" / "LC_MESSAGES" / "messages.po"
 
 
 def extracted() -> set[str]:
-    """Every message id the UI holds, as ``pybabel extract -F babel.cfg`` finds them."""
-    method_map = [
-        ("src/kizashi/web/**.py", "python"),
-        ("src/kizashi/web/templates/**.html", "jinja2"),
-    ]
-    options = {"src/kizashi/web/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
+    """Every message id the UI holds, as ``pybabel extract -F babel.cfg`` finds them
+    (babel.cfg read as pybabel reads it, so the two cannot differ)."""
+    with (ROOT / "babel.cfg").open(encoding="utf-8") as fp:
+        method_map, options = parse_mapping_cfg(fp)
     out: set[str] = set()
-    for _file, _line, message, _comments, _context in extract_from_dir(
-        ROOT, method_map, options, keywords={"_": None, "gettext": None, "ngettext": (1, 2)}
-    ):
+    for _file, _line, message, _comments, _context in extract_from_dir(ROOT, method_map, options):
         if isinstance(message, tuple):
-            out.update(m for m in message if m)
+            out.add(message[0])  # a plural entry is filed under its singular
         elif message:
             out.add(message)
     return out
@@ -43,6 +44,7 @@ def test_babel_cfg_says_what_the_test_extracts() -> None:
     cfg = (ROOT / "babel.cfg").read_text()
     assert "[python: src/kizashi/web/**.py]" in cfg
     assert "[jinja2: src/kizashi/web/templates/**.html]" in cfg
+    assert "[javascript: frontend/src/**.js]\nkeywords = t\n" in cfg
 
 
 def test_the_japanese_catalogue_is_complete_and_current() -> None:
@@ -59,6 +61,23 @@ def test_the_japanese_catalogue_is_complete_and_current() -> None:
     assert not empty, f"empty in the Japanese catalogue: {empty}"
     assert not fuzzy, f"fuzzy in the Japanese catalogue: {fuzzy}"
     assert not stale, f"in the catalogue but no longer in the UI: {stale}"
+
+
+def test_the_japanese_catalogue_holds_each_message_once() -> None:
+    # read_po keeps the last of two entries with one id, so duplicates would pass the
+    # test above while the file grows and the first translation silently stops counting.
+    ids: list[str] = []
+    for block in JA.read_text(encoding="utf-8").split("\n\n"):
+        lines = [line for line in block.splitlines() if not line.startswith("#")]
+        if not lines or not lines[0].startswith("msgid "):
+            continue
+        end = next(i for i, line in enumerate(lines) if line.startswith(("msgstr", "msgid_plural")))
+        ids.append(
+            "".join(part.strip()[1:-1] for part in [lines[0][len("msgid ") :], *lines[1:end]])
+        )
+    duplicated = sorted({i for i in ids if ids.count(i) > 1})
+    assert len(ids) > 30
+    assert not duplicated, f"more than once in the Japanese catalogue: {duplicated}"
 
 
 @pytest.mark.parametrize(
@@ -177,3 +196,317 @@ def test_the_edit_page_names_the_object_escaped_in_japanese(web: TestClient, kz:
     page = web.get(f"/objects/{made.id}/edit").text
     assert "&lt;script&gt;x&lt;/script&gt;</a> を編集" in page and "<script>x" not in page
     assert "キャンセル" in page
+
+
+# -- the front-end's messages (frontend/src/i18n.js) ----------------------------------------
+
+
+def embedded_messages(page: str) -> dict[str, str]:
+    found = re.search(r'<script type="application/json" id="kizashi-messages">(.*?)</script>', page)
+    assert found, "no kizashi-messages element"
+    data: dict[str, str] = json.loads(found.group(1))
+    return data
+
+
+def test_a_page_carries_the_scripts_messages_in_its_language(web: TestClient) -> None:
+    ids = set(i18n.js_ids())
+    assert {"Loading…", "Loading the graph…", "Show hidden (%(n)s)"} <= ids
+    assert ids <= extracted()  # the catalogue test covers them
+    japanese = embedded_messages(web.get("/login", headers={"Accept-Language": "ja"}).text)
+    assert japanese["Loading…"] == "読み込み中…"
+    assert japanese["%(n)s new from %(name)s"] == "%(name)s から新たに %(n)s 件"
+    assert len(japanese) > 20 and set(japanese) <= ids  # the scripts' only: no "Log in"
+    assert embedded_messages(web.get("/login", headers={"Accept-Language": "en"}).text) == {}
+
+
+def test_the_embedded_messages_cannot_close_their_script_element(
+    web: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kizashi.web.render import templates
+
+    hostile = {"</script><script>alert(1)</script>": "<!-- ' & </SCRIPT>"}
+    monkeypatch.setitem(templates.env.globals, "js_messages", lambda _language: hostile)
+    page = web.get("/login").text
+    assert "<script>alert(1)" not in page and "</SCRIPT>" not in page and "<!--" not in page
+    assert embedded_messages(page) == hostile
+
+
+def test_an_installed_package_reads_the_ids_make_install_lists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    listed = tmp_path / "messages.json"
+    subprocess.run([sys.executable, "-m", "kizashi.web.i18n", str(listed)], check=True, cwd=ROOT)
+    assert json.loads(listed.read_text(encoding="utf-8")) == list(i18n.js_ids())
+    monkeypatch.setattr(i18n, "SOURCE", tmp_path)  # no babel.cfg, no frontend/src
+    monkeypatch.setattr(i18n, "JS_IDS", listed)
+    i18n.js_ids.cache_clear()
+    try:
+        assert i18n.js_ids() == tuple(i18n.extract_js_ids(ROOT))
+    finally:
+        i18n.js_ids.cache_clear()
+
+
+def test_the_scripts_translate_and_fill_in_values() -> None:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("needs Node.js")
+    script = """
+const messages = {"%(n)s nodes": "ノード %(n)s 個", "Loading…": "読み込み中…"};
+globalThis.document = {getElementById: (id) =>
+  id === "kizashi-messages" ? {textContent: JSON.stringify(messages)} : null};
+const { t } = await import(process.argv[1]);
+console.log(JSON.stringify([t("Loading…"), t("%(n)s nodes", {n: 3}), t("%(a)s, %(b)s", {a: "<b>"}),
+  t("100%% of %(n)s", {n: 2}), t("100%"), t("constructor")]));
+"""
+    i18n_js = (ROOT / "frontend" / "src" / "i18n.js").as_uri()
+    out = subprocess.run(
+        [node, "--input-type=module", "-e", script, i18n_js],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert json.loads(out) == [
+        "読み込み中…",
+        "ノード 3 個",
+        "<b>, %(b)s",  # a value left out stays visible, not "undefined"
+        "100% of 2",
+        "100%",
+        "constructor",
+    ]
+
+
+def without_script_messages(page: str) -> str:
+    """A page without the scripts' messages, whose English ids it carries."""
+    return re.sub(r'<script type="application/json" id="kizashi-messages">.*?</script>', "", page)
+
+
+def test_the_object_page_is_japanese_in_japanese(web: TestClient, kz: Kizashi) -> None:
+    from test_web import login
+
+    actor, _ = kz.objects.create(SYSTEM, {"type": "threat-actor", "name": "APT-X"}, tags=["apt"])
+    web.get("/language/ja")
+    login(web, "ana", "analyst-password")
+    page = without_script_messages(web.get(f"/objects/{actor.id}").text)
+    for label in (
+        "第 1 版",
+        '<button type="submit">タグを追加</button>',
+        '<button type="submit">関係付ける</button>',
+        'data-confirm="このオブジェクトを失効させますか？管理者は復元できます。"',
+        "<h2>関係</h2>",
+        "関係はまだありません。",
+        'aria-label="グラフのツール"',
+        "グラフを読み込み中…",
+        "<h2>履歴</h2>",
+        "<th>作成者</th>",
+    ):
+        assert label in page, label
+    for english in (
+        "Add tags",
+        ">Relate<",
+        "Revoke this object?",
+        "No relationships yet.",
+        "Loading the graph…",
+        "<h2>History</h2>",
+        "version 1",
+    ):
+        assert english not in page, english
+    # The values put into the messages stay as they are: STIX types, tags.
+    assert "<code>threat-actor</code>" in page and ">apt</a>" in page
+
+
+def test_the_tag_page_and_its_summary_are_japanese_in_japanese(
+    web: TestClient, kz: Kizashi
+) -> None:
+    from test_web import csrf_of, login
+
+    text = "Attackers exploited CVE-2024-21887 in VPN appliances of Japanese manufacturers. " * 8
+    for i in range(2):
+        kz.objects.create(
+            SYSTEM,
+            {
+                "type": "report",
+                "name": f"r{i}",
+                "description": text,
+                "published": "2026-01-01T00:00:00Z",
+            },
+            tags=["vpn"],
+        )
+    web.get("/language/ja")
+    login(web, "ana", "analyst-password")
+    page = without_script_messages(web.get("/tags/vpn").text)
+    for label in ("オブジェクト 2 件", "<h2>一緒に使われるタグ</h2>", "(このタグの付いた項目)"):
+        assert label in page, label
+    assert '<option value="7">過去 7 日間</option>' in page and ">要約する</button>" in page
+    for english in ("object(s)", "Occurs with", "items with this tag", "last 7 days", "Summarise"):
+        assert english not in page, english
+    fragment = web.post("/ui/summaries", data={"csrf": csrf_of(page), "q": "tag:vpn", "days": "0"})
+    job_id = int(re.search(r'hx-get="/ui/summaries/(\d+)"', fragment.text).group(1))  # type: ignore[union-attr]
+    kz.summaries.wait(kz.users.get_actor("ana"), job_id, timeout=60)
+    shown = web.get(f"/ui/summaries/{job_id}").text
+    assert 'data-status="done"' in shown
+    assert "脆弱性: CVE-2024-21887。" in shown and " · 2 件 · " in shown
+    assert "Vulnerabilities:" not in shown and "item(s)" not in shown
+
+
+def test_the_feed_page_is_japanese_in_japanese(web: TestClient) -> None:
+    from test_web import login
+
+    feed = web.app.state.feeds.add(  # type: ignore[attr-defined]
+        SYSTEM, "https://feeds.example/jp.xml", title="国内 速報"
+    )
+    web.get("/language/ja")
+    login(web, "alice", "alice-password")
+    page = without_script_messages(web.get(f"/feeds/{feed.id}").text)
+    for label in (
+        '<button type="submit" class="secondary">今すぐ取得</button>',
+        '<button type="submit" class="secondary">一時停止</button>',
+        'data-confirm="購読を解除しますか？このフィードで届いたレポートは残ります。"',
+        '<th scope="row">連続失敗回数</th>',
+        "<h2>最近の項目</h2>",
+        "まだありません。",
+        "設定を保存",
+        "(このフィードで届いた記事)",
+    ):
+        assert label in page, label
+    for english in (
+        "Poll now",
+        "Unsubscribe?",
+        "Consecutive failures",
+        "Nothing yet.",
+        "Save settings",
+    ):
+        assert english not in page, english
+
+
+def test_the_search_analytics_and_map_pages_are_japanese_in_japanese(
+    web: TestClient, kz: Kizashi
+) -> None:
+    from test_web import login
+
+    kz.objects.create(
+        SYSTEM,
+        {
+            "type": "report",
+            "name": "標的型攻撃の報告",
+            "description": "標的型攻撃メールでマルウェアを配布",
+            "published": "2024-05-01T00:00:00Z",
+        },
+    )
+    web.get("/language/ja")
+    login(web, "ana", "analyst-password")
+    found = without_script_messages(web.get("/search", params={"q": "標的型攻撃"}).text)
+    for label in (
+        "<code>標的型攻撃</code> の検索結果 <strong>1</strong> 件",
+        "検索を保存",
+        "検索構文",
+    ):
+        assert label in found, label
+    assert '<h2 class="facet-title">種類</h2>' in found
+    for english in ("result for", "Save search", "Query syntax", "Relevance"):
+        assert english not in found, english
+    none = without_script_messages(web.get("/search", params={"q": "存在しない語句"}).text)
+    assert "<code>存在しない語句</code> の検索結果 <strong>0</strong> 件" in none
+    assert "results for" not in none
+    analytics = without_script_messages(web.get("/analytics", params={"q": "lang:ja"}).text)
+    for label in (
+        "<h1>分析</h1>",
+        "頻出語",
+        "急上昇語",
+        "推移の単位",
+        "(直近 7 日間。その前の 28 日間と比較)",
+        "選択範囲",
+    ):
+        assert label in analytics, label
+    for english in ("Frequent words", "Emerging terms", "Trend per", "Selection"):
+        assert english not in analytics, english
+    graph = without_script_messages(web.get("/graph", params={"kind": "indicators"}).text)
+    assert "関係マップ <small>(侵害指標を共有するレポート)</small>" in graph
+    assert "関係マップを読み込み中…" in graph and "件以上のエッジ" in graph
+    for english in ("Relation map", "Loading the map", "Edge weight", "shared indicators"):
+        assert english not in graph, english
+
+
+def test_the_rule_and_digest_pages_are_japanese_in_japanese(web: TestClient) -> None:
+    from test_web import csrf_of, login
+
+    web.get("/language/ja")
+    csrf = login(web, "ana", "analyst-password")
+    rules = without_script_messages(web.get("/rules").text)
+    assert "ルールはまだありません。" in rules and "新しいルール (YAML)" in rules
+    assert "No rules yet" not in rules and "New rule" not in rules
+    yaml_text = "name: ivanti\nwhen:\n  words: [Ivanti]\nthen:\n  add_tags: [product:ivanti]\n"
+    saved = web.post("/rules/save", data={"csrf": csrf, "yaml": yaml_text, "action": "save"})
+    page = without_script_messages(saved.text)
+    assert "<h1>ルール: ivanti</h1>" in page and "既存の項目に適用" in page
+    assert 'data-confirm="このルールを削除しますか？"' in page
+    assert "Apply to existing items" not in page and "Delete this rule?" not in page
+    tested = web.post("/rules/save", data={"csrf": csrf, "yaml": yaml_text, "action": "test"})
+    assert "保存済みの項目のうち 0 件が一致します" in tested.text
+    assert "would match" not in tested.text
+    digests = without_script_messages(web.get("/digests").text)
+    assert "ダイジェストはまだありません。" in digests and "新しいダイジェスト" in digests
+    assert '<label>直近 <input name="days"' in digests
+    assert "No digests yet." not in digests and "Over the last" not in digests
+    made = web.post(
+        "/digests",
+        data={"csrf": csrf_of(digests), "name": "週報", "q": "tag:x", "every": "weekly"},
+        follow_redirects=False,
+    )
+    assert made.status_code == 303
+    shown = without_script_messages(web.get("/digests").text)
+    assert "毎週、<code>tag:x</code> の直近 7 日間" in shown and "まだ実行していません。" in shown
+    assert "weekly" not in shown.replace('value="weekly"', "") and "Not run yet" not in shown
+
+
+def test_the_import_pages_are_japanese_in_japanese(web: TestClient) -> None:
+    import time
+
+    from test_web import login
+
+    web.get("/language/ja")
+    csrf = login(web, "ana", "analyst-password")
+    form = without_script_messages(web.get("/import").text)
+    assert "<h1>インポートとエクスポート</h1>" in form and ">プレビュー</button>" in form
+    assert "失効したオブジェクトも含める" in form and "Preview" not in form
+    tool = {
+        "type": "tool",
+        "spec_version": "2.1",
+        "id": "tool--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+        "created": "2024-01-01T00:00:00.000Z",
+        "modified": "2024-01-01T00:00:00.000Z",
+        "name": "PsExec",
+    }
+    broken = {"type": "indicator", "spec_version": "2.1", "id": "indicator--1"}
+    body = json.dumps({"type": "bundle", "id": "bundle--1", "objects": [tool, broken]})
+    preview = web.post(
+        "/import",
+        data={"csrf": csrf, "format": ""},
+        files={"file": ("partner.json", body.encode(), "application/json")},
+    )
+    page = without_script_messages(preview.text)
+    for label in (
+        "プレビュー: partner.json",
+        "まだ何も保存していません。",
+        '<th scope="col">新規</th>',
+        "<strong>競合</strong>: 版が同じで内容が異なる",
+        "問題 (1 件)",
+        ">1 件のオブジェクトをインポート</button>",
+    ):
+        assert label in page, label
+    for english in (
+        "Nothing has been stored",
+        "Import 1 object(s)",
+        "Problems",
+        "<strong>unchanged",
+    ):
+        assert english not in page, english
+    token = re.search(r'name="token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    confirmed = web.post("/import/confirm", data={"csrf": csrf, "token": token, "format": "stix"})
+    deadline = time.monotonic() + 60
+    job = confirmed.text
+    while 'data-status="done"' not in job and time.monotonic() < deadline:
+        time.sleep(0.05)
+        job = web.get(str(confirmed.url)).text
+    job = without_script_messages(job)
+    assert "<strong>完了</strong>" in job and "オブジェクトを見る" in job and "開始 " in job
+    assert "See the objects" not in job and "started" not in job

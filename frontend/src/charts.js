@@ -12,7 +12,10 @@ import {
   TooltipComponent,
 } from "echarts/components";
 import { CanvasRenderer } from "echarts/renderers";
+import langJA from "echarts/lib/i18n/langJA.js";
+import { t } from "./i18n.js";
 
+echarts.registerLocale("JA", langJA);
 echarts.use([
   LineChart,
   AriaComponent,
@@ -65,7 +68,12 @@ function drawCloud(box) {
       for (const span of box.querySelectorAll(".wc-word")) {
         const w = byTerm.get(span.textContent);
         if (!w) continue;
-        span.title = `${w.term}: ${w.count} occurrence(s) in ${w.docs} item(s), keyness ${w.score}`;
+        span.title = t("%(term)s: %(count)s occurrence(s) in %(docs)s item(s), keyness %(score)s", {
+          term: w.term,
+          count: w.count,
+          docs: w.docs,
+          score: w.score,
+        });
       }
       box.dataset.state = "drawn";
     },
@@ -107,7 +115,9 @@ function followWord(event) {
 function drawTrends(box) {
   const data = readJSON(box.dataset.source);
   if (!data || !data.periods.length) return;
-  const chart = echarts.init(box, null, { renderer: "canvas" });
+  // ECharts' own words (its aria description, the zoom slider's) in the page's language.
+  const locale = document.documentElement.lang === "ja" ? "JA" : "EN";
+  const chart = echarts.init(box, null, { renderer: "canvas", locale });
   chart.on("finished", () => {
     box.dataset.state = "drawn";
   });
@@ -121,7 +131,7 @@ function drawTrends(box) {
     yAxis: { type: "value", minInterval: 1 },
     dataZoom: data.periods.length > 30 ? [{ type: "inside" }, { type: "slider" }] : [],
     series: data.series.map((s) => ({
-      name: s.name === "all" ? "selection" : s.name,
+      name: s.name === "all" ? t("selection") : s.name,
       type: "line",
       data: s.counts,
       showSymbol: data.periods.length <= 60,

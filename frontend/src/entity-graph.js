@@ -6,6 +6,7 @@
 import cytoscape from "cytoscape";
 import { download as save, getJSON } from "./fetching.js";
 import { toGraphML } from "./graph-export.js";
+import { t } from "./i18n.js";
 
 const FONT = '"Noto Sans CJK JP", "Noto Sans JP", "Hiragino Sans", "Yu Gothic UI", "Meiryo", system-ui, sans-serif';
 // STIX types an analyst meets most, by colour and shape; others fall back to grey.
@@ -70,32 +71,41 @@ const edgeElement = (e) => ({
   classes: e.kind,
 });
 
+// extra: what the last step did ("1 new from …"), after the counts.
 function describe(extra = "") {
   const nodes = cy.nodes().filter((n) => !n.hasClass("hidden"));
   const hidden = cy.nodes(".hidden").length;
   ui.unhide.disabled = hidden === 0;
-  ui.unhide.textContent = hidden ? `Show hidden (${hidden})` : "Show hidden";
+  ui.unhide.textContent = hidden ? t("Show hidden (%(n)s)", { n: hidden }) : t("Show hidden");
   const edges = nodes.edgesWith(nodes);
-  ui.status.textContent = `${nodes.length} objects, ${edges.length} links${extra}`;
+  const counts = t("%(objects)s objects, %(links)s links", { objects: nodes.length, links: edges.length });
+  ui.status.textContent = extra ? `${counts} · ${extra}` : counts;
 }
 
 function leftOut(more) {
   const parts = [];
-  if (more.relationship) parts.push(`${more.relationship} relationship(s)`);
-  if (more.refers) parts.push(`${more.refers} reference(s)`);
-  if (more.referred) parts.push(`${more.referred} referring object(s)`);
+  if (more.relationship) parts.push(t("%(n)s relationship(s)", { n: more.relationship }));
+  if (more.refers) parts.push(t("%(n)s reference(s)", { n: more.refers }));
+  if (more.referred) parts.push(t("%(n)s referring object(s)", { n: more.referred }));
   return parts.join(", ");
 }
 
+const notDrawn = (what) => t("not drawn: %(what)s", { what });
+
 function layOut(fit = true) {
   box.dataset.state = "layout";
+  // Edges as long as the box allows: a small graph spreads over the box instead of
+  // huddling in its middle at the largest zoom that still looks right.
+  const shown = cy.nodes(":visible").length;
+  const span = Math.min(box.clientWidth, box.clientHeight) || 400;
+  const length = Math.max(90, span / (1.5 + Math.sqrt(shown)));
   const layout = cy.layout({
     name: "cose",
     animate: false,
     randomize: false,
     nodeDimensionsIncludeLabels: true,
-    idealEdgeLength: () => 90,
-    nodeRepulsion: () => 9000,
+    idealEdgeLength: () => length,
+    nodeRepulsion: () => 9000 * (length / 90) ** 2,
     fit,
     padding: 30,
   });
@@ -105,9 +115,25 @@ function layOut(fit = true) {
       cy.zoom(MAX_FIT_ZOOM);
       cy.center();
     }
+    keepLabelsReadable(true);
     box.dataset.state = "ready";
   });
   layout.run();
+}
+
+// Labels stay readable however far the graph is zoomed out to fit: below zoom 1 their
+// size grows as the zoom shrinks, so that on screen they keep at least their size at 1.
+const NODE_FONT = 12;
+const EDGE_FONT = 10;
+let labelZoom = 0;
+function keepLabelsReadable(force = false) {
+  const zoom = Math.min(cy.zoom(), 1);
+  if (!force && Math.abs(zoom - labelZoom) < 0.02) return;
+  labelZoom = zoom;
+  cy.batch(() => {
+    cy.nodes().style({ "font-size": NODE_FONT / zoom, "text-outline-width": 2 / zoom, "text-max-width": 180 / zoom });
+    cy.edges().style({ "font-size": EDGE_FONT / zoom });
+  });
 }
 
 function openPanel(node) {
@@ -116,8 +142,9 @@ function openPanel(node) {
   ui.title.textContent = node.data("name");
   const more = left.get(node.id());
   const tlp = node.data("tlp") ? ` · TLP:${node.data("tlp").toUpperCase()}` : "";
-  const rest = more && leftOut(more) ? ` · not drawn: ${leftOut(more)}` : "";
-  ui.meta.textContent = `${node.data("type")}${tlp} · ${node.degree()} link(s)${rest}`;
+  const parts = [node.data("type") + tlp, t("%(n)s link(s)", { n: node.degree() })];
+  if (more && leftOut(more)) parts.push(notDrawn(leftOut(more)));
+  ui.meta.textContent = parts.join(" · ");
   ui.open.href = objectUrl(node.id());
   ui.expand.disabled = node.hasClass("expanded");
 }
@@ -150,7 +177,8 @@ async function expand(node) {
     const added = merge(graph, node);
     layOut();
     const more = leftOut(graph.more || {});
-    describe(` · ${added} new from ${node.data("name")}${more ? ` (not drawn: ${more})` : ""}`);
+    const fresh = t("%(n)s new from %(name)s", { n: added, name: node.data("name") });
+    describe(more ? `${fresh} (${notDrawn(more)})` : fresh);
     if (current === node) openPanel(node);
   } catch (err) {
     ui.status.textContent = err.message;
@@ -224,7 +252,7 @@ function draw(graph) {
           "background-color": "data(colour)",
           label: "data(label)",
           "font-family": FONT,
-          "font-size": 11,
+          "font-size": NODE_FONT,
           "text-valign": "bottom",
           "text-margin-y": 3,
           "text-wrap": "ellipsis",
@@ -247,7 +275,7 @@ function draw(graph) {
           "curve-style": "bezier",
           label: "data(label)",
           "font-family": FONT,
-          "font-size": 9,
+          "font-size": EDGE_FONT,
           color: "#555",
           "text-rotation": "autorotate",
           "text-background-color": "#fff",
@@ -263,16 +291,17 @@ function draw(graph) {
   left.set(root, graph.more || {});
   window.kizashiEntityGraph = { cy, expand, exportAs };
   cy.on("tap", "node", (event) => openPanel(event.target));
+  cy.on("zoom", () => keepLabelsReadable());
   cy.on("dbltap", "node", (event) => {
     if (event.target.id() !== root) window.location.href = objectUrl(event.target.id());
   });
   layOut();
   const more = leftOut(graph.more || {});
-  describe(more ? ` · not drawn: ${more}` : "");
+  describe(more ? notDrawn(more) : "");
 }
 
 async function load() {
-  ui.status.textContent = "Loading the graph…";
+  ui.status.textContent = t("Loading the graph…");
   try {
     const graph = await getJSON(graphUrl(root));
     box.dataset.state = "drawing";

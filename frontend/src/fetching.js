@@ -1,6 +1,7 @@
 // What the drawing scripts share with the server and the browser: JSON from the API
 // with the session's cookie (an error's message from the API's error body), and a file
 // handed to the user as a download.
+import { t } from "./i18n.js";
 
 export async function getJSON(url) {
   const r = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
@@ -10,7 +11,7 @@ export async function getJSON(url) {
   } catch {
     body = null;
   }
-  if (!r.ok) throw new Error(body?.error?.message || `The server answered ${r.status}.`);
+  if (!r.ok) throw new Error(body?.error?.message || t("The server answered %(status)s.", { status: r.status }));
   return body;
 }
 

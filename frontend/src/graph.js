@@ -16,6 +16,7 @@ import Graph from "graphology";
 import forceAtlas2 from "graphology-layout-forceatlas2";
 import { download as save, getJSON } from "./fetching.js";
 import { toGraphML, toSVG } from "./graph-export.js";
+import { t } from "./i18n.js";
 
 // Above BIG nodes nothing is animated; above HUGE the canvas draws a cached picture
 // while panning and zooming, and at device pixel ratio 1.
@@ -56,7 +57,7 @@ const ui = {
 };
 const KINDS = ["tags", "words", "indicators"];
 const kind = KINDS.includes(box.dataset.kind) ? box.dataset.kind : "tags";
-const NO_GROUP = { tags: "(no namespace)", words: "?", indicators: "(no source)" };
+const NO_GROUP = { tags: t("(no namespace)"), words: "?", indicators: t("(no source)") };
 const field = kind === "tags" ? "tag" : "keyword";
 let cy = null;
 let current = null; // the node whose panel is open
@@ -203,15 +204,18 @@ function updateNames() {
   ui.names.replaceChildren(...options);
 }
 
+// extra: what the last step did ("3 new from …"), after the counts.
 function describe(extra = "") {
   const { nodes, edges } = visible();
   const hidden = cy.nodes(".hidden").length;
   ui.unhide.disabled = hidden === 0;
-  ui.unhide.textContent = hidden ? `Show hidden (${hidden})` : "Show hidden";
-  const layout = box.dataset.layoutMs ? ` · layout ${box.dataset.layoutMs} ms` : "";
+  ui.unhide.textContent = hidden ? t("Show hidden (%(n)s)", { n: hidden }) : t("Show hidden");
+  const parts = [t("%(nodes)s nodes, %(edges)s edges shown", { nodes: nodes.length, edges: edges.length })];
+  if (box.dataset.layoutMs) parts.push(t("layout %(ms)s ms", { ms: box.dataset.layoutMs }));
   const hubs = Number(box.dataset.hubs || 0);
-  const common = hubs ? ` · ${hubs} value(s) in too many reports join nothing` : "";
-  setStatus(`${nodes.length} nodes, ${edges.length} edges shown${layout}${common}${extra}`);
+  if (hubs) parts.push(t("%(n)s value(s) in too many reports join nothing", { n: hubs }));
+  if (extra) parts.push(extra);
+  setStatus(parts.join(" · "));
 }
 
 // -- layout ----------------------------------------------------------------------------
@@ -221,10 +225,10 @@ function seeded(seed) {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    let z = a;
+    z = Math.imul(z ^ (z >>> 15), z | 1);
+    z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
+    return ((z ^ (z >>> 14)) >>> 0) / 4294967296;
   };
 }
 
@@ -256,7 +260,7 @@ function runLayout({ randomize = true, iterations = 0, note = "" } = {}) {
     return;
   }
   box.dataset.state = "layout";
-  setStatus(`Laying out ${nodes.length} nodes…`);
+  setStatus(t("Laying out %(n)s nodes…", { n: nodes.length }));
   // Let the status paint before the page is busy.
   requestAnimationFrame(() => setTimeout(() => layOut(nodes, edges, randomize, iterations, note), 0));
 }
@@ -328,13 +332,16 @@ function openPanel(node) {
   ui.title.textContent = node.data("label");
   const group = node.data("group");
   if (kind === "indicators") {
-    ui.meta.textContent = `${node.data("count")} indicator(s) · ${group || "no source"}`;
+    const count = t("%(n)s indicator(s)", { n: node.data("count") });
+    ui.meta.textContent = [count, group || t("no source")].join(" · ");
     ui.search.href = "/objects/" + encodeURIComponent(node.id());
     listSharing(node);
     return;
   }
-  const what = kind === "tags" ? (group ? `namespace ${group}` : "no namespace") : `language ${group}`;
-  ui.meta.textContent = `${node.data("count")} item(s) in this selection · ${what}`;
+  let what;
+  if (kind !== "tags") what = t("language %(code)s", { code: group });
+  else what = group ? t("namespace %(name)s", { name: group }) : t("no namespace");
+  ui.meta.textContent = [t("%(n)s item(s) in this selection", { n: node.data("count") }), what].join(" · ");
   const query = narrowed(box.dataset.selection, node.id());
   ui.search.href = "/search?" + new URLSearchParams({ q: query, sort: "newest" });
   const here = new URL(window.location.href);
@@ -362,14 +369,14 @@ function listSharing(node) {
     });
   ui.items.replaceChildren(...rows);
   ui.itemsStatus.textContent = rows.length
-    ? `${rows.length} report(s) on the map; Expand finds more.`
-    : "No report on the map shares an indicator with this one; Expand looks further.";
+    ? t("%(n)s report(s) on the map; Expand finds more.", { n: rows.length })
+    : t("No report on the map shares an indicator with this one; Expand looks further.");
 }
 
 async function loadItems(query) {
   const mine = ++itemsRequest;
   ui.items.replaceChildren();
-  ui.itemsStatus.textContent = "Loading…";
+  ui.itemsStatus.textContent = t("Loading…");
   try {
     const found = await getJSON("/api/v1/search?" + new URLSearchParams({ q: query, sort: "newest", limit: "20" }));
     if (mine !== itemsRequest) return;
@@ -385,7 +392,7 @@ async function loadItems(query) {
     });
     ui.items.replaceChildren(...rows);
     const total = `${found.total}${found.total_exact ? "" : "+"}`;
-    ui.itemsStatus.textContent = rows.length ? `${total} item(s), newest first.` : "No items.";
+    ui.itemsStatus.textContent = rows.length ? t("%(n)s item(s), newest first.", { n: total }) : t("No items.");
   } catch (err) {
     if (mine === itemsRequest) ui.itemsStatus.textContent = err.message;
   }
@@ -417,7 +424,7 @@ async function expand(node) {
 function merge(graph, around) {
   const centre = around.position();
   const fresh = graph.nodes.filter((n) => cy.getElementById(n.id).empty());
-  const note = ` · ${fresh.length} new from ${around.data("label")}`;
+  const note = t("%(n)s new from %(name)s", { n: fresh.length, name: around.data("label") });
   cy.batch(() => {
     fresh.forEach((n, i) => {
       const angle = (2 * Math.PI * i) / Math.max(fresh.length, 1);
@@ -487,9 +494,9 @@ function asShapes() {
       colour: n.data("colour"),
     })),
     edges: edges.map((e) => {
-      const s = e.source().position();
-      const t = e.target().position();
-      return { x1: s.x, y1: s.y, x2: t.x, y2: t.y, width: e.data("width"), colour: EDGE_COLOUR, opacity: 0.55 };
+      const from = e.source().position();
+      const to = e.target().position();
+      return { x1: from.x, y1: from.y, x2: to.x, y2: to.y, width: e.data("width"), colour: EDGE_COLOUR, opacity: 0.55 };
     }),
   };
 }
@@ -572,7 +579,7 @@ function draw(graph) {
 }
 
 async function load() {
-  setStatus("Loading the map…");
+  setStatus(t("Loading the map…"));
   let graph;
   try {
     graph = await getJSON(box.dataset.api);
@@ -583,7 +590,12 @@ async function load() {
     return;
   }
   if (!graph.nodes.length) {
-    setStatus(`No ${kind === "indicators" ? "reports" : kind} in this selection.`);
+    const none = {
+      tags: t("No tags in this selection."),
+      words: t("No words in this selection."),
+      indicators: t("No reports in this selection."),
+    };
+    setStatus(none[kind]);
     box.dataset.state = "empty";
     return;
   }

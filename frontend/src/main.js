@@ -17,3 +17,95 @@ document.addEventListener("htmx:configRequest", (event) => {
   const meta = document.querySelector('meta[name="csrf-token"]');
   if (meta) event.detail.headers["X-CSRF-Token"] = meta.content;
 });
+
+// Typing Japanese: while an IME composes (かな → 漢字), the text is not yet what the
+// analyst means. Nothing reacts to it: the input events of a composition do not reach
+// htmx (no suggestion request, no live filter), the Enter that confirms a conversion
+// neither submits a form nor picks a suggestion, and the composed text is announced
+// once, as one input event, when the composition ends.
+document.addEventListener(
+  "input",
+  (event) => {
+    if (event.isComposing) event.stopImmediatePropagation();
+  },
+  true,
+);
+document.addEventListener(
+  "keydown",
+  (event) => {
+    // keyCode 229: the key went to the IME (Safari ends the composition before keydown).
+    if (event.key === "Enter" && (event.isComposing || event.keyCode === 229)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  },
+  true,
+);
+document.addEventListener(
+  "compositionend",
+  (event) => {
+    event.target.dispatchEvent(new Event("input", { bubbles: true }));
+  },
+  true,
+);
+
+// The browser's time zone, for pages of a user who has not chosen one (the server
+// checks it against the IANA list; a page's times are shown in it from the next page).
+try {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const known = document.cookie.split("; ").includes(`kizashi_tz=${zone}`);
+  if (zone && /^[A-Za-z0-9/_+-]{1,64}$/.test(zone) && !known) {
+    document.cookie = `kizashi_tz=${zone}; path=/; max-age=31536000; samesite=lax`;
+  }
+} catch {
+  // No Intl time zone support: the page's language decides.
+}
+
+// Keyboard shortcuts, as the help dialog of every page lists them (base.html: its rows
+// carry data-keys and data-href, so the page and the keys cannot disagree). Not while
+// typing in a field, composing with an IME, or with a modifier held.
+const shortcuts = document.getElementById("shortcuts");
+let pending = "";
+let pendingTimer = 0;
+function showShortcuts() {
+  if (shortcuts && !shortcuts.open) shortcuts.showModal();
+}
+document.addEventListener("click", (event) => {
+  if (event.target.closest?.("[data-shortcuts]")) {
+    event.preventDefault();
+    showShortcuts();
+  }
+});
+document.addEventListener("keydown", (event) => {
+  if (!shortcuts || event.defaultPrevented || event.isComposing) return;
+  if (event.ctrlKey || event.metaKey || event.altKey) return;
+  if (event.target.closest?.("input, textarea, select, [contenteditable], dialog")) return;
+  const key = event.key;
+  if (key === "?") {
+    event.preventDefault();
+    showShortcuts();
+    return;
+  }
+  if (key === "/" && !pending) {
+    const box = document.querySelector(".nav-search input[name=q]");
+    if (box) {
+      event.preventDefault();
+      box.focus();
+    }
+    return;
+  }
+  const rows = [...shortcuts.querySelectorAll("[data-keys]")];
+  const combo = pending ? `${pending} ${key}` : key;
+  const row = rows.find((r) => r.dataset.keys === combo);
+  window.clearTimeout(pendingTimer);
+  if (row) {
+    pending = "";
+    event.preventDefault();
+    window.location.href = row.dataset.href;
+  } else if (!pending && rows.some((r) => r.dataset.keys.startsWith(`${key} `))) {
+    pending = key;
+    pendingTimer = window.setTimeout(() => (pending = ""), 1500);
+  } else {
+    pending = "";
+  }
+});

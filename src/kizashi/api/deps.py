@@ -6,7 +6,7 @@ import hmac
 import secrets
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 
 from kizashi.config import Settings
 from kizashi.model.actor import Actor
@@ -86,4 +86,12 @@ def current_actor(request: Request) -> Actor:
 
 
 KizashiDep = Annotated[Kizashi, Depends(get_kizashi)]
+#: The zone in which a request's days are read (``published:2026-12-06``, a trend's days).
+TimeZone = Annotated[
+    str,
+    Query(
+        max_length=64,
+        description="An IANA time zone (Asia/Tokyo): the query's days are its days; UTC if none.",
+    ),
+]
 ActorDep = Annotated[Actor, Depends(current_actor)]

@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from kizashi.model.errors import KizashiError
+from kizashi.model.errors import KizashiError, failure
 
 STATUS_BY_CODE = {
     "validation_failed": 422,
@@ -97,17 +97,17 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     code = CODE_BY_STATUS.get(exc.status_code, "error")
-    message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-    if exc.status_code == 404 and message == "Not Found":
-        message = "There is nothing at this address."
+    detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    if exc.status_code == 404 and detail == "Not Found":
+        error = failure("There is nothing at this address.", "not_found")
     elif exc.status_code == 405:
-        message = "This address does not accept that method."
+        error = failure("This address does not accept that method.", code)
+    else:
+        error = KizashiError(detail, "not_found" if exc.status_code == 404 else code)
     render = _for_pages(request)
     if render is not None and exc.status_code in (404, 405):
-        return render(
-            request, KizashiError(message, "not_found" if exc.status_code == 404 else code)
-        )
-    return error_response(code, message, exc.status_code)
+        return render(request, error)
+    return error_response(code, error.message, exc.status_code)
 
 
 def install(app: FastAPI) -> None:

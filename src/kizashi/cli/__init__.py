@@ -9,6 +9,7 @@ import typer
 from kizashi.cli import (
     add,
     admin,
+    demo,
     exchange,
     feeds,
     indicators,
@@ -42,6 +43,7 @@ app.command("history")(objects.history)
 app.command("export-json")(objects.export_json)
 app.command("import")(exchange.import_)
 app.command("export")(exchange.export)
+app.command("demo")(demo.demo)
 app.add_typer(admin.users, name="user")
 app.add_typer(admin.tokens, name="token")
 app.add_typer(admin.taxonomy, name="taxonomy")

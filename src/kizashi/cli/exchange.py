@@ -19,7 +19,7 @@ from rich.table import Table
 from kizashi.cli.common import JsonOpt, actor_of, err, fail, open_app, out, print_json
 from kizashi.config import Settings
 from kizashi.model.actor import Actor
-from kizashi.model.errors import KizashiError, Problem, invalid
+from kizashi.model.errors import KizashiError, Problem, failure, invalid
 from kizashi.services.exchange import ImportReport, Selection
 
 #: An import read from a URL is held while it is read twice; at most this much.
@@ -33,7 +33,7 @@ def _spooled(source: str) -> Iterator[Path]:
     if source != "-" and not source.startswith(("http://", "https://")):
         path = Path(source)
         if not path.is_file():
-            raise invalid(f"No file {source}.", [Problem("source", source)])
+            raise invalid("No file %(source)s.", [Problem("source", source)], source=source)
         yield path
         return
     settings = Settings()
@@ -57,7 +57,9 @@ def _fetch(settings: Settings, url: str) -> bytes:
     try:
         return fetcher.get(url).body
     except FetchError as exc:
-        raise KizashiError(f"Could not fetch {url}: {exc.message}", "fetch_failed") from None
+        raise failure(
+            "Could not fetch %(url)s: %(reason)s", "fetch_failed", url=url, reason=exc.message
+        ) from None
     finally:
         fetcher.close()
 

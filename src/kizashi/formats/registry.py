@@ -90,10 +90,24 @@ def get(name: str, *, reading: bool = False, writing: bool = False) -> Format:
         if (not reading or f.can_read) and (not writing or f.can_write)
     ]
     if found is None or (reading and not found.can_read) or (writing and not found.can_write):
-        what = "read" if reading else "write" if writing else "use"
+        problems = [Problem("format", name)]
+        values = {"name": name, "formats": ", ".join(can)}
+        if reading:
+            raise invalid(
+                "No format %(name)r that this installation can read; it has: %(formats)s.",
+                problems,
+                **values,
+            )
+        if writing:
+            raise invalid(
+                "No format %(name)r that this installation can write; it has: %(formats)s.",
+                problems,
+                **values,
+            )
         raise invalid(
-            f"No format {name!r} that this installation can {what}; it has: {', '.join(can)}.",
-            [Problem("format", name)],
+            "No format %(name)r that this installation can use; it has: %(formats)s.",
+            problems,
+            **values,
         )
     return found
 

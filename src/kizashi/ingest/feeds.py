@@ -173,10 +173,10 @@ class FeedService:
         actor.require_write()
         url = check_url(url)
         if kind not in FEED_KINDS:
-            raise KizashiError(
-                f"{kind!r} is not a kind of feed: rss or misp.",
-                "validation_failed",
+            raise invalid(
+                "%(kind)r is not a kind of feed: rss or misp.",
                 [Problem("kind", "rss or misp")],
+                kind=kind,
             )
         values = self._checked(
             interval_seconds=interval_seconds,
@@ -189,7 +189,7 @@ class FeedService:
         stamp = format_timestamp(self.clock())
         with self.kz.store.begin() as conn:
             if repo.by_url(conn, url) is not None:
-                raise conflict(f"The feed {url} is already subscribed.")
+                raise conflict("The feed %(url)s is already subscribed.", url=url)
             self.kz.tags.parse(conn, values["tags"])
             name = (title or "").strip() or (urlsplit(url).hostname or url)
             if not self._exists(conn, identity):
@@ -290,7 +290,7 @@ class FeedService:
         with self.kz.store.read() as conn:
             row = repo.get(conn, feed_id)
         if row is None:
-            raise not_found(f"Feed {feed_id}")
+            raise not_found("Feed %(feed_id)s was not found.", feed_id=feed_id)
         return row
 
     def update(self, actor: Actor, feed_id: int, **changes: Any) -> FeedView:
@@ -337,7 +337,7 @@ class FeedService:
             values["headers"] = json.dumps(checked["headers"], ensure_ascii=False)
         with self.kz.store.begin() as conn:
             if repo.get(conn, feed_id) is None:
-                raise not_found(f"Feed {feed_id}")
+                raise not_found("Feed %(feed_id)s was not found.", feed_id=feed_id)
             if "tags" in checked:
                 self.kz.tags.parse(conn, checked["tags"])
             if values.get("enabled"):
@@ -355,7 +355,7 @@ class FeedService:
         with self.kz.store.begin() as conn:
             row = repo.get(conn, feed_id)
             if row is None:
-                raise not_found(f"Feed {feed_id}")
+                raise not_found("Feed %(feed_id)s was not found.", feed_id=feed_id)
             repo.delete(conn, feed_id)
             self.kz.ctx.audit(conn, actor, "feed.remove", row.url)
 

@@ -24,7 +24,9 @@ def parse_opml(document: bytes) -> list[Subscription]:
     if not result.feeds and (result.get("bozo") or not looks_like_opml):
         reason = result.get("bozo_exception") or "no <opml> element"
         raise invalid(
-            f"The file is not an OPML subscription list: {reason}", [Problem("opml", str(reason))]
+            "The file is not an OPML subscription list: %(reason)s",
+            [Problem("opml", str(reason))],
+            reason=str(reason),
         )
     subs = []
     for feed in result.feeds:

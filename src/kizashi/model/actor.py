@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from kizashi.model.errors import forbidden
+from kizashi.model.preferences import Preferences
 from kizashi.model.tlp import LEVELS
 
 #: Namespace for Kizashi's own deterministic ids (user identities, the system identity).
@@ -32,6 +33,9 @@ class Actor:
     username: str
     role: Role
     identity_ref: str
+    #: The user's UI preferences, carried so that a page need not read the row again;
+    #: never part of who the actor is (not compared).
+    preferences: Preferences = field(default=Preferences(), compare=False)
 
     @property
     def can_write(self) -> bool:

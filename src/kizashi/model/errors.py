@@ -19,15 +19,25 @@ class Problem:
 
 @dataclass
 class KizashiError(Exception):
-    """Base error: a machine-readable ``code`` and a human sentence."""
+    """Base error: a machine-readable ``code`` and a human sentence.
+
+    ``message`` is English (the API and the logs say it). ``template`` is the message
+    before ``values`` were put in (``"Unknown time zone %(zone)r."``): the id the UI looks
+    up in its catalogue to say it in the reader's language (``web/i18n.error_message``).
+    The factories below set both; ``pybabel extract`` finds their literal messages.
+    """
 
     message: str
     code: str = "error"
     problems: list[Problem] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    template: str = ""
+    values: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         super().__init__(self.message)
+        if not self.template:
+            self.template = self.message
 
     def __str__(self) -> str:
         if not self.problems:
@@ -36,21 +46,34 @@ class KizashiError(Exception):
         return "\n".join(lines)
 
 
-def invalid(message: str, problems: list[Problem] | None = None) -> KizashiError:
-    return KizashiError(message, "validation_failed", problems or [])
+def failure(
+    template: str, code: str, problems: list[Problem] | None = None, **values: Any
+) -> KizashiError:
+    """An error whose message is ``template`` with ``values`` put in (``%(name)s``; a
+    template without values is taken as it is, ``%`` included)."""
+    message = template % values if values else template
+    return KizashiError(message, code, problems or [], template=template, values=values)
 
 
-def not_found(what: str) -> KizashiError:
-    return KizashiError(f"{what} was not found.", "not_found")
+def invalid(message: str, problems: list[Problem] | None = None, **values: Any) -> KizashiError:
+    return failure(message, "validation_failed", problems, **values)
 
 
-def conflict(message: str) -> KizashiError:
-    return KizashiError(message, "conflict")
+def not_found(message: str, **values: Any) -> KizashiError:
+    """Something asked for is not there (or not for this reader): ``message`` is the
+    whole sentence, ``"Tag %(name)r was not found."``."""
+    return failure(message, "not_found", **values)
 
 
-def forbidden(message: str = "Your role does not allow this action.") -> KizashiError:
-    return KizashiError(message, "forbidden")
+def conflict(message: str, **values: Any) -> KizashiError:
+    return failure(message, "conflict", **values)
 
 
-def unauthenticated(message: str = "Log in or send an API token.") -> KizashiError:
-    return KizashiError(message, "unauthenticated")
+def forbidden(
+    message: str = "Your role does not allow this action.", **values: Any
+) -> KizashiError:
+    return failure(message, "forbidden", **values)
+
+
+def unauthenticated(message: str = "Log in or send an API token.", **values: Any) -> KizashiError:
+    return failure(message, "unauthenticated", **values)

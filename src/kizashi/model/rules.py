@@ -180,7 +180,9 @@ class _Path:
         return ".".join(self.parts) or "rule"
 
     def fail(self, msg: str) -> KizashiError:
-        return invalid(f"Rule: {self}: {msg}", [Problem(str(self), msg)])
+        return invalid(
+            "Rule: %(path)s: %(reason)s", [Problem(str(self), msg)], path=str(self), reason=msg
+        )
 
 
 def _text(value: Any, path: _Path, *, limit: int = 10_000) -> str:

@@ -17,11 +17,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from functools import partial
 
 from kizashi.model import tlp
 from kizashi.model.boolean import OPERATORS, Parser, Token, tokenise
 from kizashi.model.errors import KizashiError, Problem, invalid
+from kizashi.model.width import fold_width
 
 FIELDS = {
     "tag",
@@ -49,7 +51,7 @@ _DEFANG = re.compile(r"\((?:\.|dot)\)", re.IGNORECASE)
 _TYPE = re.compile(r"[a-z0-9-]+")
 _DATE = re.compile(
     r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2})"
-    r"(?:T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?Z)?)?)?"
+    r"(?:T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?(Z)?)?)?)?"
 )
 
 
@@ -108,7 +110,10 @@ Expr = Word | Phrase | Field | DateRange | Not | And | Or | MatchAll
 
 def _error(msg: str, pos: int) -> KizashiError:
     return invalid(
-        f"Search query: {msg} at position {pos + 1}.", [Problem("q", f"{msg} at {pos + 1}")]
+        "Search query: %(reason)s at position %(position)s.",
+        [Problem("q", f"{msg} at {pos + 1}")],
+        reason=msg,
+        position=pos + 1,
     )
 
 
@@ -132,17 +137,17 @@ def _word_end(text: str, i: int) -> int:
     return j
 
 
-def _read(text: str, i: int) -> tuple[Token, int]:
+def _read(text: str, i: int, zone: tzinfo = UTC) -> tuple[Token, int]:
     """A phrase, or what :func:`_term` reads."""
     if text[i] in _QUOTES:
         end = _close_quote(text, i)
         if not text[i + 1 : end].strip():
             raise _error("empty phrase", i)
         return Token("TERM", text[i : end + 1], i, Phrase(text[i + 1 : end], i)), end + 1
-    return _term(text, i)
+    return _term(text, i, zone)
 
 
-def _term(text: str, i: int) -> tuple[Token, int]:
+def _term(text: str, i: int, zone: tzinfo) -> tuple[Token, int]:
     """The word, operator or field filter starting at ``i``, and where it ends."""
     m = _FIELD.match(text, i)
     name = m.group(1).lower() if m else ""
@@ -150,7 +155,7 @@ def _term(text: str, i: int) -> tuple[Token, int]:
         end = _close_quote(text, m.end())
         value = text[m.end() + 1 : end]
         star = end + 1 < len(text) and text[end + 1] == "*"
-        node = _field(name, value, i, m.end() + 1, star)
+        node = _field(name, value, i, m.end() + 1, star, zone)
         return Token("TERM", text[i : end + 1 + star], i, node), end + 1 + star
     end = _word_end(text, i)
     word = text[i:end]
@@ -159,18 +164,18 @@ def _term(text: str, i: int) -> tuple[Token, int]:
     if m and name in FIELDS:
         value = word[m.end() - i :]
         star = value.endswith("*")
-        node = _field(name, value[:-1] if star else value, i, m.end(), star)
+        node = _field(name, value[:-1] if star else value, i, m.end(), star, zone)
         return Token("TERM", word, i, node), end
     return Token("TERM", word, i, Word(word, i)), end
 
 
-def _field(name: str, value: str, pos: int, vpos: int, prefix: bool) -> Expr:
+def _field(name: str, value: str, pos: int, vpos: int, prefix: bool, zone: tzinfo) -> Expr:
     if not value.strip():
         raise _error(f"empty value for {name}:", vpos)
     if prefix and name not in PREFIX_FIELDS:
         raise _error(f"{name}: does not take a '*' prefix", vpos)
     if name in DATE_FIELDS:
-        return _date_range(name, value, pos, vpos)
+        return _date_range(name, value, pos, vpos, zone)
     if name == "lang" and value not in LANGS:
         raise _error(f"lang must be ja, en or mixed, not {value!r}", vpos)
     if name == "tlp":
@@ -183,49 +188,61 @@ def _field(name: str, value: str, pos: int, vpos: int, prefix: bool) -> Expr:
     return Field(name, value, pos, prefix)
 
 
-def _period(s: str, pos: int) -> tuple[datetime, datetime]:
-    """The instants a date covers: its first, and the first after it."""
+def _period(s: str, pos: int, zone: tzinfo = UTC) -> tuple[datetime, datetime]:
+    """The instants a date covers: its first, and the first after it. A day, month or
+    year (or a time without ``Z``) is read in ``zone``, the asker's; ``…Z`` is UTC."""
     m = _DATE.fullmatch(s)
     if m is None:
         raise _error(f"invalid date {s!r}" if s else "missing date", pos)
-    y, mo, d, hh, mi, ss, frac = m.groups()
+    y, mo, d, hh, mi, ss, frac, z = m.groups()
     try:
         if hh is not None:
             ms = int((frac or "0")[:3].ljust(3, "0"))
-            lo = datetime(int(y), int(mo), int(d), int(hh), int(mi), int(ss), ms * 1000, UTC)
-            return lo, lo + timedelta(milliseconds=1)
+            at = UTC if z else zone
+            lo = datetime(int(y), int(mo), int(d), int(hh), int(mi), int(ss), ms * 1000, at)
+            return _utc(lo), _utc(lo) + timedelta(milliseconds=1)
         if d is not None:
-            lo = datetime(int(y), int(mo), int(d), tzinfo=UTC)
-            return lo, lo + timedelta(days=1)
-        if mo is not None:
-            lo = datetime(int(y), int(mo), 1, tzinfo=UTC)
-            return lo, datetime(int(y) + int(mo) // 12, int(mo) % 12 + 1, 1, tzinfo=UTC)
-        return datetime(int(y), 1, 1, tzinfo=UTC), datetime(int(y) + 1, 1, 1, tzinfo=UTC)
+            first = date(int(y), int(mo), int(d))
+            after = first + timedelta(days=1)
+        elif mo is not None:
+            first = date(int(y), int(mo), 1)
+            after = date(int(y) + int(mo) // 12, int(mo) % 12 + 1, 1)
+        else:
+            first, after = date(int(y), 1, 1), date(int(y) + 1, 1, 1)
+        return _midnight(first, zone), _midnight(after, zone)
     except (ValueError, OverflowError):
         raise _error(f"invalid date {s!r}", pos) from None
+
+
+def _midnight(day: date, zone: tzinfo) -> datetime:
+    return _utc(datetime(day.year, day.month, day.day, tzinfo=zone))
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
 
 
 def _iso(dt: datetime | None) -> str | None:
     return None if dt is None else dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _date_range(name: str, value: str, pos: int, vpos: int) -> DateRange:
+def _date_range(name: str, value: str, pos: int, vpos: int, zone: tzinfo) -> DateRange:
     start: datetime | None
     end: datetime | None
     op = next((op for op in (">=", "<=", ">", "<") if value.startswith(op)), "")
     if op:
-        lo, hi = _period(value[len(op) :], vpos + len(op))
+        lo, hi = _period(value[len(op) :], vpos + len(op), zone)
         start, end = {">=": (lo, None), ">": (hi, None), "<=": (None, hi), "<": (None, lo)}[op]
     elif ".." in value:
         a, _, b = value.partition("..")
         if not a and not b:
             raise _error("date range needs a start or an end", vpos)
-        start = _period(a, vpos)[0] if a else None
-        end = _period(b, vpos + len(a) + 2)[1] if b else None
+        start = _period(a, vpos, zone)[0] if a else None
+        end = _period(b, vpos + len(a) + 2, zone)[1] if b else None
         if start is not None and end is not None and start >= end:
             raise _error("date range starts after it ends", vpos)
     else:
-        start, end = _period(value, vpos)
+        start, end = _period(value, vpos, zone)
     return DateRange(name, _iso(start), _iso(end), pos)
 
 
@@ -273,11 +290,29 @@ class _Search:
         return _error(f"nothing before {found.text!r}", found.pos)
 
 
-def parse(text: str) -> Expr:
-    """Parse a search query; errors name the position (1-based). Empty means everything."""
+def parse(text: str, zone: tzinfo = UTC) -> Expr:
+    """Parse a search query; errors name the position (1-based). Empty means everything.
+    Dates are days in ``zone`` (the asker's; the API's default is UTC)."""
     if len(text) > MAX_LENGTH:
         raise _error(f"query is longer than {MAX_LENGTH} characters", MAX_LENGTH)
-    return Parser(tokenise(text, _read, dash_not=True), len(text), _Search()).parse()
+    text = fold_width(text)  # ｔａｇ：ＡＰＴ４１ is tag:APT41
+    read = partial(_read, zone=zone)
+    return Parser(tokenise(text, read, dash_not=True), len(text), _Search()).parse()
+
+
+def also_tagged(expr: Expr, tags: dict[str, str]) -> Expr:
+    """``expr`` where each word (outside a NOT) that ``tags`` maps to a tag name also
+    matches the items carrying that tag: ``ランサムウェア`` finds the reports tagged
+    ランサムウェア as well as those that say it (the tag part scores nothing, so they rank
+    below text matches)."""
+    match expr:
+        case Word(text=text, pos=pos) if text in tags:
+            return Or((expr, Field("tag", tags[text], pos)))
+        case And(exprs=parts):
+            return And(tuple(also_tagged(p, tags) for p in parts))
+        case Or(exprs=parts):
+            return _join(Or, [also_tagged(p, tags) for p in parts])
+    return expr
 
 
 def words(expr: Expr) -> list[Word | Phrase]:

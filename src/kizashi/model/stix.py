@@ -19,7 +19,7 @@ import stix2.exceptions
 from stix2.v21 import OBJ_MAP, OBJ_MAP_OBSERVABLE
 
 from kizashi.model import custom  # noqa: F401 - registers Kizashi's extra types with stix2
-from kizashi.model.errors import KizashiError, Problem, invalid
+from kizashi.model.errors import Problem, failure, invalid
 
 SPEC_VERSION = "2.1"
 
@@ -174,10 +174,11 @@ def validate(
     if not isinstance(stix_type, str) or not stix_type:
         raise invalid("Every object needs a type.", [Problem("type", "required")])
     if stix_type not in ALL_TYPES or stix_type == "bundle":
-        raise KizashiError(
-            f"Unknown object type {stix_type!r}.",
+        raise failure(
+            "Unknown object type %(type)r.",
             "unknown_type",
             [Problem("type", f"{stix_type!r} is not a STIX 2.1 type")],
+            type=stix_type,
         )
     obj = {k: v for k, v in raw.items() if k not in MANAGED_PROPERTIES}
     obj.setdefault("spec_version", SPEC_VERSION)
@@ -201,14 +202,18 @@ def validate(
         problems += [
             p for p in _property_problems(cls, obj) if p.loc not in {q.loc for q in problems}
         ]
-        raise invalid(f"The {stix_type} has {len(problems)} problem(s).", problems)
+        raise invalid(
+            "The %(type)s has %(n)s problem(s).", problems, type=stix_type, n=len(problems)
+        )
     try:
         # stix2 stops at the first problem: only when it finds one is every property
         # checked on its own, so a valid object is checked once, a bad one fully.
         parsed = stix2.parse(dict(obj), allow_custom=True, version=SPEC_VERSION)
     except (stix2.exceptions.STIXError, ValueError, TypeError) as exc:
         problems = _property_problems(cls, obj) or [Problem("object", str(exc))]
-        raise invalid(f"The {stix_type} has {len(problems)} problem(s).", problems) from exc
+        raise invalid(
+            "The %(type)s has %(n)s problem(s).", problems, type=stix_type, n=len(problems)
+        ) from exc
     out: dict[str, Any] = json.loads(parsed.serialize())
     return out
 

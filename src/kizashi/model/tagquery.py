@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from kizashi.model.boolean import Parser, Token, tokenise
 from kizashi.model.errors import KizashiError, Problem, invalid
+from kizashi.model.width import fold_width
 
 KEYWORDS = {"AND", "OR", "NOT"}
 
@@ -42,7 +43,10 @@ Expr = Has | Not | AllOf | AnyOf
 
 def _error(msg: str, pos: int) -> KizashiError:
     return invalid(
-        f"Tag filter: {msg} at position {pos + 1}.", [Problem("tags", f"{msg} at {pos + 1}")]
+        "Tag filter: %(reason)s at position %(position)s.",
+        [Problem("tags", f"{msg} at {pos + 1}")],
+        reason=msg,
+        position=pos + 1,
     )
 
 
@@ -99,7 +103,9 @@ class _Tags:
 
 
 def parse_tag_query(text: str) -> Expr:
-    """Parse a tag filter; errors name the position (1-based)."""
+    """Parse a tag filter; errors name the position (1-based). Full-width forms read as
+    their usual ones (``ｔｌｐ：ａｍｂｅｒ``)."""
+    text = fold_width(text)
     return Parser(tokenise(text, _read), len(text), _Tags()).parse()
 
 

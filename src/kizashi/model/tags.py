@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from kizashi.model.errors import Problem, invalid
+from kizashi.model.width import fold_width
 
 MAX_TAG_LENGTH = 255
 MAX_NAMESPACE_LENGTH = 100
@@ -41,16 +42,18 @@ def parse_tag(raw: str) -> TagName:
     item after item, and the result is frozen).
 
     ``TLP:AMBER`` becomes ``tlp:amber``; other tags are kept as typed after NFC
-    normalisation (so Japanese round-trips exactly) and a taxonomy's own spelling is
-    applied by the tag service.
+    normalisation (so Japanese round-trips exactly) and width folding (``ＡＰＴ４１`` is
+    ``APT41``, ``ﾗﾝｻﾑｳｪｱ`` is ``ランサムウェア``: model/width.py), and a taxonomy's own
+    spelling is applied by the tag service.
     """
-    name = unicodedata.normalize("NFC", raw).strip()
+    name = fold_width(unicodedata.normalize("NFC", raw)).strip()
     if not name:
         raise invalid("A tag name cannot be empty.", [Problem("tag", "empty")])
     if len(name) > MAX_TAG_LENGTH:
         raise invalid(
-            f"A tag name is at most {MAX_TAG_LENGTH} characters.",
+            "A tag name is at most %(n)s characters.",
             [Problem("tag", f"{len(name)} characters")],
+            n=MAX_TAG_LENGTH,
         )
     if any(unicodedata.category(c) in ("Cc", "Cf") for c in name):
         raise invalid("A tag name cannot contain control characters.", [Problem("tag", repr(name))])
@@ -60,8 +63,9 @@ def parse_tag(raw: str) -> TagName:
     ns, pred, value = m["ns"], m["pred"], m["value"]
     if len(ns) > MAX_NAMESPACE_LENGTH:
         raise invalid(
-            f"A tag namespace is at most {MAX_NAMESPACE_LENGTH} characters.",
+            "A tag namespace is at most %(n)s characters.",
             [Problem("tag", f"namespace of {len(ns)} characters")],
+            n=MAX_NAMESPACE_LENGTH,
         )
     if ns.lower() == "tlp":
         # TLP is everywhere and typed every way (TLP:AMBER, tlp:Amber): one spelling,

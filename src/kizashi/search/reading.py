@@ -275,7 +275,8 @@ def _decode(cursor: str | None, sort: str) -> int | None:
     value = data.get("v") if data else None
     if not isinstance(value, int) or value < 0:
         raise invalid(
-            f"This cursor does not belong to a {sort!r} search; start again without it.",
+            "This cursor does not belong to a %(sort)r search; start again without it.",
             [Problem("cursor", "not a cursor of this search")],
+            sort=sort,
         )
     return value

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import tantivy
@@ -203,23 +204,29 @@ def cooccurrence(
 
 
 def histogram(
-    index: SearchIndex, expr: sq.Expr, access: Access, *, interval: str
+    index: SearchIndex,
+    expr: sq.Expr,
+    access: Access,
+    *,
+    interval: str,
+    offset: timedelta = timedelta(),
 ) -> list[tuple[int, int]]:
-    """Documents per day, week or month of publication: (epoch milliseconds, count)."""
+    """Documents per hour, day or week of publication (buckets starting ``offset`` after
+    UTC's: ``-9h`` makes Tokyo's days) as (epoch milliseconds of the bucket's start,
+    count); or per month (UTC) as (months since year 0, count)."""
     query = index.compiler.variant(match_only=True).query(expr, access)
-    fixed = {"day": "1d", "week": "7d"}
+    fixed = {"hour": "1h", "day": "1d", "week": "7d"}
     if interval == "month":
         agg = {"h": {"histogram": {"field": "month", "interval": 1, "min_doc_count": 1}}}
     else:
-        agg = {
-            "h": {
-                "date_histogram": {
-                    "field": "published",
-                    "fixed_interval": fixed[interval],
-                    "min_doc_count": 1,
-                }
-            }
+        spec: dict[str, Any] = {
+            "field": "published",
+            "fixed_interval": fixed[interval],
+            "min_doc_count": 1,
         }
+        if offset:
+            spec["offset"] = f"{int(offset.total_seconds() // 60)}m"
+        agg = {"h": {"date_histogram": spec}}
     result = index.searcher().aggregate(query, agg)
     return [(int(b["key"]), int(b["doc_count"])) for b in result["h"]["buckets"]]
 

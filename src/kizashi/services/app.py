@@ -13,6 +13,7 @@ from kizashi.search.sync import Follower
 from kizashi.services import taxonomies
 from kizashi.services.analytics import AnalyticsService
 from kizashi.services.common import Clock, Context, utcnow
+from kizashi.services.demo import DemoService
 from kizashi.services.digests import DigestService
 from kizashi.services.entity_graph import EntityGraphService
 from kizashi.services.exchange import ExchangeService
@@ -69,6 +70,8 @@ class Kizashi:
         self.attack = AttackReleases(self.ctx, self.objects, self.tags, self.exchange, self.names)
         self.exchange.importer.after_write.append(self.attack.after_write)
         self.users = UserService(self.ctx)
+        #: The bundled demo set (``kizashi demo``, the home page's button).
+        self.demo = DemoService(self.ctx, self.exchange, self.objects, self.tags)
 
     @classmethod
     def open(

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 
 from kizashi.model.actor import SYSTEM, Actor, Role
 from kizashi.model.errors import not_found
+from kizashi.model.preferences import Preferences
 from kizashi.model.stix import format_timestamp
 from kizashi.model.tlp import LEVELS
 from kizashi.store import objects as object_repo
@@ -74,7 +75,13 @@ class Context:
 
 def actor_of_row(row: Any) -> Actor:
     """A stored user as the actor service calls carry."""
-    return Actor(row.pk, row.username, Role(row.role), row.identity_id)
+    return Actor(
+        row.pk,
+        row.username,
+        Role(row.role),
+        row.identity_id,
+        Preferences(row.language, row.time_zone),
+    )
 
 
 def actors_by_pk(conn: Connection, user_pks: Iterable[int | None]) -> dict[int | None, Actor]:
@@ -113,5 +120,5 @@ def readable_row(conn: Connection, actor: Actor, stix_id: str) -> ObjectRow:
     TLP:RED object exists is itself not for everyone."""
     row = object_repo.get(conn, stix_id)
     if row is None or not may_see(actor, row):
-        raise not_found(f"Object {stix_id}")
+        raise not_found("Object %(stix_id)s was not found.", stix_id=stix_id)
     return row

@@ -105,7 +105,7 @@ class DigestService:
         self.summaries.check(SummaryRequest(query=query, provider=provider, language=language))
         with self.ctx.store.begin() as conn:
             if repo.get(conn, name.strip()) is not None:
-                raise conflict(f"A digest named {name.strip()!r} exists.")
+                raise conflict("A digest named %(name)r exists.", name=name.strip())
             repo.insert(
                 conn,
                 {
@@ -126,7 +126,7 @@ class DigestService:
         with self.ctx.store.read() as conn:
             row = repo.get(conn, name)
         if row is None or (row.created_by != actor.user_pk and not actor.is_admin):
-            raise not_found(f"Digest {name}")
+            raise not_found("Digest %(name)s was not found.", name=name)
         return row
 
     def get(self, actor: Actor, name: str) -> DigestView:
@@ -190,7 +190,7 @@ class DigestService:
         # must still be an active user.
         owner = SYSTEM if row.created_by is None else self.users.actor_for(row.created_by)
         if owner is None:
-            raise not_found(f"The active owner of digest {row.name}")
+            raise not_found("The active owner of digest %(name)s was not found.", name=row.name)
         since = (self.ctx.clock() - timedelta(days=row.days)).strftime("%Y-%m-%d")
         request = SummaryRequest(
             query=row.query, since=since, provider=row.provider, language=row.language

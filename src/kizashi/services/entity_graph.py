@@ -104,7 +104,9 @@ class EntityGraphService:
     def graph(self, actor: Actor, stix_id: str, *, limit: int = DEFAULT_LIMIT) -> EntityGraph:
         """``stix_id`` and everything one hop away from it (see the module's note)."""
         if not 1 <= limit <= MAX_LIMIT:
-            raise invalid(f"limit is between 1 and {MAX_LIMIT}.", [Problem("limit", str(limit))])
+            raise invalid(
+                "limit is between 1 and %(max)s.", [Problem("limit", str(limit))], max=MAX_LIMIT
+            )
         root = self.objects.get(actor, stix_id)
         more: dict[str, int] = {}
         with self.ctx.store.read() as conn:

@@ -161,5 +161,5 @@ class RelationshipService:
     def get_edge(self, actor: Actor, stix_id: str) -> ObjectView:
         view = self.objects.get(actor, stix_id)
         if view.type != "relationship":
-            raise not_found(f"Relationship {stix_id}")
+            raise not_found("Relationship %(stix_id)s was not found.", stix_id=stix_id)
         return view

@@ -9,16 +9,19 @@ never staler than the store.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, tzinfo
 from typing import Any
 
 from kizashi.model import searchquery as sq
 from kizashi.model.actor import Actor
-from kizashi.model.errors import Problem, invalid, not_found
+from kizashi.model.errors import KizashiError, Problem, invalid, not_found
+from kizashi.model.tags import MAX_TAG_LENGTH
 from kizashi.search.compile import Access
 from kizashi.search.documents import body_text, source_of
 from kizashi.search.index import SearchIndex
 from kizashi.search.sync import Follower, Progress
 from kizashi.services.common import Context
+from kizashi.services.tags import canonical as canonical_tag
 from kizashi.store import search as repo
 from kizashi.text.highlight import highlight, to_html
 from kizashi.text.highlight import matcher as make_matcher
@@ -71,6 +74,8 @@ class SearchResult:
     #: False when ``total`` is a lower bound: a large result set is not counted exactly
     #: unless facets were asked for (see SearchIndex.search).
     total_exact: bool = True
+    #: Tags named by words of the query: their items are found too, after text matches.
+    also_tagged: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -81,6 +86,8 @@ class SearchResult:
             "hits": [h.as_dict() for h in self.hits],
             "next_cursor": self.next_cursor,
         }
+        if self.also_tagged:
+            out["also_tagged"] = self.also_tagged
         if self.facets:
             out["facets"] = {
                 k: [{"value": v, "count": n} for v, n in vs] for k, vs in self.facets.items()
@@ -130,24 +137,55 @@ class SearchService:
         limit: int = 20,
         cursor: str | None = None,
         facets: bool = False,
+        zone: tzinfo = UTC,
     ) -> SearchResult:
+        """Hits for ``query`` as ``actor`` may read them; its dates are days in ``zone``."""
         if sort not in SORTS:
-            raise invalid(f"Sort must be one of {', '.join(SORTS)}.", [Problem("sort", sort)])
+            raise invalid(
+                "Sort must be one of %(choices)s.",
+                [Problem("sort", sort)],
+                choices=", ".join(SORTS),
+            )
         if not 1 <= limit <= MAX_LIMIT:
             raise invalid(
-                f"Limit must be between 1 and {MAX_LIMIT}.", [Problem("limit", str(limit))]
+                "Limit must be between 1 and %(max)s.",
+                [Problem("limit", str(limit))],
+                max=MAX_LIMIT,
             )
-        expr = sq.parse(query)
+        expr = sq.parse(query, zone)
         if self.sync_on_query:
             self.follower.catch_up(wait=QUERY_WAIT)
         access = access_for(actor)
+        tagged = self._tagged_words(expr, access)
+        expr = sq.also_tagged(expr, tagged)
         page = self.index.search(expr, access, sort=sort, limit=limit, cursor=cursor)
         hits = self._views(page.hits, [t.text for t in sq.words(expr)])
         counts = self.index.facets(expr, access) if facets else {}
         total, exact = page.total, page.total_exact
         if counts:
             total, exact = counts.pop("matches"), True
-        return SearchResult(query, sort, total, hits, page.next_cursor, counts, exact)
+        also = sorted(set(tagged.values()))
+        return SearchResult(query, sort, total, hits, page.next_cursor, counts, exact, also)
+
+    def _tagged_words(self, expr: sq.Expr, access: Access) -> dict[str, str]:
+        """The query's bare words (outside a NOT) that name a tag on an item ``access``
+        may read (a tag only on items it may not read is not revealed), as tag names."""
+        out: dict[str, str] = {}
+        searcher = None
+        for w in sq.words(expr):
+            if not isinstance(w, sq.Word) or w.text in out or len(w.text) > MAX_TAG_LENGTH:
+                continue
+            try:
+                name = canonical_tag(w.text)
+            except KizashiError:
+                continue
+            searcher = searcher or self.index.searcher()
+            q = self.index.compiler.variant(match_only=True).query(
+                sq.Field("tag", name, w.pos), access
+            )
+            if searcher.search(q, 1, count=True).count:
+                out[w.text] = name
+        return out
 
     def _views(self, found: list[Any], terms: list[str]) -> list[SearchHit]:
         if not found:
@@ -217,7 +255,11 @@ class SearchService:
                 "A saved search needs a name of 1 to 200 characters.", [Problem("name", "required")]
             )
         if sort not in SORTS:
-            raise invalid(f"Sort must be one of {', '.join(SORTS)}.", [Problem("sort", sort)])
+            raise invalid(
+                "Sort must be one of %(choices)s.",
+                [Problem("sort", sort)],
+                choices=", ".join(SORTS),
+            )
         sq.parse(query)  # a saved search always runs
         with self.ctx.store.begin() as conn:
             saved = repo.saved_put(conn, actor.user_pk, name, query, sort, self.ctx.stamp())
@@ -227,14 +269,14 @@ class SearchService:
     def delete_saved(self, actor: Actor, name: str) -> None:
         with self.ctx.store.begin() as conn:
             if not repo.saved_delete(conn, actor.user_pk, name):
-                raise not_found(f"No saved search named {name!r}.")
+                raise not_found("No saved search named %(name)r.", name=name)
             self.ctx.audit(conn, actor, "search.delete", name)
 
     def get_saved(self, actor: Actor, name: str) -> SavedSearchView:
         with self.ctx.store.read() as conn:
             found = repo.saved_get(conn, actor.user_pk, name)
         if found is None:
-            raise not_found(f"No saved search named {name!r}.")
+            raise not_found("No saved search named %(name)r.", name=name)
         return _saved_view(found)
 
     def run_saved(self, actor: Actor, name: str, **kwargs: Any) -> SearchResult:

@@ -10,8 +10,9 @@ from sqlalchemy.engine import Connection
 
 from kizashi.model import tlp as tlp_model
 from kizashi.model.actor import Actor
-from kizashi.model.errors import KizashiError, Problem, conflict, invalid, not_found
+from kizashi.model.errors import KizashiError, Problem, conflict, failure, invalid, not_found
 from kizashi.model.tags import TagName, check_colour, parse_tag
+from kizashi.model.width import fold_width
 from kizashi.services import taxonomies
 from kizashi.services.common import Context, reader_of
 from kizashi.store import objects as object_repo
@@ -71,17 +72,21 @@ class TagService:
         enabled = self.enabled_taxonomies(conn)
         out: dict[str, TagName] = {}
         problems: list[Problem] = []
-        messages: list[str] = []
+        failed: list[KizashiError] = []
         for raw in names:
             try:
                 tag = taxonomies.check(parse_tag(raw), enabled)
             except KizashiError as exc:
-                messages.append(exc.message)
+                failed.append(exc)
                 problems.extend(exc.problems or [Problem("tag", exc.message)])
                 continue
             out[tag.name] = tag
-        if problems:
-            raise invalid(" ".join(messages), problems)
+        if len(failed) == 1:  # its message as it is, so the UI can say it in its language
+            raise failure(failed[0].template, "validation_failed", problems, **failed[0].values)
+        if failed:
+            raise KizashiError(
+                " ".join(exc.message for exc in failed), "validation_failed", problems
+            )
         levels = [t.name for t in out.values() if tag_level(t) is not None]
         if len(levels) > 1:
             raise invalid(
@@ -168,7 +173,7 @@ class TagService:
         with self.ctx.store.begin() as conn:
             row = object_repo.get(conn, object_id)
             if row is None or not actor.may_read(row.tlp, row.created_by):
-                raise not_found(f"Object {object_id}")
+                raise not_found("Object %(object_id)s was not found.", object_id=object_id)
             parsed = self.parse(conn, names)
             self.attach(conn, actor, [row.pk], parsed)
             # Added by hand again: rules may add it again too.
@@ -188,7 +193,7 @@ class TagService:
         with self.ctx.store.begin() as conn:
             row = object_repo.get(conn, object_id)
             if row is None or not actor.may_read(row.tlp, row.created_by):
-                raise not_found(f"Object {object_id}")
+                raise not_found("Object %(object_id)s was not found.", object_id=object_id)
             wanted = [canonical(n) for n in names]
             pks = list(tag_repo.pks_by_names(conn, wanted).values())
             if pks:
@@ -218,7 +223,9 @@ class TagService:
             return [_view(r) for r in found]
 
     def suggest(self, actor: Actor, prefix: str, limit: int = 20) -> builtins.list[str]:
-        """Autocomplete: existing tags first, then values of enabled taxonomies."""
+        """Autocomplete: existing tags first, then values of enabled taxonomies. What is
+        typed in full or half width (ｔｌｐ, ﾗﾝｻﾑ) completes like its usual form."""
+        prefix = fold_width(prefix)
         with self.ctx.store.read() as conn:
             found = tag_repo.search(
                 conn, prefix=prefix, namespace=None, limit=limit, reader=reader_of(actor)
@@ -255,13 +262,13 @@ class TagService:
         stored = canonical(name)
         row = tag_repo.by_names(conn, [stored]).get(stored)
         if row is None:
-            raise not_found(f"Tag {stored!r}")
+            raise not_found("Tag %(name)r was not found.", name=stored)
         reader = reader_of(actor)
         count = len(tag_repo.objects_with_tag(conn, row.pk, reader))
         # On no object they may read, and not defined on purpose: whether hidden objects
         # carry it or nothing does, the answer is the same (see store.tags.search).
         if reader is not None and count == 0 and not row.defined:
-            raise not_found(f"Tag {stored!r}")
+            raise not_found("Tag %(name)r was not found.", name=stored)
         return row, count
 
     def _shown(self, conn: Connection, actor: Actor, row: TagRow) -> bool:
@@ -282,7 +289,7 @@ class TagService:
             # One only on objects the asker may not read is made theirs as a new one
             # would be: "exists already" would tell them of it.
             if held is not None and self._shown(conn, actor, held):
-                raise conflict(f"The tag {tag.name!r} exists already.")
+                raise conflict("The tag %(name)r exists already.", name=tag.name)
             self.ensure(conn, [tag])
             values = {
                 "colour": check_colour(colour) or _default_colour(tag),
@@ -336,7 +343,9 @@ class TagService:
             rows = tag_repo.by_names(conn, names)
             missing = [n for n in names if n not in rows or not self._shown(conn, actor, rows[n])]
             if missing:
-                raise not_found("Tag " + ", ".join(repr(m) for m in missing))
+                raise not_found(
+                    "Tag %(names)s was not found.", names=", ".join(repr(m) for m in missing)
+                )
             [tgt] = self.parse(conn, [target])
             self._merge(conn, actor, [rows[n] for n in names if n != tgt.name], tgt)
             return self._final(conn, actor, tgt.name)

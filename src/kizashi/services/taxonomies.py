@@ -80,7 +80,7 @@ def find(namespace: str) -> Taxonomy | None:
 def get(namespace: str) -> Taxonomy:
     tax = find(namespace)
     if tax is None:
-        raise not_found(f"Taxonomy {namespace!r}")
+        raise not_found("Taxonomy %(namespace)r was not found.", namespace=namespace)
     return tax
 
 
@@ -111,8 +111,9 @@ def check(tag: TagName, enabled: set[str]) -> TagName:
         return tag
     if tax.namespace not in enabled:
         raise invalid(
-            f"The {tax.namespace!r} taxonomy is not enabled; an admin can enable it.",
+            "The %(taxonomy)r taxonomy is not enabled; an admin can enable it.",
             [Problem("tag", tag.name)],
+            taxonomy=tax.namespace,
         )
     spelled = spell(tag)
     if spelled.name in tax.tags:
@@ -121,7 +122,9 @@ def check(tag: TagName, enabled: set[str]) -> TagName:
     close = [t for t in tax.tags if t.lower().startswith(prefix)][:10]
     choices = close or list(tax.tags)[:10]
     raise invalid(
-        f"{tag.name!r} is not a value of the {tax.namespace!r} taxonomy. Valid values include: "
-        + ", ".join(choices),
+        "%(tag)r is not a value of the %(taxonomy)r taxonomy. Valid values include: %(choices)s",
         [Problem("tag", f"{tag.name} is not in taxonomy {tax.namespace}")],
+        tag=tag.name,
+        taxonomy=tax.namespace,
+        choices=", ".join(choices),
     )

@@ -21,6 +21,7 @@ from kizashi.model.errors import (
     not_found,
     unauthenticated,
 )
+from kizashi.model.preferences import Preferences, checked
 from kizashi.model.stix import compact_json, validate
 from kizashi.services.common import Context, actor_of_row
 from kizashi.store import objects as object_repo
@@ -108,7 +109,7 @@ class UserService:
         identity = identity_for(username)
         with self.ctx.store.begin() as conn:
             if repo.get_by_username(conn, username) is not None:
-                raise conflict(f"The user {username!r} exists already.")
+                raise conflict("The user %(username)r exists already.", username=username)
             pk = repo.insert(
                 conn,
                 {
@@ -192,7 +193,7 @@ class UserService:
         with self.ctx.store.read() as conn:
             row = repo.get_by_pk(conn, actor.user_pk)
         if row is None:
-            raise not_found(f"User {actor.username!r}")
+            raise not_found("User %(username)r was not found.", username=actor.username)
         return int(row.session_epoch)
 
     def session_actor(self, user_pk: int, epoch: int) -> Actor | None:
@@ -202,6 +203,20 @@ class UserService:
         if row is None or row.disabled or int(row.session_epoch) != epoch:
             return None
         return _actor(row)
+
+    def set_preferences(
+        self, actor: Actor, *, language: str | None, time_zone: str | None
+    ) -> Preferences:
+        """Keep ``actor``'s own language and time zone (empty: follow the browser)."""
+        if actor.user_pk is None:
+            raise invalid("Only a user account has preferences.", [Problem("user", "system")])
+        wanted = checked(language, time_zone)
+        with self.ctx.store.begin() as conn:
+            repo.update(
+                conn, actor.user_pk, {"language": wanted.language, "time_zone": wanted.time_zone}
+            )
+            self.ctx.audit(conn, actor, "user.preferences", actor.username, None)
+        return wanted
 
     def end_sessions(self, actor: Actor) -> None:
         """End every UI session of ``actor`` (logging out ends them all, everywhere)."""
@@ -215,9 +230,9 @@ class UserService:
         with self.ctx.store.read() as conn:
             row = repo.get_by_username(conn, username)
         if row is None:
-            raise not_found(f"User {username!r}")
+            raise not_found("User %(username)r was not found.", username=username)
         if row.disabled:
-            raise unauthenticated(f"The user {username!r} is disabled.")
+            raise unauthenticated("The user %(username)r is disabled.", username=username)
         return _actor(row)
 
     def list(self, actor: Actor) -> list[UserView]:
@@ -243,7 +258,7 @@ class UserService:
         with self.ctx.store.begin() as conn:
             row = repo.get_by_username(conn, username)
             if row is None:
-                raise not_found(f"User {username!r}")
+                raise not_found("User %(username)r was not found.", username=username)
             values: dict[str, object] = {}
             if role is not None:
                 if role not in {r.value for r in Role}:
@@ -315,7 +330,7 @@ class UserService:
         with self.ctx.store.begin() as conn:
             mine = {r.pk for r in repo.tokens_of(conn, actor.user_pk)} if actor.user_pk else set()
             if token_id not in mine:
-                raise not_found(f"Token {token_id}")
+                raise not_found("Token %(token_id)s was not found.", token_id=token_id)
             repo.update_token(conn, token_id, {"revoked_at": self.ctx.stamp()})
             self.ctx.audit(conn, actor, "token.revoke", str(token_id))
 

@@ -34,6 +34,9 @@ users = sa.Table(
     # A UI session carries the epoch it was issued under; logging out or changing the
     # password raises it, which ends every session of the user at once.
     sa.Column("session_epoch", sa.Integer, nullable=False, server_default="0"),
+    # UI preferences (model/preferences.py); NULL: follow the browser.
+    sa.Column("language", sa.String(8)),
+    sa.Column("time_zone", sa.String(64)),
 )
 
 api_tokens = sa.Table(

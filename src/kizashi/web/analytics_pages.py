@@ -22,6 +22,7 @@ from kizashi.model.actor import Actor
 from kizashi.model.errors import KizashiError
 from kizashi.services import Kizashi
 from kizashi.services.analytics import INTERVALS, Emerging, Series, TermStats
+from kizashi.web import timefmt
 from kizashi.web.deps import PageActor
 from kizashi.web.render import page
 
@@ -176,6 +177,7 @@ def analytics_page(
             until=until or None,
             interval=interval,
             top=TREND_TOP,
+            zone=timefmt.zone_for(request, actor),
         )
         emerging = kz.analytics.emerging(
             actor,

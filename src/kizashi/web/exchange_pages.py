@@ -48,10 +48,10 @@ def _spool(request: Request) -> Path:
 def _pending(request: Request, actor: Actor, token: str) -> Path:
     """The file the preview ``token`` names, for the user who uploaded it only."""
     if not token.replace("-", "").replace("_", "").isalnum() or len(token) > 64:
-        raise not_found("This upload")
+        raise not_found("This upload was not found.")
     path = _spool(request) / f"preview-{actor.user_pk}-{token}.part"
     if not path.is_file():
-        raise not_found("This upload (it was imported, replaced or has expired)")
+        raise not_found("This upload was not found: it was imported, replaced or has expired.")
     return path
 
 

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from kizashi.api.deps import check_csrf, get_kizashi
 from kizashi.api.routes.feeds import get_feeds, poll_now, queue_poll
 from kizashi.ingest.opml import parse_opml
-from kizashi.model.errors import KizashiError
+from kizashi.model.errors import KizashiError, invalid
 from kizashi.web import forms
 from kizashi.web.analytics_pages import quoted
 from kizashi.web.deps import FormFields, PageActor
@@ -153,5 +153,5 @@ def feed_action(request: Request, actor: PageActor, feed_id: int, f: FormFields)
         feeds.remove(actor, feed_id)
         return RedirectResponse("/feeds", status_code=303)
     else:
-        raise KizashiError(f"Unknown action {action!r}.", "validation_failed")
+        raise invalid("Unknown action %(action)r.", action=action)
     return RedirectResponse(f"/feeds/{feed_id}", status_code=303)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from kizashi.model.errors import Problem, invalid
 
 _SPLIT = re.compile(r"[,、\n]+")
+#: A date input's value, or a datetime-local one.
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?)?")
 WITH_ALIASES = {"threat-actor", "intrusion-set", "campaign", "malware", "tool", "infrastructure"}
 
 
@@ -16,21 +19,40 @@ def split_list(text: str | None) -> list[str]:
     return [p.strip() for p in _SPLIT.split(text or "") if p.strip()]
 
 
-def day_to_timestamp(day: str | None, field: str) -> str | None:
+def day_to_timestamp(day: str | None, field: str, zone: tzinfo = UTC) -> str | None:
+    """A date (or ``datetime-local`` value) typed in ``zone`` as a UTC timestamp: the
+    start of that day there (2026-12-07 in Tokyo is 2026-12-06T15:00:00Z)."""
     if not day:
         return None
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):
-        return day + "T00:00:00Z"
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?", day):
-        return day + (":00Z" if len(day) == 16 else "Z")
-    raise invalid(f"{field} must be a date like 2024-05-01.", [Problem(field, day)])
+    moment = None
+    if _DAY.fullmatch(day):
+        try:
+            moment = datetime.fromisoformat(day).replace(tzinfo=zone)
+        except ValueError:
+            moment = None
+    if moment is None:
+        raise invalid(
+            "%(field)s must be a date like 2024-05-01.", [Problem(field, day)], field=field
+        )
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def report_from_form(f: dict[str, str]) -> dict[str, Any]:
+def local_day(timestamp: str | None, zone: tzinfo = UTC) -> str:
+    """The day a stored timestamp falls on in ``zone`` (for a date input)."""
+    if not timestamp:
+        return ""
+    try:
+        moment = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    except ValueError:
+        return timestamp[:10]
+    return moment.astimezone(zone).strftime("%Y-%m-%d")
+
+
+def report_from_form(f: dict[str, str], zone: tzinfo = UTC) -> dict[str, Any]:
     obj: dict[str, Any] = {"type": "report", "name": f.get("title", "").strip()}
     if f.get("body", "").strip():
         obj["description"] = f["body"]
-    obj["published"] = day_to_timestamp(f.get("published"), "published") or None
+    obj["published"] = day_to_timestamp(f.get("published"), "published", zone) or None
     if f.get("source_url", "").strip():
         obj["external_references"] = [{"source_name": "source", "url": f["source_url"].strip()}]
     return {k: v for k, v in obj.items() if v is not None}
@@ -89,7 +111,7 @@ def note_from_form(f: dict[str, str]) -> dict[str, Any]:
     return obj
 
 
-def edit_fields(stix: dict[str, Any]) -> dict[str, str]:
+def edit_fields(stix: dict[str, Any], zone: tzinfo = UTC) -> dict[str, str]:
     """The editable fields of an object, as the edit form shows them."""
     refs = stix.get("external_references") or []
     source = next((r.get("url", "") for r in refs if r.get("source_name") == "source"), "")
@@ -98,13 +120,15 @@ def edit_fields(stix: dict[str, Any]) -> dict[str, str]:
         "description": stix.get("description", ""),
         "content": stix.get("content", ""),
         "abstract": stix.get("abstract", ""),
-        "published": (stix.get("published") or "")[:10],
+        "published": local_day(stix.get("published"), zone),
         "source_url": source,
         "aliases": ", ".join(stix.get("aliases", [])),
     }
 
 
-def changes_from_edit(stix: dict[str, Any], f: dict[str, str]) -> dict[str, Any]:
+def changes_from_edit(
+    stix: dict[str, Any], f: dict[str, str], zone: tzinfo = UTC
+) -> dict[str, Any]:
     """Only what the form changed; an emptied optional field removes the property."""
     changes: dict[str, Any] = {}
     for key in ("name", "description", "content", "abstract"):
@@ -113,8 +137,8 @@ def changes_from_edit(stix: dict[str, Any], f: dict[str, str]) -> dict[str, Any]
             if new != stix.get(key, ""):
                 changes[key] = new if new.strip() else None
     if "published" in f and stix.get("type") == "report":
-        ts = day_to_timestamp(f["published"], "published")
-        if ts and ts[:10] != (stix.get("published") or "")[:10]:
+        ts = day_to_timestamp(f["published"], "published", zone)
+        if ts and f["published"] != local_day(stix.get("published"), zone):
             changes["published"] = ts
     if "aliases" in f and stix.get("type") in WITH_ALIASES:
         aliases = split_list(f["aliases"])

@@ -10,27 +10,44 @@
   the browser's ``Accept-Language`` (its q-values honoured), else English. Each request
   renders in its own language: the choice lives in a context variable set before a page
   is rendered, and the templates' gettext reads it.
+- **The front-end's messages** (``t("…")`` in ``frontend/src``) are in the same
+  catalogue; a page carries the translations of those only (``js_messages``, embedded by
+  ``base.html``). Their ids are read from ``frontend/src`` in a checkout, so never stale,
+  and from ``static/dist/messages.json`` in an installed package, which ``make install``
+  writes (``python -m kizashi.web.i18n``) with the same extraction.
 """
 
 from __future__ import annotations
 
 import contextvars
 import io
+import json
+import sys
 from functools import cache
 from pathlib import Path
 
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from fastapi import Request
 
+from kizashi.model import preferences
+from kizashi.model.actor import Actor
+from kizashi.model.errors import KizashiError
+
 LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
 DOMAIN = "messages"
-LANGUAGES = ("ja", "en")
+LANGUAGES = preferences.LANGUAGES
 DEFAULT = "en"
 COOKIE = "kizashi_lang"
 #: What the switcher shows for each language, in that language.
 NATIVE_NAMES = {"ja": "日本語", "en": "English"}
+#: The front-end's message ids, listed at install for a package without frontend/src.
+JS_IDS = Path(__file__).resolve().parent / "static" / "dist" / "messages.json"
+#: A checkout: where babel.cfg and frontend/src are, when they are.
+SOURCE = Path(__file__).resolve().parents[3]
 
 _current: contextvars.ContextVar[str] = contextvars.ContextVar("kizashi_language", default=DEFAULT)
 
@@ -74,8 +91,12 @@ def negotiate(accept_language: str | None) -> str | None:
     return best[2] if best else None
 
 
-def language_of(request: Request) -> str:
-    """The language a request's page is rendered in."""
+def language_of(request: Request, actor: Actor | None = None) -> str:
+    """The language a request's page is rendered in: the user's setting, else this
+    browser's choice (the switcher's cookie), else ``Accept-Language``."""
+    stored = actor.preferences.language if actor is not None else None
+    if stored in LANGUAGES:
+        return str(stored)
     chosen = request.cookies.get(COOKIE)
     if chosen in LANGUAGES:
         return chosen
@@ -95,5 +116,70 @@ def gettext(message: str) -> str:
     return translations(_current.get()).ugettext(message)
 
 
+def N_(message: str) -> str:  # noqa: N802 - gettext's name for it
+    """Mark ``message`` for the catalogue without translating it yet (a page translates
+    it once its language is known, with ``say``)."""
+    return message
+
+
+def say(text: object) -> str:
+    """``text`` (an error's detail, a stored status: text from the program, never
+    markup) in the page's language where the catalogue has it. Plain text, so the
+    template escapes it: unlike the templates' own ``_()``, whose result is markup."""
+    return translations(_current.get()).ugettext(str(text)) if text else ""
+
+
+def error_message(exc: KizashiError) -> str:
+    """An error's message in the page's language: its template translated and its values
+    put in (the English message where the catalogue has no entry or the translation
+    does not take the values)."""
+    translated = gettext(exc.template) if exc.template else exc.message
+    if translated == exc.template:
+        return exc.message
+    if not exc.values:
+        return translated
+    try:
+        return translated % exc.values
+    except (KeyError, TypeError, ValueError):
+        return exc.message
+
+
 def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(_current.get()).ungettext(singular, plural, n)
+
+
+def extract_js_ids(root: Path = SOURCE) -> list[str]:
+    """The message ids ``pybabel extract -F babel.cfg`` finds in the front-end's scripts."""
+    with (root / "babel.cfg").open(encoding="utf-8") as fp:
+        method_map, options_map = parse_mapping_cfg(fp)  # type: ignore[no-untyped-call]
+    scripts = [(pattern, method) for pattern, method in method_map if method == "javascript"]
+    ids: set[str] = set()
+    for _file, _line, message, _comments, _context in extract_from_dir(
+        root, scripts, options_map, keywords=DEFAULT_KEYWORDS
+    ):
+        parts = message if isinstance(message, tuple) else (message,)
+        ids.update(part for part in parts if part)
+    return sorted(ids)
+
+
+@cache
+def js_ids() -> tuple[str, ...]:
+    """The front-end's message ids: from its sources in a checkout, else as installed."""
+    if (SOURCE / "babel.cfg").is_file() and (SOURCE / "frontend" / "src").is_dir():
+        return tuple(extract_js_ids(SOURCE))
+    if not JS_IDS.exists():
+        return ()
+    return tuple(json.loads(JS_IDS.read_text(encoding="utf-8")))
+
+
+@cache
+def js_messages(language: str) -> dict[str, str]:
+    """What the front-end's scripts show in ``language``: their translated messages only
+    (one it lacks, every one in English, shows as its id)."""
+    catalogue = translations(language)
+    found = {message: catalogue.ugettext(message) for message in js_ids()}
+    return {message: text for message, text in found.items() if text != message}
+
+
+if __name__ == "__main__":  # make install: python -m kizashi.web.i18n <messages.json>
+    Path(sys.argv[1]).write_text(json.dumps(extract_js_ids(), indent=0) + "\n", encoding="utf-8")

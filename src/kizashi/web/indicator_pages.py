@@ -26,7 +26,7 @@ def lookup(request: Request, actor: PageActor, f: FormFields) -> Response:
     text = f.get("values", "")
     values = [v.strip() for v in text.splitlines() if v.strip()]
     if len(values) > FORM_LIMIT:
-        error = invalid(f"Up to {FORM_LIMIT} values per page; the API takes 100,000.")
+        error = invalid("Up to %(n)s values per page; the API takes 100,000.", n=FORM_LIMIT)
         return page(request, "lookup.html", actor=actor, values=text, results=None, error=error)
     results = get_kizashi(request).indicators.lookup(actor, values)
     results.sort(key=lambda r: (not r.known, -r.reports))

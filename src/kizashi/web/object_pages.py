@@ -20,7 +20,7 @@ from kizashi.services.dashboard import DashboardService
 from kizashi.services.objects.views import ObjectView
 from kizashi.services.relationships import VOCABULARY
 from kizashi.services.summaries import ARTICLE_BUDGET, Summary
-from kizashi.web import forms
+from kizashi.web import demo_pages, forms, timefmt
 from kizashi.web.deps import FormFields, PageActor
 from kizashi.web.render import object_url, page
 from kizashi.web.summary_pages import providers
@@ -46,7 +46,17 @@ def home(request: Request, actor: PageActor) -> Response:
     shown = ["report", "note", "indicator", *(t for t in ENTITY_TYPES if t != "identity")]
     recent = kz.objects.list(actor, types=shown, limit=15).items
     dashboard = DashboardService(kz.ctx, kz.search, kz.analytics, kz.objects).build(actor)
-    return page(request, "home.html", actor=actor, recent=recent, d=dashboard)
+    # No item yet (of those the actor may read): the page says where to start.
+    empty = not kz.objects.list(actor, types=ITEM_TYPES, limit=1).items
+    return page(
+        request,
+        "home.html",
+        actor=actor,
+        recent=recent,
+        d=dashboard,
+        empty=empty,
+        demo_loaded=demo_pages.take_notice(request),
+    )
 
 
 @router.get("/objects")
@@ -100,7 +110,7 @@ def list_objects(
 @router.get("/objects/new/{kind}")
 def new_form(request: Request, actor: PageActor, kind: str, ref: str = "") -> Response:
     if kind not in KINDS:
-        raise invalid(f"There is no form for {kind!r}.")
+        raise invalid("There is no form for %(kind)r.", kind=kind)
     actor.require_write()
     return _render_new(request, kind, {"object_refs": ref}, None)
 
@@ -122,7 +132,7 @@ def _render_new(
 @router.post("/objects/new/{kind}")
 def create(request: Request, actor: PageActor, kind: str, f: FormFields) -> Response:
     if kind not in KINDS:
-        raise invalid(f"There is no form for {kind!r}.")
+        raise invalid("There is no form for %(kind)r.", kind=kind)
     actor.require_write()
     check_csrf(request, f.get("csrf"))
     kz = get_kizashi(request)
@@ -133,7 +143,10 @@ def create(request: Request, actor: PageActor, kind: str, f: FormFields) -> Resp
         "note": forms.note_from_form,
     }[kind]
     try:
-        obj = build(f)
+        if kind == "report":
+            obj = forms.report_from_form(f, timefmt.zone_for(request, actor))
+        else:
+            obj = build(f)
         view, _ = kz.objects.create(
             actor, obj, tags=forms.split_list(f.get("tags")), tlp=f.get("tlp") or None
         )
@@ -232,9 +245,8 @@ def _properties(stix: dict[str, Any]) -> list[tuple[str, Any]]:
 def edit_form(request: Request, actor: PageActor, stix_id: str) -> Response:
     actor.require_write()
     view = get_kizashi(request).objects.get(actor, stix_id)
-    return page(
-        request, "edit.html", actor=actor, obj=view, values=forms.edit_fields(view.stix), error=None
-    )
+    values = forms.edit_fields(view.stix, timefmt.zone_for(request, actor))
+    return page(request, "edit.html", actor=actor, obj=view, values=values, error=None)
 
 
 @router.post("/objects/{stix_id}/edit")
@@ -244,7 +256,7 @@ def edit(request: Request, actor: PageActor, stix_id: str, f: FormFields) -> Res
     kz = get_kizashi(request)
     view = kz.objects.get(actor, stix_id)
     try:
-        changes = forms.changes_from_edit(view.stix, f)
+        changes = forms.changes_from_edit(view.stix, f, timefmt.zone_for(request, actor))
         if changes:
             kz.objects.update(actor, stix_id, changes)
     except KizashiError as exc:

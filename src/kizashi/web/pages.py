@@ -10,6 +10,7 @@ from kizashi.web import (
     admin_pages,
     analytics_pages,
     auth_pages,
+    demo_pages,
     digest_pages,
     exchange_pages,
     feed_pages,
@@ -37,6 +38,7 @@ for module in (
     digest_pages,
     exchange_pages,
     admin_pages,
+    demo_pages,
 ):
     router.include_router(module.router)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -15,7 +16,7 @@ from markupsafe import Markup
 
 from kizashi.api.deps import csrf_token, session_actor
 from kizashi.model import tlp as tlp_model
-from kizashi.web import i18n
+from kizashi.web import i18n, timefmt
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -37,6 +38,12 @@ def markdown(text: str | None) -> Markup:
     return Markup(clean)  # noqa: S704 - nh3 has sanitised it
 
 
+def pretty_json(value: object) -> str:
+    """JSON for reading in a ``<pre>`` (autoescaped as text): indented, and Japanese as
+    itself rather than ``\\u30bb`` escapes."""
+    return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=False, default=str)
+
+
 def tag_url(name: str) -> str:
     return "/tags/" + quote(name, safe="")
 
@@ -52,12 +59,22 @@ def object_url(stix_id: str) -> str:
     return "/objects/" + quote(stix_id, safe="")
 
 
-templates.env.filters["markdown"] = markdown
+templates.env.filters.update(
+    markdown=markdown,
+    pretty_json=pretty_json,
+    when=timefmt.when,  # {{ obj.modified|when }}: <time> in the user's zone
+    ago=lambda value: timefmt.when(value, relative_to_now=True),
+    local_time=timefmt.local,
+    local_date=timefmt.local_date,
+)
 templates.env.globals.update(
     tag_url=tag_url,
     tags_filter_url=tags_filter_url,
     object_url=object_url,
+    js_messages=i18n.js_messages,  # the front-end's messages in a language (base.html)
     TLP_LEVELS=tlp_model.LEVELS,
+    error_message=i18n.error_message,
+    say=i18n.say,
 )
 
 
@@ -68,13 +85,16 @@ def page(
     if status_code is None:
         status_code = 422 if context.get("error") else 200
     actor = context.pop("actor", None) or session_actor(request)
-    language = i18n.language_of(request)
+    language = i18n.language_of(request, actor)
+    zone = timefmt.zone_of(request, actor, language)
     i18n.use(language)  # the page renders below, in this context
+    timefmt.use(zone)
     context.update(
         request=request,
         actor=actor,
         csrf=csrf_token(request),
         lang=language,
         languages=i18n.NATIVE_NAMES,
+        zone=zone,
     )
     return templates.TemplateResponse(request, name, context, status_code=status_code)

@@ -31,7 +31,7 @@ def _parse(text: str) -> dict[str, Any]:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise invalid(f"Not readable YAML: {exc}") from exc
+        raise invalid("Not readable YAML: %(reason)s", reason=str(exc)) from exc
     if not isinstance(data, dict):
         raise invalid("A rule is a YAML mapping with name, when and then.")
     return data

@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from kizashi.api.deps import check_csrf, get_kizashi
 from kizashi.model.errors import KizashiError
+from kizashi.web import timefmt
 from kizashi.web.deps import FormFields, PageActor
 from kizashi.web.render import page
 from kizashi.web.summary_pages import providers
@@ -37,7 +38,15 @@ def search_page(
             view = kz.search.get_saved(actor, saved)
             q, sort = view.query, view.sort
         if q.strip() or cursor:
-            result = kz.search.search(actor, q, sort=sort, limit=20, cursor=cursor, facets=True)
+            result = kz.search.search(
+                actor,
+                q,
+                sort=sort,
+                limit=20,
+                cursor=cursor,
+                facets=True,
+                zone=timefmt.zone_for(request, actor),
+            )
     except KizashiError as exc:
         error = exc
     saved_searches = kz.search.saved(actor)

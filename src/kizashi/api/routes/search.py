@@ -7,8 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
-from kizashi.api.deps import ActorDep, KizashiDep
+from kizashi.api.deps import ActorDep, KizashiDep, TimeZone
 from kizashi.api.schemas import ErrorOut
+from kizashi.model import preferences
 
 router = APIRouter(tags=["search"], responses={401: {"model": ErrorOut}, 422: {"model": ErrorOut}})
 
@@ -40,10 +41,19 @@ def search(
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     facets: bool = False,
+    tz: TimeZone = "UTC",
 ) -> dict[str, Any]:
     """Ranked results with marked snippets; ``next_cursor`` fetches the next page and
     ``facets=true`` adds counts per type, tag, source, language, TLP and date."""
-    result = kz.search.search(actor, q, sort=sort, limit=limit, cursor=cursor, facets=facets)
+    result = kz.search.search(
+        actor,
+        q,
+        sort=sort,
+        limit=limit,
+        cursor=cursor,
+        facets=facets,
+        zone=preferences.zone(tz),
+    )
     return result.as_dict()
 
 

@@ -10,8 +10,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from kizashi.api.deps import ActorDep, KizashiDep
+from kizashi.api.deps import ActorDep, KizashiDep, TimeZone
 from kizashi.api.schemas import ErrorOut
+from kizashi.model import preferences
 
 router = APIRouter(
     prefix="/stats",
@@ -168,9 +169,11 @@ def trends(
     until: Date = None,
     interval: Annotated[str, Query(pattern="^(day|week|month)$")] = "day",
     top: Annotated[int, Query(ge=1, le=50)] = 5,
+    tz: TimeZone = "UTC",
 ) -> list[dict[str, Any]]:
     """Items per day, week (from Monday) or month: one series for the selection
-    (``all``) and one per value of ``by`` (the ``top`` commonest unless named)."""
+    (``all``) and one per value of ``by`` (the ``top`` commonest unless named). Days are
+    those of ``tz`` (an IANA zone; UTC unless named), as are the query's dates."""
     series = kz.analytics.trends(
         actor,
         by=by,
@@ -180,5 +183,6 @@ def trends(
         until=until,
         interval=interval,
         top=top,
+        zone=preferences.zone(tz),
     )
     return [s.as_dict() for s in series]

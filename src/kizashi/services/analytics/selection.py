@@ -3,6 +3,8 @@ the item types analysts read), read through the search index as the asker may re
 
 from __future__ import annotations
 
+from datetime import UTC, tzinfo
+
 from kizashi.model import searchquery as sq
 from kizashi.model.errors import Problem, invalid
 from kizashi.services.common import Context
@@ -13,16 +15,16 @@ from kizashi.services.search import SearchService
 ITEM_TYPES = ("report", "note", "opinion")
 
 
-def selection(query: str, since: str | None, until: str | None) -> sq.Expr:
+def selection(query: str, since: str | None, until: str | None, zone: tzinfo = UTC) -> sq.Expr:
     """The query, narrowed to items published from ``since`` up to ``until`` (dates in
-    the query language's forms: ``2024-05``, ``2024-05-01``, full instants), and to the
-    item types (:data:`ITEM_TYPES`) unless it names a type itself."""
-    expr = sq.parse(query or "")
+    the query language's forms: ``2024-05``, ``2024-05-01``, full instants; days in
+    ``zone``), and to the item types (:data:`ITEM_TYPES`) unless it names a type itself."""
+    expr = sq.parse(query or "", zone)
     parts: list[sq.Expr] = [] if isinstance(expr, sq.MatchAll) else [expr]
     if not _names_type(expr):
         parts.append(sq.Or(tuple(sq.Field("type", t, 0) for t in ITEM_TYPES)))
     if since or until:
-        parts.append(sq.parse(f"published:{since or ''}..{until or ''}"))
+        parts.append(sq.parse(f"published:{since or ''}..{until or ''}", zone))
     return parts[0] if len(parts) == 1 else sq.And(tuple(parts))
 
 
@@ -47,7 +49,12 @@ def _names_type(expr: sq.Expr) -> bool:
 
 def check_limit(name: str, value: int, most: int) -> None:
     if not 1 <= value <= most:
-        raise invalid(f"{name} must be between 1 and {most}.", [Problem(name, str(value))])
+        raise invalid(
+            "%(name)s must be between 1 and %(max)s.",
+            [Problem(name, str(value))],
+            name=name,
+            max=most,
+        )
 
 
 class IndexReader:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from kizashi.model import searchquery as sq
@@ -39,18 +39,26 @@ class Trends(IndexReader):
         until: str | None = None,
         interval: str = "day",
         top: int = 5,
+        zone: tzinfo = UTC,
     ) -> list[Series]:
         """Items per ``interval`` for each value of ``by`` (the ``top`` commonest over
-        the selection unless ``values`` names them), and for the selection itself."""
+        the selection unless ``values`` names them), and for the selection itself. Days,
+        weeks and months are those of ``zone`` (the asker's; UTC by default), so an item
+        published at 23:30 in Tokyo counts on its Tokyo day."""
         if by not in TREND_FIELDS:
-            raise invalid(f"By must be one of {', '.join(TREND_FIELDS)}.", [Problem("by", by)])
+            raise invalid(
+                "By must be one of %(choices)s.",
+                [Problem("by", by)],
+                choices=", ".join(TREND_FIELDS),
+            )
         if interval not in INTERVALS:
             raise invalid(
-                f"Interval must be one of {', '.join(INTERVALS)}.",
+                "Interval must be one of %(choices)s.",
                 [Problem("interval", interval)],
+                choices=", ".join(INTERVALS),
             )
         check_limit("top", top, 50)
-        expr = selection(query, since, until)
+        expr = selection(query, since, until, zone)
         self.ready()
         access = access_for(actor)
         field_name, query_field = TREND_FIELDS[by]
@@ -61,28 +69,46 @@ class Trends(IndexReader):
                     self.index, expr, access, field_name, size=top
                 ).values
             ]
-        out = [Series("all", self._series(expr, access, interval))]
+        out = [Series("all", self._series(expr, access, interval, zone))]
         for value in values[:50]:
             one = sq.And((expr, sq.Field(query_field, value, 0)))
-            out.append(Series(value, self._series(one, access, interval)))
+            out.append(Series(value, self._series(one, access, interval, zone)))
         return out
 
-    def _series(self, expr: sq.Expr, access: Any, interval: str) -> list[tuple[str, int]]:
-        if interval == "month":
+    def _series(
+        self, expr: sq.Expr, access: Any, interval: str, zone: tzinfo
+    ) -> list[tuple[str, int]]:
+        if interval == "month" and _offsets(zone) == {timedelta()}:
             return [
                 (f"{key // 12:04d}-{key % 12 + 1:02d}", n)
                 for key, n in stats.histogram(self.index, expr, access, interval="month")
             ]
-        daily = stats.histogram(self.index, expr, access, interval="day")
-        if interval == "day":
-            return [(_day(ms).isoformat(), n) for ms, n in daily]
-        weeks: dict[str, int] = defaultdict(int)
-        for ms, n in daily:
-            d = _day(ms)
-            monday = d - timedelta(days=d.weekday())
-            weeks[monday.isoformat()] += n
-        return sorted(weeks.items())
+        offsets = _offsets(zone)
+        if len(offsets) == 1:  # no summer time: a day is 24 hours from local midnight
+            (offset,) = offsets
+            buckets = stats.histogram(self.index, expr, access, interval="day", offset=-offset)
+        else:  # hours, each put on its local day (a day of 23 or 25 hours stays whole)
+            minutes = timedelta(minutes=int(next(iter(offsets)).total_seconds() // 60) % 60)
+            buckets = stats.histogram(self.index, expr, access, interval="hour", offset=-minutes)
+        days: dict[date, int] = defaultdict(int)
+        for ms, n in buckets:
+            days[datetime.fromtimestamp(ms / 1000, zone).date()] += n
+        grouped: dict[str, int] = defaultdict(int)
+        for d, n in days.items():
+            if interval == "day":
+                key = d.isoformat()
+            elif interval == "week":
+                key = (d - timedelta(days=d.weekday())).isoformat()
+            else:
+                key = f"{d.year:04d}-{d.month:02d}"
+            grouped[key] += n
+        return sorted(grouped.items())
 
 
-def _day(ms: int) -> Any:
-    return datetime.fromtimestamp(ms / 1000, UTC).date()
+def _offsets(zone: tzinfo) -> set[timedelta]:
+    """The UTC offsets ``zone`` has had this year (one where there is no summer time)."""
+    year = datetime.now(UTC).year
+    return {
+        datetime(year, month, 1, 12, tzinfo=UTC).astimezone(zone).utcoffset() or timedelta()
+        for month in (1, 4, 7, 10)
+    }

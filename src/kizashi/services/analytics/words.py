@@ -33,7 +33,9 @@ class Words(IndexReader):
         """The frequent words of a selection, with counts, documents and keyness."""
         if order not in TERM_ORDERS:
             raise invalid(
-                f"Order must be one of {', '.join(TERM_ORDERS)}.", [Problem("order", order)]
+                "Order must be one of %(choices)s.",
+                [Problem("order", order)],
+                choices=", ".join(TERM_ORDERS),
             )
         check_limit("limit", limit, MAX_TERMS)
         expr = selection(query, since, until)

@@ -64,12 +64,15 @@ class Exporter:
         """The selected objects as STIX, markings first, then in the order they were
         stored; each once."""
         if not 0 <= selection.depth <= MAX_DEPTH:
-            raise invalid(f"depth is 0 to {MAX_DEPTH}.", [Problem("depth", str(selection.depth))])
+            raise invalid(
+                "depth is 0 to %(max)s.", [Problem("depth", str(selection.depth))], max=MAX_DEPTH
+            )
         unknown = [t for t in selection.types if t not in stix_model.ALL_TYPES]
         if unknown and not all(t.startswith("x-") for t in unknown):
             raise invalid(
-                "Unknown object type: " + ", ".join(unknown),
+                "Unknown object type: %(types)s",
                 [Problem("type", u) for u in unknown],
+                types=", ".join(unknown),
             )
         pks = self._chosen(actor, selection)
         with self.ctx.store.read() as conn:
@@ -181,7 +184,9 @@ class Exporter:
             missing = [i for i in selection.ids if i not in named or not may_see(actor, named[i])]
             if missing:
                 raise invalid(
-                    f"Not found: {', '.join(missing[:5])}", [Problem("id", m) for m in missing]
+                    "Not found: %(ids)s",
+                    [Problem("id", m) for m in missing],
+                    ids=", ".join(missing[:5]),
                 )
             ids = {r.pk for r in named.values()}
             found = ids if found is None else found | ids

@@ -37,7 +37,7 @@ from kizashi.formats import Format, FormatError, Limits, Rejected
 from kizashi.model import stix as stix_model
 from kizashi.model import tlp as tlp_model
 from kizashi.model.actor import Actor
-from kizashi.model.errors import KizashiError, Problem, invalid
+from kizashi.model.errors import KizashiError, Problem, failure, invalid
 from kizashi.model.tags import TagName, parse_tag
 from kizashi.services.common import Context
 from kizashi.services.exchange.checking import (
@@ -156,7 +156,11 @@ class Importer:
         (or, without ``write``, what would)."""
         actor.require_write()
         if fmt.read is None:
-            raise invalid(f"The {fmt.name} format cannot be read.", [Problem("format", fmt.name)])
+            raise invalid(
+                "The %(format)s format cannot be read.",
+                [Problem("format", fmt.name)],
+                format=fmt.name,
+            )
         limits = limits or Limits()
         preview = self._pass(actor, fmt, source, limits, write=False, progress=None)
         if not write:
@@ -252,10 +256,11 @@ class Importer:
                     seen[stix_id] = (version, text)
                     yield index, item
             except FormatError as exc:
-                raise KizashiError(
-                    f"The file cannot be imported: {exc.message} Nothing was stored.",
+                raise failure(
+                    "The file cannot be imported: %(reason)s Nothing was stored.",
                     "unreadable_input",
                     [Problem("file", exc.message)],
+                    reason=exc.message,
                 ) from None
 
     def _plan(

@@ -120,7 +120,7 @@ class ImportJobs:
         with self.ctx.store.read() as conn:
             row = repo.get_job(conn, pk)
         if row is None or (row.requested_by != actor.user_pk and not actor.is_admin):
-            raise not_found(f"Import job {pk}")
+            raise not_found("Import job %(pk)s was not found.", pk=pk)
         return ImportJobView(
             row.pk,
             row.status,

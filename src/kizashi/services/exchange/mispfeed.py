@@ -67,7 +67,7 @@ class Feed:
     def event(self, event_uuid: str) -> dict[str, Any]:
         found = self.events.get(event_uuid.lower())
         if found is None:
-            raise not_found(f"Event {event_uuid[:64]}")
+            raise not_found("Event %(uuid)s was not found.", uuid=event_uuid[:64])
         return {"Event": found}
 
 

@@ -64,8 +64,9 @@ class ExchangeService:
         if found is None:
             readable = [f.name for f in formats.available().values() if f.can_read]
             raise invalid(
-                "No format recognises this input; name one: " + ", ".join(readable) + ".",
+                "No format recognises this input; name one: %(formats)s.",
                 [Problem("format", "not recognised")],
+                formats=", ".join(readable),
             )
         return found
 

@@ -100,9 +100,12 @@ class ObjectCreator:
         existing = repo.get(conn, data["id"])
         if existing is not None:
             if not stix_model.is_observable(data["type"]):
-                raise conflict(f"{data['id']} exists already; edit it instead.")
+                raise conflict("%(stix_id)s exists already; edit it instead.", stix_id=data["id"])
             if existing.revoked:
-                raise conflict(f"{data['id']} exists and is revoked; an admin can restore it.")
+                raise conflict(
+                    "%(stix_id)s exists and is revoked; an admin can restore it.",
+                    stix_id=data["id"],
+                )
             self.tags.attach(conn, actor, [existing.pk], parsed)
             return current_view(conn, data["id"]), False
         pks = self.insert_in(conn, actor, [(data, level)], parsed)
@@ -180,7 +183,9 @@ class ObjectCreator:
                 ]
         if problems:
             raise invalid(
-                f"{len(problems)} problem(s) in the batch; nothing was stored.", problems[:1000]
+                "%(n)s problem(s) in the batch; nothing was stored.",
+                problems[:1000],
+                n=len(problems),
             )
         with self.ctx.store.begin() as conn:
             return self._store_many(conn, actor, prepared, tags)
@@ -262,7 +267,9 @@ class ObjectCreator:
         clash = [i for i in have if not stix_model.is_observable(unique[i][0]["type"])]
         if clash:
             raise conflict(
-                f"{len(clash)} object(s) exist already, e.g. {clash[0]}; nothing was stored."
+                "%(n)s object(s) exist already, e.g. %(stix_id)s; nothing was stored.",
+                n=len(clash),
+                stix_id=clash[0],
             )
         fresh = [unique[i] for i in ids if i not in have]
         result.pks = self.insert_in(conn, actor, fresh, parsed)

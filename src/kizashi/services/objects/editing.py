@@ -62,8 +62,9 @@ class ObjectEditor:
         fixed = [k for k in changes if k in _FIXED]
         if fixed:
             raise invalid(
-                "These properties identify the object and cannot be edited: " + ", ".join(fixed),
+                "These properties identify the object and cannot be edited: %(names)s",
                 [Problem(k, "cannot be changed") for k in fixed],
+                names=", ".join(fixed),
             )
         row = self._live_row(conn, actor, stix_id)
         current: dict[str, Any] = json.loads(row.data)
@@ -151,9 +152,9 @@ class ObjectEditor:
         with self.ctx.store.begin() as conn:
             row = repo.get(conn, stix_id)
             if row is None:
-                raise not_found(f"Object {stix_id}")
+                raise not_found("Object %(stix_id)s was not found.", stix_id=stix_id)
             if not row.revoked:
-                raise conflict(f"{stix_id} is not revoked.")
+                raise conflict("%(stix_id)s is not revoked.", stix_id=stix_id)
             data: dict[str, Any] = json.loads(row.data)
             if not stix_model.is_observable(row.type):
                 data.pop("revoked", None)
@@ -169,9 +170,11 @@ class ObjectEditor:
     def _live_row(self, conn: Connection, actor: Actor, stix_id: str) -> ObjectRow:
         row = repo.get(conn, stix_id)
         if row is None or not actor.may_read(row.tlp, row.created_by):
-            raise not_found(f"Object {stix_id}")
+            raise not_found("Object %(stix_id)s was not found.", stix_id=stix_id)
         if row.revoked:
-            raise conflict(f"{stix_id} is revoked; an admin can restore it first.")
+            raise conflict(
+                "%(stix_id)s is revoked; an admin can restore it first.", stix_id=stix_id
+            )
         return row
 
     def new_version_in(

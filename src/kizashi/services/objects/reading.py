@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 from kizashi.model import stix as stix_model
 from kizashi.model import tlp as tlp_model
 from kizashi.model.actor import Actor
-from kizashi.model.errors import KizashiError, Problem, forbidden, invalid
+from kizashi.model.errors import KizashiError, Problem, failure, forbidden, invalid
 from kizashi.model.tagquery import AllOf, Expr, Has, map_tags, parse_tag_query, tags_in
 from kizashi.services.common import Context, may_see, readable_row, reader_of
 from kizashi.services.objects.views import (
@@ -68,10 +68,11 @@ class ObjectReader:
             raise forbidden("Only an admin can list revoked objects.")
         unknown = [t for t in types if t not in stix_model.ALL_TYPES]
         if unknown:
-            raise KizashiError(
-                "Unknown object type: " + ", ".join(unknown),
+            raise failure(
+                "Unknown object type: %(types)s",
                 "unknown_type",
                 [Problem("type", u) for u in unknown],
+                types=", ".join(unknown),
             )
         parts: list[Expr] = [parse_tag_query(tags)] if tags else []
         parts += [Has(t) for t in all_tags]
@@ -125,7 +126,7 @@ def _bound(value: str | None, field: str, *, end: bool) -> str | None:
         when = stix_model.parse_timestamp(value if "T" in value else value + "T00:00:00Z")
     except ValueError:
         raise invalid(
-            f"{field} is a date (2024-05-01) or a timestamp.", [Problem(field, value)]
+            "%(field)s is a date (2024-05-01) or a timestamp.", [Problem(field, value)], field=field
         ) from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)

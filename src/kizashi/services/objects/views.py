@@ -191,8 +191,9 @@ def split_tlp(data: dict[str, Any], explicit: str | None) -> str | None:
         norm = tlp_model.normalise(explicit)
         if norm is None:
             raise invalid(
-                f"{explicit!r} is not a TLP level.",
+                "%(level)r is not a TLP level.",
                 [Problem("tlp", "one of " + ", ".join(tlp_model.LEVELS))],
+                level=explicit,
             )
         level = norm
     return level

@@ -36,7 +36,7 @@ class RuleDefinitions:
         with self.ctx.store.read() as conn:
             row = repo.get(conn, name)
         if row is None:
-            raise not_found(f"No rule named {name!r}.")
+            raise not_found("No rule named %(name)r.", name=name)
         return RuleView.of(row)
 
     def save(self, actor: Actor, raw: Mapping[str, Any], *, name: str | None = None) -> RuleView:
@@ -56,14 +56,14 @@ class RuleDefinitions:
             }
             if name is None:
                 if repo.get(conn, spec.name) is not None:
-                    raise conflict(f"A rule named {spec.name!r} exists; edit it instead.")
+                    raise conflict("A rule named %(name)r exists; edit it instead.", name=spec.name)
                 repo.insert(conn, {**values, "created_at": now, "version": 1})
             else:
                 row = repo.get(conn, name)
                 if row is None:
-                    raise not_found(f"No rule named {name!r}.")
+                    raise not_found("No rule named %(name)r.", name=name)
                 if spec.name != name and repo.get(conn, spec.name) is not None:
-                    raise conflict(f"A rule named {spec.name!r} exists.")
+                    raise conflict("A rule named %(name)r exists.", name=spec.name)
                 repo.update(conn, row.pk, {**values, "version": row.version + 1})
             self.ctx.audit(conn, actor, "rule.save", spec.name)
             saved = repo.get(conn, spec.name)
@@ -77,7 +77,7 @@ class RuleDefinitions:
         with self.ctx.store.begin() as conn:
             row = repo.get(conn, name)
             if row is None:
-                raise not_found(f"No rule named {name!r}.")
+                raise not_found("No rule named %(name)r.", name=name)
             touched, lost_tlp = repo.remove_tags_added_by(conn, row.pk) if remove_tags else ([], [])
             self.tags.refresh_tlp(conn, lost_tlp)
             repo.delete(conn, row.pk)
@@ -103,7 +103,9 @@ class RuleDefinitions:
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise invalid(f"Not readable YAML: {exc}", [Problem("yaml", "syntax")]) from exc
+            raise invalid(
+                "Not readable YAML: %(reason)s", [Problem("yaml", "syntax")], reason=str(exc)
+            ) from exc
         items = data.get("rules") if isinstance(data, dict) else data
         if not isinstance(items, builtins.list):
             raise invalid("Expected a list of rules (or a mapping with 'rules:').")
@@ -112,7 +114,9 @@ class RuleDefinitions:
             try:
                 specs.append((raw, rm.parse_rule(raw)))
             except KizashiError as exc:
-                raise invalid(f"Rule {i + 1}: {exc.message}", exc.problems) from exc
+                raise invalid(
+                    "Rule %(n)s: %(reason)s", exc.problems, n=i + 1, reason=exc.message
+                ) from exc
         counts = {"created": 0, "replaced": 0, "skipped": 0}
         for raw, spec in specs:
             try:

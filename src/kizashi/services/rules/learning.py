@@ -90,7 +90,9 @@ class Suggestions:
                 actor.user_pk,
                 self.ctx.stamp(),
             ):
-                raise not_found(f"No pending suggestion {tag!r} for {stix_id}.")
+                raise not_found(
+                    "No pending suggestion %(tag)r for %(stix_id)s.", tag=tag, stix_id=stix_id
+                )
             if accept:
                 self.tags.attach(conn, actor, [row.pk], [parsed])
             self.ctx.audit(

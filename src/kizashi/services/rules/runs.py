@@ -47,7 +47,7 @@ class Runs:
             if name is not None:
                 row = repo.get(conn, name)
                 if row is None:
-                    raise not_found(f"No rule named {name!r}.")
+                    raise not_found("No rule named %(name)r.", name=name)
                 rule_pk = row.pk
             return repo.create_run(conn, rule_pk, actor.user_pk, self.ctx.stamp()), rule_pk
 
@@ -84,7 +84,7 @@ class Runs:
         with self.ctx.store.read() as conn:
             run = repo.get_run(conn, run_id)
             if run is None or not (actor.is_admin or run.requested_by == actor.user_pk):
-                raise not_found(f"No rule run {run_id}.")
+                raise not_found("Rule run %(run_id)s was not found.", run_id=run_id)
             rule = repo.get_pk(conn, run.rule_pk) if run.rule_pk else None
         return RunView(
             run.pk,

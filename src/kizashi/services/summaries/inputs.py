@@ -68,8 +68,9 @@ def _commonest(counts: dict[str, int], n: int = 50) -> list[str]:
 def check_language(language: str | None) -> None:
     if language is not None and language not in LANGUAGES:
         raise invalid(
-            f"The output language is one of {', '.join(LANGUAGES)}.",
+            "The output language is one of %(choices)s.",
             [Problem("language", language)],
+            choices=", ".join(LANGUAGES),
         )
 
 
@@ -77,7 +78,9 @@ def budget_of(budget: int, default: int) -> int:
     budget = budget or default
     if not 50 <= budget <= MAX_BUDGET:
         raise invalid(
-            f"The budget is 50 to {MAX_BUDGET} characters.", [Problem("budget", str(budget))]
+            "The budget is 50 to %(max)s characters.",
+            [Problem("budget", str(budget))],
+            max=MAX_BUDGET,
         )
     return budget
 

@@ -118,7 +118,7 @@ class SummaryJobs:
         with self.ctx.store.read() as conn:
             row = repo.get_job(conn, pk)
         if row is None or (row.requested_by != actor.user_pk and not actor.is_admin):
-            raise not_found(f"Summary job {pk}")
+            raise not_found("Summary job %(pk)s was not found.", pk=pk)
         return JobView(
             row.pk,
             row.status,

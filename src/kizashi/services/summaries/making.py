@@ -58,10 +58,10 @@ class SummaryMaker:
         found = self.providers.get(name)
         if found is None:
             raise invalid(
-                f"No summary provider {name!r} here; this installation has: "
-                + ", ".join(sorted(self.providers))
-                + ".",
+                "No summary provider %(name)r here; this installation has: %(providers)s.",
                 [Problem("provider", name)],
+                name=name,
+                providers=", ".join(sorted(self.providers)),
             )
         return found
 
@@ -104,7 +104,9 @@ class SummaryMaker:
         statement citing the items it came from."""
         budget = budget_of(budget, COLLECTION_BUDGET)
         if not 1 <= limit <= MAX_ARTICLES:
-            raise invalid(f"limit is between 1 and {MAX_ARTICLES}.", [Problem("limit", str(limit))])
+            raise invalid(
+                "limit is between 1 and %(max)s.", [Problem("limit", str(limit))], max=MAX_ARTICLES
+            )
         expr = selection(query, since, until)
         if self.search.sync_on_query:
             self.search.follower.catch_up(wait=2.0)

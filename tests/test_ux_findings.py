@@ -1,0 +1,82 @@
+"""What a new Japanese analyst found when trying the UI (issue 20), each kept fixed:
+Japanese in object properties is shown as itself, not ``\\u30bb`` escapes; times read in
+the user's zone, not ``2026-11-20T00:00:00Z``; warning-list flags read as separate
+labels, not one run of words; the page's language is what ``<html lang>`` says (see
+test_i18n) and a word that is a tag name finds the tag's items (test_search_tag_words)."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from fastapi.testclient import TestClient
+
+from kizashi.model.actor import SYSTEM
+from kizashi.services import Kizashi
+from kizashi.web import i18n
+from kizashi.web.render import templates
+from test_web import login
+
+
+def _japanese_report(kz: Kizashi) -> str:
+    view, _ = kz.objects.create(
+        SYSTEM,
+        {
+            "type": "report",
+            "name": "セキュリティ注意喚起",
+            "description": "C2 は 192.0.2.44 でした。",
+            "published": "2026-11-20T00:00:00Z",
+            "object_refs": [SYSTEM.identity_ref],
+            "external_references": [
+                {"source_name": "JPCERT/CC", "description": "セキュリティ情報の公開"}
+            ],
+        },
+    )
+    return view.id
+
+
+def test_japanese_in_properties_is_shown_as_itself(web: TestClient, kz: Kizashi) -> None:
+    made = _japanese_report(kz)
+    login(web, "rei", "reader-password")
+    page = web.get(f"/objects/{made}").text
+    properties = page[page.index('id="properties"') :]
+    assert "セキュリティ情報の公開" in properties
+    assert "\\u30bb" not in page
+    history = page[page.index('id="history"') :]
+    assert "セキュリティ注意喚起" in history  # each version's JSON, readable too
+
+
+def test_times_are_in_the_user_s_zone_and_named(web: TestClient, kz: Kizashi) -> None:
+    made = _japanese_report(kz)
+    login(web, "rei", "reader-password")
+    ja = web.get(f"/objects/{made}", headers={"Accept-Language": "ja"}).text
+    stamp = '<time datetime="2026-11-20T00:00:00Z" title="2026-11-20T00:00:00Z">'
+    assert stamp + "2026-11-20 09:00:00 JST</time>" in ja  # the published property
+    assert ">2026-11-20T00:00:00Z<" not in ja  # no raw instant as visible text
+    en = web.get(f"/objects/{made}", headers={"Accept-Language": "en"}).text
+    assert stamp + "2026-11-20 00:00:00 UTC</time>" in en
+    # Lists say how long ago, with the time itself in the title.
+    listed = web.get("/objects", headers={"Accept-Language": "ja"}).text
+    assert re.search(
+        r'<time datetime="[^"]+" title="[0-9-]+ [0-9:]+ JST">[^<]*(前|後)</time>', listed
+    )
+
+
+def test_flags_read_as_separate_labels(web: TestClient, kz: Kizashi) -> None:
+    source = (
+        '{% from "_macros.html" import flag_list %}'
+        "{{ flag_list('documentation,warninglist:Top 10 000 most-used sites from Tranco') }}"
+    )
+    for language, label, listed in (
+        ("en", "documentation value", "warning list: Top 10 000 most-used sites from Tranco"),
+        ("ja", "文書用の値", "警告リスト: Top 10 000 most-used sites from Tranco"),
+    ):
+        i18n.use(language)
+        out = templates.env.from_string(source).render()
+        chips = re.findall(r'<span class="flag[^"]*"[^>]*>([^<]*)</span>', out)
+        assert chips == [label, listed], out
+    i18n.use("en")
+    made = _japanese_report(kz)
+    login(web, "rei", "reader-password")
+    page = html.unescape(web.get(f"/objects/{made}", headers={"Accept-Language": "ja"}).text)
+    assert '<span class="flag flag-documentation">文書用の値</span>' in page
