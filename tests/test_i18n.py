@@ -510,3 +510,102 @@ def test_the_import_pages_are_japanese_in_japanese(web: TestClient) -> None:
     job = without_script_messages(job)
     assert "<strong>完了</strong>" in job and "オブジェクトを見る" in job and "開始 " in job
     assert "See the objects" not in job and "started" not in job
+
+
+# -- the errors a page shows (model/errors.py, web/i18n.error_message) ----------------------
+
+
+def error_shown(page: str) -> str:
+    found = re.search(r'<article class="error" role="alert">\s*<strong>(.*?)</strong>', page, re.S)
+    assert found, "no error on the page"
+    return found.group(1)
+
+
+def test_the_errors_of_the_services_are_in_the_catalogue() -> None:
+    ids = extracted()
+    # Babel's own extractor loses a message whose call holds a Problem(...) (and takes
+    # the error's code instead): babel.cfg reads Python with kizashi.web.extract.
+    assert "Search query: %(reason)s at position %(position)s." in ids
+    assert "A tag name cannot be empty." in ids and "empty" in ids  # message and problem
+    assert "Object %(stix_id)s was not found." in ids
+    assert not {"validation_failed", "unknown_type", "unreadable_input", " "} & ids
+
+
+def test_a_service_error_is_japanese_on_the_page_and_english_in_the_api(
+    web: TestClient, kz: Kizashi
+) -> None:
+    from test_web import login
+
+    login(web, "ana", "analyst-password")
+    ja = {"Accept-Language": "ja"}
+    searched = web.get("/search", params={"q": "("}, headers=ja)
+    assert searched.status_code == 422
+    # The parser's reason stays English (a value); the sentence and the position are Japanese.
+    assert html.unescape(error_shown(searched.text)) == "検索クエリ: 1 文字目で unclosed '('。"
+    missing = web.get("/objects/report--0b8c7d1e-0000-4a1a-8a1a-000000000000", headers=ja)
+    assert missing.status_code == 404
+    assert error_shown(missing.text) == (
+        "オブジェクト report--0b8c7d1e-0000-4a1a-8a1a-000000000000 は見つかりませんでした。"
+    )
+    nowhere = web.get("/no-such-page", headers=ja)
+    assert error_shown(nowhere.text) == "このアドレスには何もありません。"
+    english = web.get("/search", params={"q": "("}, headers={"Accept-Language": "en"})
+    assert html.unescape(error_shown(english.text)) == "Search query: unclosed '(' at position 1."
+    token, _ = kz.users.create_token(kz.users.get_actor("ana"), "tests")
+    api = web.get(
+        "/api/v1/search", params={"q": "("}, headers={"Authorization": f"Bearer {token}", **ja}
+    )
+    assert api.status_code == 422
+    assert api.json()["error"]["message"] == "Search query: unclosed '(' at position 1."
+
+
+@pytest.mark.parametrize(
+    ("language", "shown"),
+    [
+        ("ja", "&#39;&lt;script&gt;alert(1)&#39; のフォームはありません。"),
+        ("en", "There is no form for &#39;&lt;script&gt;alert(1)&#39;."),
+    ],
+)
+def test_the_values_in_an_error_are_escaped_on_the_page(
+    web: TestClient, language: str, shown: str
+) -> None:
+    from test_web import login
+
+    login(web, "ana", "analyst-password")
+    page = web.get("/objects/new/%3Cscript%3Ealert(1)", headers={"Accept-Language": language})
+    assert page.status_code == 422
+    assert error_shown(page.text) == shown
+    assert "<script>alert(1)" not in page.text
+
+
+def test_an_error_keeps_its_template_and_values() -> None:
+    from kizashi.model.errors import KizashiError, failure, invalid
+
+    exc = failure("Unknown time zone %(zone)r.", "validation_failed", zone="Mars/Olympus")
+    assert exc.message == "Unknown time zone 'Mars/Olympus'." and exc.code == "validation_failed"
+    assert exc.template == "Unknown time zone %(zone)r." and exc.values == {"zone": "Mars/Olympus"}
+    plain = invalid("100% of the batch failed.")  # no values: taken as it is, % included
+    assert plain.message == plain.template == "100% of the batch failed." and plain.values == {}
+    assert KizashiError("As it is.").template == "As it is."
+    token = i18n.use("ja")
+    try:
+        # Values are put in as they are: the page escapes them, not error_message.
+        named = failure("Tag %(name)r was not found.", "not_found", name="<b>x</b>")
+        assert i18n.error_message(named) == "タグ '<b>x</b>' は見つかりませんでした。"
+        assert i18n.error_message(plain) == "100% of the batch failed."  # not in the catalogue
+        unknown = failure("Nothing like %(this)s here.", "error", this="that")
+        assert i18n.error_message(unknown) == "Nothing like that here."
+        # A translation whose placeholder has no value: the English message, not a crash.
+        short = KizashiError(
+            "Tag 'x' was not found.", "not_found", template="Tag %(name)r was not found."
+        )
+        assert i18n.error_message(short) == "Tag 'x' was not found."
+        wrong = KizashiError(
+            "Tag 'x' was not found.",
+            "not_found",
+            template="Tag %(name)r was not found.",
+            values={"other": "x"},
+        )
+        assert i18n.error_message(wrong) == "Tag 'x' was not found."
+    finally:
+        i18n._current.reset(token)

@@ -212,29 +212,55 @@ def objects_with_tag(conn: Connection, tag_pk: int, reader: Reader | None = None
     return list(conn.scalars(q))
 
 
+def count_objects_with_tag(conn: Connection, tag_pk: int, reader: Reader | None = None) -> int:
+    """How many objects ``tag_pk`` is on (those ``reader`` may read): the length of
+    :func:`objects_with_tag`, counted in SQL (a common tag is on 100,000 objects or more,
+    and their keys are not needed to count them)."""
+    q = sa.select(sa.func.count()).select_from(object_tags).where(object_tags.c.tag_pk == tag_pk)
+    if reader is not None:
+        q = q.join(objects, objects.c.pk == object_tags.c.object_pk).where(readable_by(reader))
+    return int(conn.execute(q).scalar_one())
+
+
+def on_any_object(conn: Connection, tag_pk: int, reader: Reader | None = None) -> bool:
+    """Whether ``tag_pk`` is on any object (one ``reader`` may read)."""
+    q = sa.select(object_tags.c.object_pk).where(object_tags.c.tag_pk == tag_pk)
+    if reader is not None:
+        q = q.join(objects, objects.c.pk == object_tags.c.object_pk).where(readable_by(reader))
+    return conn.execute(q.limit(1)).first() is not None
+
+
 def neighbours(
     conn: Connection, tag_pk: int, limit: int = 20, reader: Reader | None = None
 ) -> list[tuple[str, int]]:
     """Tags that occur on the same objects as ``tag_pk``, with how often (on the objects
-    ``reader`` may read)."""
-    mine = sa.select(object_tags.c.object_pk).where(object_tags.c.tag_pk == tag_pk)
+    ``reader`` may read).
+
+    Counted by tag key, and only the counted tags joined to their names: joining every
+    co-occurring link to ``tags`` and grouping by name did one more look-up per link
+    (half a million for a tag on 140,000 objects), for the same answer."""
+    mine = object_tags.alias("mine")
     other = object_tags.alias("other")
-    n = sa.func.count().label("n")
-    q = (
-        sa.select(tags.c.name, n)
+    counted = (
+        sa.select(other.c.tag_pk, sa.func.count().label("n"))
         .select_from(
-            other.join(tags, tags.c.pk == other.c.tag_pk).join(
-                objects, objects.c.pk == other.c.object_pk
+            mine.join(objects, objects.c.pk == mine.c.object_pk).join(
+                other, other.c.object_pk == mine.c.object_pk
             )
         )
         .where(
-            other.c.object_pk.in_(mine),
+            mine.c.tag_pk == tag_pk,
             other.c.tag_pk != tag_pk,
             objects.c.revoked == sa.false(),
             readable_by(reader) if reader is not None else sa.true(),
         )
-        .group_by(tags.c.name)
-        .order_by(n.desc(), tags.c.name)
+        .group_by(other.c.tag_pk)
+        .subquery("counted")
+    )
+    q = (
+        sa.select(tags.c.name, counted.c.n)
+        .join_from(counted, tags, tags.c.pk == counted.c.tag_pk)
+        .order_by(counted.c.n.desc(), tags.c.name)
         .limit(limit)
     )
     return [(r[0], int(r[1])) for r in conn.execute(q)]

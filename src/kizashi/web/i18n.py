@@ -136,8 +136,8 @@ def error_message(exc: KizashiError) -> str:
     translated = gettext(exc.template) if exc.template else exc.message
     if translated == exc.template:
         return exc.message
-    if not exc.values:
-        return translated
+    if not exc.values:  # taken as it is; unless values were due and are missing
+        return translated if exc.template == exc.message else exc.message
     try:
         return translated % exc.values
     except (KeyError, TypeError, ValueError):
