@@ -130,3 +130,12 @@ def chromium() -> Iterator[Any]:
             yield b
         finally:
             b.close()
+
+
+def browser_login(page: Any, url: str, user: str, password: str) -> None:
+    """Log ``page`` in through the login form and wait for the home page."""
+    page.goto(url + "/login")
+    page.fill("#username", user)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(url + "/")

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from support import chromium, kizashi_server, need
+from support import browser_login, chromium, kizashi_server, need
 
 ROOT = Path(__file__).resolve().parents[1]
 AXE = ROOT / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
@@ -81,14 +81,6 @@ def _api(page: Any, url: str, path: str, body: dict[str, Any]) -> dict[str, Any]
     return answer
 
 
-def _login(page: Any, url: str, user: str, password: str) -> None:
-    page.goto(url + "/login")
-    page.fill("#username", user)
-    page.fill("#password", password)
-    page.click("button[type=submit]")
-    page.wait_for_url(url + "/")
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not AXE.exists():
@@ -103,7 +95,7 @@ def browser() -> Iterator[Any]:
 def site(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     with kizashi_server(tmp_path_factory.mktemp("data"), PASSWORD) as url:
         page = browser.new_page()
-        _login(page, url, "admin", PASSWORD)
+        browser_login(page, url, "admin", PASSWORD)
         _api(
             page,
             url,
@@ -196,7 +188,7 @@ def _walk(browser: Any, site: Site, role: str, locale: str) -> dict[str, list[An
     context = browser.new_context(locale=locale, bypass_csp=True)  # to inject axe
     page = context.new_page()
     user, password = ("admin", PASSWORD) if role == "admin" else ("reader", READER_PASSWORD)
-    _login(page, site.url, user, password)
+    browser_login(page, site.url, user, password)
     found: dict[str, list[Any]] = {}
     for path in site.pages[role]:
         page.goto(site.url + path)
@@ -235,7 +227,7 @@ def test_the_checker_finds_a_violation(browser: Any, site: Site) -> None:
 def test_every_control_is_reached_with_the_keyboard(browser: Any, site: Site) -> None:
     context = browser.new_context(locale="ja-JP")
     page = context.new_page()
-    _login(page, site.url, "admin", PASSWORD)
+    browser_login(page, site.url, "admin", PASSWORD)
     unreached: dict[str, list[str]] = {}
     for path in site.pages["admin"]:
         page.goto(site.url + path)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from support import chromium, kizashi_server, need
+from support import browser_login, chromium, kizashi_server, need
 
 PASSWORD = "ime-test-password"
 ASSETS = (
@@ -48,11 +48,7 @@ def session() -> Iterator[tuple[str, Any]]:
         chromium() as browser,
     ):
         page = browser.new_page(locale="ja-JP")
-        page.goto(url + "/login")
-        page.fill("#username", "admin")
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(url + "/")
+        browser_login(page, url, "admin", PASSWORD)
         # A tag to be suggested.
         page.goto(url + "/objects/new/report")
         page.fill("#title", "IME テスト用レポート")

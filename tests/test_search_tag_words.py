@@ -7,21 +7,13 @@ from __future__ import annotations
 
 from kizashi.model.actor import SYSTEM, Actor
 from kizashi.services import Kizashi
+from test_analytics import report
+
+PUBLISHED = "2026-12-01T00:00:00Z"
 
 
 def _report(kz: Kizashi, name: str, text: str, tags: list[str]) -> str:
-    view, _ = kz.objects.create(
-        SYSTEM,
-        {
-            "type": "report",
-            "name": name,
-            "description": text,
-            "published": "2026-12-01T00:00:00Z",
-            "object_refs": [SYSTEM.identity_ref],
-        },
-    )
-    kz.tags.tag(SYSTEM, view.id, tags)
-    return view.id
+    return report(kz, text, PUBLISHED, tags, title=name)
 
 
 def test_a_tag_name_finds_its_items_after_the_text_matches(kz: Kizashi, reader: Actor) -> None:

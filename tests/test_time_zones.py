@@ -19,6 +19,7 @@ from kizashi.model.actor import SYSTEM
 from kizashi.model.errors import KizashiError
 from kizashi.services import Kizashi
 from kizashi.web import i18n, timefmt
+from test_analytics import report
 from test_web import login
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -148,17 +149,7 @@ def test_the_zone_follows_the_user_then_the_browser_then_the_language(web: TestC
 
 
 def _report(kz: Kizashi, name: str, published: str) -> str:
-    view, _ = kz.objects.create(
-        SYSTEM,
-        {
-            "type": "report",
-            "name": name,
-            "description": f"{name} の観測記録。",
-            "published": published,
-            "object_refs": [SYSTEM.identity_ref],
-        },
-    )
-    return view.id
+    return report(kz, f"{name} の観測記録。", published, [], title=name)
 
 
 def test_days_are_the_asker_s_days_in_trends_and_filters(kz: Kizashi) -> None:

@@ -145,7 +145,9 @@ def test_analytics_page_shows_cloud_trends_and_emerging(
     assert sum(everything) == 11 and everything.count(0) == 4
 
     # ランサムウェア is new this week; its articles link to their object pages.
-    emerging = page.split('id="emerging-section"')[1]
+    # The section, up to the end of the page's content (the shortcuts dialog after it
+    # links to /objects/new/… pages too).
+    emerging = page.split('id="emerging-section"')[1].split("</main>")[0]
     assert re.search(r'class="term" href="[^"]+">ランサムウェア', emerging)
     # ... the newest three of them (published 1, 2 and 3 days ago).
     for report_id in corpus["recent"][:3]:
@@ -159,14 +161,18 @@ def test_emerging_terms_follow_the_dates_of_the_page(
     login(web, "ana", "analyst-password")
     # The 7 days up to 30 December: the reports of 3, 4 and 5 days ago, not the newer two.
     page = web.get("/analytics", params={"q": "lang:ja", "until": "2025-12-30"}).text
-    emerging = page.split('id="emerging-section"')[1]
+    # The section, up to the end of the page's content (the shortcuts dialog after it
+    # links to /objects/new/… pages too).
+    emerging = page.split('id="emerging-section"')[1].split("</main>")[0]
     assert "the 7 days up to 2025-12-30" in emerging
     assert re.search(r'class="term" href="[^"]+">ランサムウェア', emerging)
     linked = set(re.findall(r'href="/objects/([^"]+)"', emerging))
     assert linked == set(corpus["recent"][2:5])
     # From a date on: the period is from it to now, and a term's search keeps the dates.
     page = web.get("/analytics", params={"q": "lang:ja", "since": "2025-12-27"}).text
-    emerging = page.split('id="emerging-section"')[1]
+    # The section, up to the end of the page's content (the shortcuts dialog after it
+    # links to /objects/new/… pages too).
+    emerging = page.split('id="emerging-section"')[1].split("</main>")[0]
     assert "published from 2025-12-27 to now" in emerging
     href = re.search(r'class="term" href="([^"]+)">ランサムウェア', emerging)
     assert href

@@ -126,7 +126,7 @@ def say(text: object) -> str:
     """``text`` (an error's detail, a stored status: text from the program, never
     markup) in the page's language where the catalogue has it. Plain text, so the
     template escapes it: unlike the templates' own ``_()``, whose result is markup."""
-    return translations(_current.get()).ugettext(str(text)) if text else ""
+    return gettext(str(text)) if text else ""
 
 
 def error_message(exc: KizashiError) -> str:

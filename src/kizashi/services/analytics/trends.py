@@ -78,12 +78,12 @@ class Trends(IndexReader):
     def _series(
         self, expr: sq.Expr, access: Any, interval: str, zone: tzinfo
     ) -> list[tuple[str, int]]:
-        if interval == "month" and _offsets(zone) == {timedelta()}:
+        offsets = _offsets(zone)
+        if interval == "month" and offsets == {timedelta()}:
             return [
                 (f"{key // 12:04d}-{key % 12 + 1:02d}", n)
                 for key, n in stats.histogram(self.index, expr, access, interval="month")
             ]
-        offsets = _offsets(zone)
         if len(offsets) == 1:  # no summer time: a day is 24 hours from local midnight
             (offset,) = offsets
             buckets = stats.histogram(self.index, expr, access, interval="day", offset=-offset)
