@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 ASSETS := src/kizashi/web/static/dist/.built
 export KIZASHI_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: install run test check bench assets clean help
+.PHONY: install run test check bench assets messages clean help
 
 help:
 	@echo "make run    install, then start Kizashi on http://$${KIZASHI_HOST:-127.0.0.1}:$${KIZASHI_PORT:-8000}"
@@ -39,6 +39,11 @@ assets: $(ASSETS)
 $(JS_MESSAGES): babel.cfg $(wildcard frontend/src/*.js) $(ASSETS) $(INSTALLED)
 	$(BIN)/python -m kizashi.web.i18n $@
 
+# Extract the UI's messages, keep the Japanese catalogue's translations, take new ones
+# from JSON files (ARGS="--add new.json") and list what is still missing.
+messages: $(INSTALLED)
+	$(BIN)/python tools/update_catalogue.py $(ARGS)
+
 run: install
 	$(BIN)/kizashi run
 
@@ -49,8 +54,8 @@ test: install
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 check: install
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

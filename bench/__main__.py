@@ -14,7 +14,9 @@ to existing" with 10 to 1,000 rules; smaller stores with ``--quick``), with ``--
 rules``; an eighth, stats (analytics over selections of 1,000 to 100,000 items; 5,000
 with ``--quick``), with ``--only stats``; a ninth, exchange (STIX import of ATT&CK against
 python-stix2's MemoryStore, and the memory of a 200 MB bundle; 5 MB with ``--quick``),
-with ``--only exchange``.
+with ``--only exchange``; a tenth, pages (the UI's main pages over HTTP as a logged-in
+analyst at 100,000 stored items, and the front-end bundle's size; 5,000 with
+``--quick``), with ``--only pages``.
 
 A measurement, not a test: it always exits 0 and says PASS/FAIL against the targets.
 """
@@ -33,6 +35,7 @@ from bench import (
     bench_extract,
     bench_feeds,
     bench_lookup,
+    bench_pages,
     bench_rules,
     bench_rules_e2e,
     bench_search,
@@ -51,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="20,000 observables, 2,000 reports, batches of 1,000; 2,000 feed items, 200 pages; "
         "a 2 MB extraction corpus, peers on 128 KB; 5,000 search documents, no million; "
-        "rules over 300 sampled and 200 stored items; analytics over 5,000 documents",
+        "rules over 300 sampled and 200 stored items; analytics over 5,000 documents; "
+        "pages over 5,000 items, 5 requests each",
     )
     ap.add_argument("--batch", type=int, default=10_000, help="observables per create_many call")
     ap.add_argument("--queries", type=int, default=200, help="samples per filter")
@@ -69,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             "rules",
             "stats",
             "exchange",
+            "pages",
         ],
         help="run one benchmark only",
     )
@@ -150,6 +155,12 @@ def main(argv: list[str] | None = None) -> int:
         exchanged = bench_exchange.run(args.quick, progress=progress)
         print(bench_exchange.render(exchanged), flush=True)
         doc["exchange"] = exchanged.as_dict()
+    if args.only in (None, "pages"):
+        if args.only is None:
+            print("\n", flush=True)
+        paged = bench_pages.run(args.quick, progress=progress)
+        print(bench_pages.render(paged), flush=True)
+        doc["pages"] = paged.as_dict()
     if args.json:
         args.json.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         print(f"\nresults written to {args.json}")

@@ -248,6 +248,7 @@ READS: dict[tuple[str, str], list[Call]] = {
         Call("/api/v1/objects", {"type": "relationship"}),
         Call("/api/v1/objects", {"tlp": "red"}),
         Call("/api/v1/objects", {"include_revoked": "true"}),
+        *[Call("/api/v1/objects", {"sort": s}) for s in ("modified", "oldest", "created", "name")],
     ],
     ("GET", "/api/v1/objects/{stix_id}"): each("/api/v1/objects/{stix_id}", "stix_id", OBJECTS),
     ("GET", "/api/v1/objects/{stix_id}/history"): each(
@@ -416,6 +417,20 @@ WRITES: list[tuple[str, str, list[Call]]] = [
         "DELETE",
         "/api/v1/objects/{stix_id}/tags",
         each("/api/v1/objects/{stix_id}/tags", "stix_id", OBJECTS, params={"tag": "shared-tag"}),
+    ),
+    (
+        "POST",
+        "/api/v1/objects/bulk",
+        [
+            # Every object at once, the RED ones among them: they are "not_found" like
+            # the missing one, and only what the analyst may read changes.
+            Call(
+                "/api/v1/objects/bulk",
+                body={"ids": OBJECTS, "add_tags": ["walk-bulk"], "remove_tags": ["ana-tag"]},
+            ),
+            Call("/api/v1/objects/bulk", body={"ids": OBJECTS, "tlp": "green"}),
+            Call("/api/v1/objects/bulk", body={"ids": [RED_REPORT], "add_tags": ["red-only-tag"]}),
+        ],
     ),
     (
         "PATCH",

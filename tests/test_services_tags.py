@@ -296,3 +296,25 @@ def test_neighbours_count_co_occurring_tags(kz: Kizashi, analyst: Actor) -> None
     assert kz.tags.neighbours(SYSTEM, "b") == [("a", 2), ("c", 1), ("e", 1)]
     assert kz.tags.neighbours(SYSTEM, "a", limit=1) == [("b", 2)]
     assert code_of(kz.tags.neighbours, SYSTEM, "zzz").code == "not_found"
+
+
+def test_related_tags_count_the_newest_objects_of_each_tag(kz: Kizashi, analyst: Actor) -> None:
+    """A page's related tags: counted once per object on a tag's newest ``sample``
+    objects, said to be a sample when the tag has more, the object's own tags left out."""
+    older = [new(kz, analyst, f"old-{k}") for k in range(3)]
+    newer = [new(kz, analyst, f"new-{k}") for k in range(2)]
+    for oid in older:
+        kz.tags.tag(analyst, oid, ["apt", "loader"])
+    for oid in newer:
+        kz.tags.tag(analyst, oid, ["apt", "wiper", "tlp:green"])
+    every = kz.tags.related(analyst, ["apt"], 10, sample=10)
+    assert every.tags == [("loader", 3), ("tlp:green", 2), ("wiper", 2)]
+    assert (every.counted, every.sampled) == (5, False)
+    newest = kz.tags.related(analyst, ["apt"], 10, sample=2)
+    assert newest.tags == [("tlp:green", 2), ("wiper", 2)]
+    assert (newest.counted, newest.sampled) == (2, True)
+    # Two asked tags on one object count it once; besides leaves a tag out of the answer.
+    both = kz.tags.related(analyst, ["apt", "wiper"], 10, sample=10, besides=["tlp:green"])
+    assert both.tags == [("loader", 3)]
+    assert both.counted == 5
+    assert kz.tags.related(analyst, ["no-such-tag"], 10).tags == []

@@ -12,6 +12,24 @@ document.addEventListener("change", (event) => {
   if (event.target.matches?.("[data-autosubmit]")) event.target.form.requestSubmit();
 });
 
+// The objects list's "select all on this page" box ticks the rows' boxes, and follows
+// them: ticked when every row is, half-ticked when some are. Without scripts it still
+// works: the server reads it as every row of the page (data-select-all, page_ids).
+document.addEventListener("change", (event) => {
+  const table = event.target.closest?.("table");
+  if (!table) return;
+  const all = table.querySelector("[data-select-all]");
+  const rows = [...table.querySelectorAll("[data-select-row]")];
+  if (!all || !rows.length) return;
+  if (event.target === all) {
+    for (const row of rows) row.checked = all.checked;
+  } else if (event.target.matches("[data-select-row]")) {
+    const ticked = rows.filter((row) => row.checked).length;
+    all.checked = ticked === rows.length;
+    all.indeterminate = ticked > 0 && ticked < rows.length;
+  }
+});
+
 // Forms posted by htmx carry the session's anti-forgery token, like plain forms do.
 document.addEventListener("htmx:configRequest", (event) => {
   const meta = document.querySelector('meta[name="csrf-token"]');

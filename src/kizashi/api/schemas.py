@@ -70,6 +70,31 @@ class TagsOut(BaseModel):
     tags: list[str]
 
 
+class BulkIn(BaseModel):
+    ids: list[str] = Field(min_length=1, max_length=500, description="STIX ids of the objects.")
+    add_tags: list[str] = Field(default_factory=list, description="Tags to add to each.")
+    remove_tags: list[str] = Field(default_factory=list, description="Tags to take off each.")
+    tlp: str | None = Field(
+        default=None, description="Mark each: clear, green, amber, amber+strict or red."
+    )
+
+
+class BulkResultOut(BaseModel):
+    id: str
+    status: str = Field(
+        description="changed, unchanged, not_found (missing or not for you) or failed."
+    )
+    tags: list[str] = Field(description="The object's tags after the change.")
+    message: str | None = Field(description="Why it failed, for status failed.")
+
+
+class BulkOut(BaseModel):
+    changed: int
+    unchanged: int
+    refused: int = Field(description="Objects left as they were: not_found and failed.")
+    results: list[BulkResultOut]
+
+
 class TagIn(BaseModel):
     name: str
     colour: str | None = Field(default=None, description="#rrggbb")

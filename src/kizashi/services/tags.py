@@ -40,6 +40,21 @@ class TagView:
         }
 
 
+#: How many of a tag's newest objects a page's related tags count (see :meth:`TagService.related`).
+RELATED_SAMPLE = 1000
+
+
+@dataclass(frozen=True)
+class RelatedTags:
+    """Tags that occur with some tags, counted on ``counted`` objects; ``sampled`` when
+    those were a tag's newest objects and not all of them."""
+
+    tags: list[tuple[str, int]]
+    counted: int
+    sampled: bool
+    sample: int
+
+
 def _view(row: TagRow, count: int | None = None) -> TagView:
     return TagView(
         row.name, row.namespace, row.colour, row.description, row.count if count is None else count
@@ -255,6 +270,34 @@ class TagService:
         with self.ctx.store.read() as conn:
             row = self._visible_row(conn, actor, name)
             return tag_repo.neighbours(conn, row.pk, limit, reader=reader_of(actor))
+
+    def related(
+        self,
+        actor: Actor,
+        names: Iterable[str],
+        limit: int = 20,
+        sample: int = RELATED_SAMPLE,
+        besides: Iterable[str] = (),
+    ) -> RelatedTags:
+        """Tags that occur with any of ``names`` on the newest ``sample`` objects of each
+        that ``actor`` may read: a page's hint, bounded whatever the tag's size, where
+        :meth:`neighbours` counts every object (the API's exact answer). Unknown names
+        are left out; a tag is counted once per object; ``besides`` are not answered
+        either (the object's own tags that were not asked about)."""
+        wanted = [canonical(n) for n in names]
+        other = [canonical(n) for n in besides]
+        with self.ctx.store.read() as conn:
+            rows = tag_repo.by_names(conn, [*wanted, *other])
+            pks = [rows[n].pk for n in dict.fromkeys(wanted) if n in rows]
+            found, counted, cut = tag_repo.related(
+                conn,
+                pks,
+                sample=sample,
+                limit=limit,
+                reader=reader_of(actor),
+                besides=[rows[n].pk for n in other if n in rows],
+            )
+        return RelatedTags(found, counted, cut, sample)
 
     def _visible(self, conn: Connection, actor: Actor, name: str) -> tuple[TagRow, int]:
         """The tag and how many objects ``actor`` may read carry it; "not found" for a

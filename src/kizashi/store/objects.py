@@ -14,6 +14,7 @@ from kizashi.model import tagquery
 from kizashi.model.patterns import pattern_values
 from kizashi.model.tlp import LEVELS
 from kizashi.store.bulk import insert_rows
+from kizashi.store.listing import Keyset, ordered
 from kizashi.store.rows import ObjectRow, VersionRow
 from kizashi.store.schema import (
     object_refs,
@@ -333,8 +334,11 @@ def list_rows(
     tag_pks: dict[str, int],
     limit: int,
     before_pk: int | None = None,
+    sort: str = "stored",
+    at: Keyset | None = None,
 ) -> list[ObjectRow]:
-    """Newest first (by pk), ``limit`` rows from ``before_pk`` down.
+    """``limit`` rows in the order ``sort`` names (:mod:`kizashi.store.listing`; by
+    default newest stored first), from ``at`` on (or from ``before_pk`` down).
 
     A tag filter with a tag every match must carry walks the postings of the rarest such
     tag, newest first, and tests the rest of the expression against the posting itself
@@ -381,7 +385,7 @@ def list_rows(
         conds.append(objects.c.created <= flt.created_to)
     if flt.ids:
         conds.append(objects.c.id.in_(list(flt.ids)))
-    q = q.where(*conds).order_by(key.desc()).limit(limit)
+    q = ordered(q, conds, sort, key, at).limit(limit)
     return [_row(r) for r in conn.execute(q)]
 
 

@@ -230,6 +230,64 @@ def on_any_object(conn: Connection, tag_pk: int, reader: Reader | None = None) -
     return conn.execute(q.limit(1)).first() is not None
 
 
+def related(
+    conn: Connection,
+    tag_pks: Sequence[int],
+    *,
+    sample: int,
+    limit: int = 20,
+    reader: Reader | None = None,
+    besides: Sequence[int] = (),
+) -> tuple[list[tuple[str, int]], int, bool]:
+    """Tags that occur with any of ``tag_pks`` on the newest ``sample`` objects of each
+    (those ``reader`` may read), counted once per object: ``(name, objects)`` pairs, most
+    first, with how many objects were counted and whether some were left out; the tags
+    ``besides`` are not counted either.
+
+    A page's hint, bounded: :func:`neighbours` counts every object of a tag, which for a
+    tag on 140,000 objects is half a million links (0.5-1 s in SQLite, for each of an
+    object's tags). The newest objects of a tag come from the primary key
+    ``(tag_pk, object_pk)`` read backwards, so each sample costs ``sample`` look-ups."""
+    if not tag_pks:
+        return [], 0, False
+    allowed = [objects.c.revoked == sa.false()]
+    if reader is not None:
+        allowed.append(readable_by(reader))
+    mine: set[int] = set()
+    cut = False
+    for pk in tag_pks:
+        newest = conn.execute(
+            sa.select(object_tags.c.object_pk)
+            .join(objects, objects.c.pk == object_tags.c.object_pk)
+            .where(object_tags.c.tag_pk == pk, *allowed)
+            .order_by(object_tags.c.object_pk.desc())
+            .limit(sample + 1)  # one more says whether some were left out
+        ).scalars()
+        found = [int(x) for x in newest]
+        cut = cut or len(found) > sample
+        mine.update(found[:sample])
+    counts: dict[int, int] = {}
+    ordered = sorted(mine)
+    for i in range(0, len(ordered), 500):
+        q = (
+            sa.select(object_tags.c.tag_pk, sa.func.count())
+            .where(
+                object_tags.c.object_pk.in_(ordered[i : i + 500]),
+                object_tags.c.tag_pk.not_in([*tag_pks, *besides]),
+            )
+            .group_by(object_tags.c.tag_pk)
+        )
+        for tag_pk, n in conn.execute(q):
+            counts[int(tag_pk)] = counts.get(int(tag_pk), 0) + int(n)
+    names: dict[int, str] = {}
+    keys = list(counts)
+    for i in range(0, len(keys), 500):
+        q = sa.select(tags.c.pk, tags.c.name).where(tags.c.pk.in_(keys[i : i + 500]))
+        names.update((int(pk), str(name)) for pk, name in conn.execute(q))
+    ranked = sorted(((names[pk], n) for pk, n in counts.items()), key=lambda x: (-x[1], x[0]))
+    return ranked[:limit], len(mine), cut
+
+
 def neighbours(
     conn: Connection, tag_pk: int, limit: int = 20, reader: Reader | None = None
 ) -> list[tuple[str, int]]:

@@ -42,7 +42,18 @@ async def form_fields(request: Request) -> dict[str, str]:
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
+async def form_lists(request: Request) -> dict[str, list[str]]:
+    """The posted form's text fields with every value of each (checkboxes of one name)."""
+    form = await request.form()
+    out: dict[str, list[str]] = {}
+    for key, value in form.multi_items():
+        if isinstance(value, str):
+            out.setdefault(key, []).append(value)
+    return out
+
+
 PageActor = Annotated[Actor, Depends(page_actor)]
 #: Handlers that take the form this way are sync and run in the thread pool: the
 #: services' database calls never block the event loop.
 FormFields = Annotated[dict[str, str], Depends(form_fields)]
+FormLists = Annotated[dict[str, list[str]], Depends(form_lists)]

@@ -1,4 +1,4 @@
-"""Home, object lists, object pages, and the create, edit, tag and relate forms."""
+"""Home, object pages, and the create, edit, tag and relate forms (lists: list_pages)."""
 
 from __future__ import annotations
 
@@ -30,14 +30,6 @@ router = APIRouter()
 
 KINDS = ("report", "observable", "entity", "note")
 OBSERVABLE_CHOICES = (*OBSERVABLE_VALUE_PROPERTY, "indicator")
-LIST_TYPES = (
-    "report",
-    "indicator",
-    "note",
-    *ENTITY_TYPES,
-    *OBSERVABLE_VALUE_PROPERTY,
-    "relationship",
-)
 
 
 @router.get("/")
@@ -56,54 +48,6 @@ def home(request: Request, actor: PageActor) -> Response:
         d=dashboard,
         empty=empty,
         demo_loaded=demo_pages.take_notice(request),
-    )
-
-
-@router.get("/objects")
-def list_objects(
-    request: Request,
-    actor: PageActor,
-    type: str = "",
-    tags: str = "",
-    q: str = "",
-    created_from: str = "",
-    created_to: str = "",
-    cursor: str | None = None,
-) -> Response:
-    kz = get_kizashi(request)
-    error = None
-    items: list[Any] = []
-    next_cursor = None
-    try:
-        result = kz.objects.list(
-            actor,
-            types=[type] if type else [],
-            tags=tags or None,
-            text=q or None,
-            created_from=created_from or None,
-            created_to=created_to or None,
-            limit=50,
-            cursor=cursor,
-        )
-        items, next_cursor = result.items, result.next_cursor
-    except KizashiError as exc:
-        error = exc
-    params = {
-        "type": type,
-        "tags": tags,
-        "q": q,
-        "created_from": created_from,
-        "created_to": created_to,
-    }
-    return page(
-        request,
-        "objects.html",
-        actor=actor,
-        items=items,
-        next_cursor=next_cursor,
-        params=params,
-        types=LIST_TYPES,
-        error=error,
     )
 
 
@@ -163,11 +107,10 @@ def show(request: Request, actor: PageActor, stix_id: str) -> Response:
     outgoing = [e for e in hood.edges if e.source_ref == stix_id]
     incoming = [e for e in hood.edges if e.target_ref == stix_id]
     referrer_views = kz.objects.get_many(actor, (i for i, _ in hood.referrers))
-    tag_neighbours: dict[str, int] = {}
-    for tag in view.tags:
-        for name, count in kz.tags.neighbours(actor, tag, 8):
-            if name not in view.tags:
-                tag_neighbours[name] = tag_neighbours.get(name, 0) + count
+    # TLP tags are on most objects and mark them, saying nothing of what they are about.
+    related = kz.tags.related(
+        actor, [t for t in view.tags if not t.startswith("tlp:")], 15, besides=view.tags
+    )
     article = request.app.state.feeds.article(actor, stix_id) if view.type == "report" else None
     extension = view.stix.get("extensions", {}).get(ARTICLE_EXTENSION)
     is_report = view.type == "report"
@@ -191,7 +134,7 @@ def show(request: Request, actor: PageActor, stix_id: str) -> Response:
             if i in referrer_views and p not in {"source_ref", "target_ref"}
         ],
         history=kz.objects.history(actor, stix_id),
-        tag_neighbours=sorted(tag_neighbours.items(), key=lambda kv: (-kv[1], kv[0]))[:15],
+        related=related,
         vocabulary=VOCABULARY,
         properties=_properties(view.stix),
         mentions=kz.indicators.in_report(actor, stix_id) if is_report else [],

@@ -15,6 +15,7 @@ from kizashi.web import (
     exchange_pages,
     feed_pages,
     indicator_pages,
+    list_pages,
     object_pages,
     rule_pages,
     search_pages,
@@ -27,6 +28,7 @@ from kizashi.web.render import page
 router = APIRouter(include_in_schema=False)
 for module in (
     auth_pages,
+    list_pages,
     object_pages,
     tag_pages,
     feed_pages,

@@ -41,7 +41,7 @@ def tag(
         actor=actor,
         tag=view,
         objects=objects,
-        neighbours=kz.tags.neighbours(actor, view.name, 20),
+        related=kz.tags.related(actor, [view.name], 20),
         summary_query="tag:" + quoted(view.name),
         summary_providers=providers(kz),
         error=error,

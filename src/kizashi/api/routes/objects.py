@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Response
 
 from kizashi.api.deps import ActorDep, KizashiDep
 from kizashi.api.schemas import (
+    BulkIn,
+    BulkOut,
     CreatedOut,
     EntityGraphOut,
     ErrorOut,
@@ -66,8 +68,16 @@ def list_objects(
     include_revoked: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
+    sort: Annotated[
+        Literal["stored", "modified", "oldest", "created", "name"],
+        Query(
+            description="stored (newest stored first), modified (newest modified first), "
+            "oldest (oldest modified first), created (newest created first), name (A to Z)."
+        ),
+    ] = "stored",
 ) -> dict[str, Any]:
-    """List objects, newest first, with cursor pagination."""
+    """List objects (newest stored first unless ``sort`` says otherwise), with cursor
+    pagination; a cursor is good for the sort it was made in."""
     page = kz.objects.list(
         actor,
         types=type,
@@ -80,8 +90,19 @@ def list_objects(
         include_revoked=include_revoked,
         limit=limit,
         cursor=cursor,
+        sort=sort,
     )
     return {"items": [v.as_dict() for v in page.items], "next_cursor": page.next_cursor}
+
+
+@router.post("/bulk", response_model=BulkOut, responses={403: {"model": ErrorOut}})
+def bulk_change(kz: KizashiDep, actor: ActorDep, body: BulkIn) -> dict[str, Any]:
+    """Add tags, remove tags and set the TLP of many objects, each as its own change: an
+    object you may not read is ``not_found`` and left alone, the others still change."""
+    report = kz.objects.retag(
+        actor, body.ids, add=body.add_tags, remove=body.remove_tags, tlp=body.tlp
+    )
+    return report.as_dict()
 
 
 @router.get("/{stix_id}", response_model=ObjectOut, responses={404: {"model": ErrorOut}})

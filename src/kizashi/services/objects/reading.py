@@ -15,18 +15,14 @@ from kizashi.model.actor import Actor
 from kizashi.model.errors import KizashiError, Problem, failure, forbidden, invalid
 from kizashi.model.tagquery import AllOf, Expr, Has, map_tags, parse_tag_query, tags_in
 from kizashi.services.common import Context, may_see, readable_row, reader_of
-from kizashi.services.objects.views import (
-    ObjectView,
-    Page,
-    VersionView,
-    decode_cursor,
-    encode_cursor,
-    view_of,
-)
+from kizashi.services.objects.cursors import decode_cursor, encode_cursor
+from kizashi.services.objects.views import ObjectView, Page, VersionView, view_of
 from kizashi.services.tags import canonical as canonical_tag
 from kizashi.store import objects as repo
 from kizashi.store import tags as tag_repo
+from kizashi.store.listing import SORTS, Keyset, key_of
 from kizashi.store.objects import ObjectFilter
+from kizashi.store.rows import ObjectRow
 
 MAX_PAGE = 500
 
@@ -62,8 +58,15 @@ class ObjectReader:
         include_revoked: bool = False,
         limit: int = 50,
         cursor: str | None = None,
+        sort: str = "stored",
     ) -> Page:
-        """Newest first. ``tags`` is a filter (``a AND (b OR c) NOT d``); ``all_tags`` ANDs."""
+        """A page in the order ``sort`` names (default newest stored first; see
+        :data:`kizashi.store.listing.SORTS`). ``tags`` is a filter (``a AND (b OR c) NOT
+        d``); ``all_tags`` ANDs."""
+        if sort not in SORTS:
+            raise invalid(
+                "Sort by one of: %(sorts)s.", [Problem("sort", sort)], sorts=", ".join(SORTS)
+            )
         if include_revoked and not actor.is_admin:
             raise forbidden("Only an admin can list revoked objects.")
         unknown = [t for t in types if t not in stix_model.ALL_TYPES]
@@ -95,13 +98,15 @@ class ObjectReader:
                 tag_pks = tag_repo.pks_by_names(conn, names)
                 expr = map_tags(expr, _canonical)
                 flt.tag_expr = expr
-            before = decode_cursor(cursor) if cursor else None
-            rows = repo.list_rows(conn, flt, tag_pks=tag_pks, limit=limit + 1, before_pk=before)
+            at = decode_cursor(cursor, sort) if cursor else None
+            rows = repo.list_rows(conn, flt, tag_pks=tag_pks, limit=limit + 1, sort=sort, at=at)
             more = len(rows) > limit
             rows = rows[:limit]
+            if at is not None and at.backward:
+                rows.reverse()
             tag_map = repo.tags_for(conn, [r.pk for r in rows])
             items = [view_of(r, tag_map[r.pk]) for r in rows]
-        return Page(items, encode_cursor(rows[-1].pk) if more and rows else None)
+        return _page(items, rows, sort, at, more)
 
     def history(self, actor: Actor, stix_id: str) -> builtins.list[VersionView]:
         with self.ctx.store.read() as conn:
@@ -116,6 +121,26 @@ class ObjectReader:
                 for v in repo.history(conn, row.pk)
             ]
             return [current, *older]
+
+
+def _page(
+    items: builtins.list[ObjectView],
+    rows: builtins.list[ObjectRow],
+    sort: str,
+    at: Keyset | None,
+    more: bool,
+) -> Page:
+    """The page with its links: a page reached going forward has one before it, one
+    reached going back has one after it; ``more`` says whether the walk goes on."""
+    if not rows:
+        return Page(items, None)
+    backward = at is not None and at.backward
+    first, last = rows[0], rows[-1]
+    after = encode_cursor(Keyset(key_of(sort, last), last.pk), sort)
+    before = encode_cursor(Keyset(key_of(sort, first), first.pk, backward=True), sort)
+    has_next = more if not backward else True
+    has_prev = at is not None if not backward else more
+    return Page(items, after if has_next else None, before if has_prev else None)
 
 
 def _bound(value: str | None, field: str, *, end: bool) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kizashi.services.common import Context
+from kizashi.services.objects.bulk import BulkTagger
 from kizashi.services.objects.creating import ObjectCreator
 from kizashi.services.objects.editing import ObjectEditor
 from kizashi.services.objects.hooks import Hooks
@@ -19,6 +20,7 @@ class ObjectService:
         self.reader = ObjectReader(ctx)
         self.creator = ObjectCreator(ctx, tags, self.hooks)
         self.editor = ObjectEditor(ctx, tags, self.hooks)
+        self.bulk = BulkTagger(ctx, self.reader, tags)
 
         # What the other services, the API, the pages and the CLI call.
         self.get = self.reader.get
@@ -35,3 +37,4 @@ class ObjectService:
         self.revoke = self.editor.revoke
         self.revoke_in = self.editor.revoke_in
         self.restore = self.editor.restore
+        self.retag = self.bulk.retag

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -58,6 +57,8 @@ class ObjectView:
 class Page:
     items: list[ObjectView]
     next_cursor: str | None
+    #: The page before this one (None on the first page).
+    prev_cursor: str | None = None
 
 
 @dataclass(frozen=True)
@@ -145,22 +146,6 @@ def view_of(row: ObjectRow, tags: Sequence[str]) -> ObjectView:
         stix=stix_out(row, tags),
         tags=list(tags),
     )
-
-
-def encode_cursor(pk: int) -> str:
-    return base64.urlsafe_b64encode(f"pk:{pk}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        kind, _, value = raw.partition(":")
-        pk = int(value) if kind == "pk" else None
-    except (ValueError, UnicodeDecodeError):
-        pk = None
-    if pk is None:
-        raise invalid("The cursor is not one this server gave out.", [Problem("cursor", cursor)])
-    return pk
 
 
 def refs_of(data: Mapping[str, Any]) -> list[tuple[str, str]]:
