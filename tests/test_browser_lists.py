@@ -98,7 +98,7 @@ def test_two_rows_ticked_get_a_tag(site: tuple[str, Any]) -> None:
     page.fill("#bulk-add", "ブラウザ一括")
     page.get_by_role("button", name="Apply to the selected objects").click()
     expect(page.locator("article.notice")).to_have_text("2 objects changed.")
-    expect(page).to_have_url(re.compile(r"/objects\?type=ipv4-addr&sort=modified$"))
+    expect(page).to_have_url(re.compile(r"/objects\?type=ipv4-addr&sort=stored$"))
     for i in (0, 1):
         expect(rows.nth(i)).to_contain_text("ブラウザ一括")
     expect(rows.nth(2)).not_to_contain_text("ブラウザ一括")

@@ -33,8 +33,11 @@ LIST_TYPES = (
     *OBSERVABLE_VALUE_PROPERTY,
     "relationship",
 )
-#: The orders the page offers, the first the default: by the date the list shows.
+#: The orders the page offers, the first the default. Newest stored first is the
+#: primary key's order: the dates' orders sort every row they filter (no index serves
+#: ``coalesce(modified, updated_at)``: 7 s at 258,000 objects), so they are chosen.
 SORTS = (
+    ("stored", N_("Newest stored first")),
     ("modified", N_("Newest modified first")),
     ("oldest", N_("Oldest modified first")),
     ("created", N_("Newest created first")),
