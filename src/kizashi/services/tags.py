@@ -19,7 +19,7 @@ from kizashi.store import objects as object_repo
 from kizashi.store import rules as rule_repo
 from kizashi.store import tags as tag_repo
 from kizashi.store import taxonomies as taxonomy_repo
-from kizashi.store.rows import TagRow
+from kizashi.store.rows import RELATED_SAMPLE, RelatedTags, TagRow
 
 
 @dataclass(frozen=True)
@@ -38,21 +38,6 @@ class TagView:
             "description": self.description,
             "count": self.count,
         }
-
-
-#: How many of a tag's newest objects a page's related tags count (see :meth:`TagService.related`).
-RELATED_SAMPLE = 1000
-
-
-@dataclass(frozen=True)
-class RelatedTags:
-    """Tags that occur with some tags, counted on ``counted`` objects; ``sampled`` when
-    those were a tag's newest objects and not all of them."""
-
-    tags: list[tuple[str, int]]
-    counted: int
-    sampled: bool
-    sample: int
 
 
 def _view(row: TagRow, count: int | None = None) -> TagView:

@@ -49,3 +49,18 @@ class VersionRow:
     data: str
     changed_by: str | None
     changed_at: str
+
+
+#: How many of a tag's newest objects a page's related tags count (see :meth:`TagService.related`).
+RELATED_SAMPLE = 1000
+
+
+@dataclass(frozen=True)
+class RelatedTags:
+    """Tags that occur with some tags, counted on ``counted`` objects; ``sampled`` when
+    those were a tag's newest objects and not all of them."""
+
+    tags: list[tuple[str, int]]
+    counted: int
+    sampled: bool
+    sample: int
