@@ -61,7 +61,7 @@ def list_objects(
     sort: str = SORTS[0][0],
     cursor: str | None = None,
 ) -> Response:
-    """A page of objects, newest modified first unless told otherwise."""
+    """A page of objects, newest stored first unless told otherwise."""
     kz = get_kizashi(request)
     error: KizashiError | None = None
     items: list[Any] = []

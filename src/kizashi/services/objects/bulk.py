@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kizashi.model import tlp as tlp_model
 from kizashi.model.actor import Actor
 from kizashi.model.errors import KizashiError, Problem, invalid
 from kizashi.services.common import Context
 from kizashi.services.objects.reading import ObjectReader
+from kizashi.services.objects.views import checked_level
 from kizashi.services.tags import TagService, canonical
 
 #: How many objects one request may name (a list page shows at most 500).
@@ -88,7 +88,7 @@ class BulkTagger:
             raise invalid(
                 "At most %(n)s objects at a time.", [Problem("ids", "too many")], n=MAX_BULK
             )
-        level = _level(tlp)
+        level = checked_level(tlp) if tlp else None
         adding, removing = self._names(add, remove)
         if not (adding or removing or level):
             raise invalid("Nothing to do: give tags to add or remove, or a TLP level.")
@@ -134,16 +134,3 @@ class BulkTagger:
                 [Problem("add_tags", "a tlp: tag")],
             )
         return adding, list(dict.fromkeys(removing))
-
-
-def _level(tlp: str | None) -> str | None:
-    if not tlp:
-        return None
-    level = tlp_model.normalise(tlp)
-    if level is None:
-        raise invalid(
-            "%(level)r is not a TLP level.",
-            [Problem("tlp", "one of " + ", ".join(tlp_model.LEVELS))],
-            level=tlp,
-        )
-    return level

@@ -172,15 +172,18 @@ def split_tlp(data: dict[str, Any], explicit: str | None) -> str | None:
             data["object_marking_refs"] = rest
         else:
             data.pop("object_marking_refs", None)
-    if explicit:
-        norm = tlp_model.normalise(explicit)
-        if norm is None:
-            raise invalid(
-                "%(level)r is not a TLP level.",
-                [Problem("tlp", "one of " + ", ".join(tlp_model.LEVELS))],
-                level=explicit,
-            )
-        level = norm
+    return checked_level(explicit) if explicit else level
+
+
+def checked_level(text: str) -> str:
+    """A TLP level as Kizashi spells it, or "invalid" saying which levels there are."""
+    level = tlp_model.normalise(text)
+    if level is None:
+        raise invalid(
+            "%(level)r is not a TLP level.",
+            [Problem("tlp", "one of " + ", ".join(tlp_model.LEVELS))],
+            level=text,
+        )
     return level
 
 
