@@ -46,6 +46,7 @@ ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--disable-dev-shm-usage",
     "--no-first-run",
 ]
 PASSWORD = "bench-graph-password"

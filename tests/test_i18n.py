@@ -540,8 +540,11 @@ def test_a_service_error_is_japanese_on_the_page_and_english_in_the_api(
     ja = {"Accept-Language": "ja"}
     searched = web.get("/search", params={"q": "("}, headers=ja)
     assert searched.status_code == 422
-    # The parser's reason stays English (a value); the sentence and the position are Japanese.
-    assert html.unescape(error_shown(searched.text)) == "検索クエリ: 1 文字目で unclosed '('。"
+    # The parser's reason is a phrase of the catalogue too, said once (no problem line
+    # repeating it).
+    shown = html.unescape(error_shown(searched.text))
+    assert shown == "検索クエリ: 1 文字目で括弧 ( が閉じられていません。"
+    assert "unclosed" not in searched.text and searched.text.count("閉じられていません") == 1
     missing = web.get("/objects/report--0b8c7d1e-0000-4a1a-8a1a-000000000000", headers=ja)
     assert missing.status_code == 404
     assert error_shown(missing.text) == (

@@ -157,7 +157,7 @@ def error_position(text: str) -> int:
     assert err.code == "validation_failed"
     assert err.problems[0].loc == "tags"
     pos = int(err.message.rsplit("position ", 1)[1].rstrip("."))
-    assert err.problems[0].msg.endswith(f" at {pos}")
+    assert err.extra["position"] == pos - 1 and err.problems[0].msg in err.message
     return pos
 
 

@@ -22,7 +22,7 @@ from kizashi.ingest.opml import Subscription
 from kizashi.ingest.poller import Poller, PollResult
 from kizashi.model import tlp as tlp_model
 from kizashi.model.actor import KIZASHI_NAMESPACE, SYSTEM, Actor
-from kizashi.model.errors import KizashiError, Problem, conflict, invalid, not_found
+from kizashi.model.errors import KizashiError, Problem, conflict, invalid, not_found, problem
 from kizashi.model.stix import format_timestamp
 from kizashi.services import Kizashi
 from kizashi.store import feeds as repo
@@ -238,7 +238,12 @@ class FeedService:
             n = given["interval_seconds"]
             if not isinstance(n, int) or not MIN_INTERVAL <= n <= MAX_INTERVAL:
                 problems.append(
-                    Problem("interval_seconds", f"from {MIN_INTERVAL} to {MAX_INTERVAL} seconds")
+                    problem(
+                        "interval_seconds",
+                        "from %(low)s to %(high)s seconds",
+                        low=MIN_INTERVAL,
+                        high=MAX_INTERVAL,
+                    )
                 )
             out["interval_seconds"] = n
         if "tags" in given:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
-from kizashi.model.errors import KizashiError
+from kizashi.model.errors import KizashiError, Text
 
 #: Parentheses nested deeper than this are refused (the parser recurses on them).
 MAX_DEPTH = 32
@@ -76,7 +76,7 @@ class Language(Protocol[E]):
         """A query without a term (it may be an error)."""
         ...
 
-    def error(self, msg: str, pos: int) -> KizashiError: ...
+    def error(self, reason: Text, pos: int) -> KizashiError: ...
 
     def unclosed(self, opened: Token, found: Token | None, end: int, /) -> KizashiError:
         """A ``(`` whose ``)`` is missing (``found`` stands where it should be)."""
@@ -109,7 +109,7 @@ class Parser(Generic[E]):
         expr = self.or_()
         tok = self.peek()
         if tok is not None:
-            raise self.lang.error(f"unexpected {tok.text!r}", tok.pos)
+            raise self.lang.error(Text("unexpected %(token)r", {"token": tok.text}), tok.pos)
         return expr
 
     def or_(self) -> E:
@@ -148,7 +148,9 @@ class Parser(Generic[E]):
             self.take()
             self.depth += 1
             if self.depth > MAX_DEPTH:
-                raise self.lang.error(f"parentheses nested deeper than {MAX_DEPTH}", tok.pos)
+                raise self.lang.error(
+                    Text("parentheses nested deeper than %(n)s", {"n": MAX_DEPTH}), tok.pos
+                )
             expr = self.or_()
             close = self.peek()
             if close is None or close.kind != ")":

@@ -2,19 +2,49 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 
+@dataclass(frozen=True, eq=False)
+class Text:
+    """A phrase put into another message (a parser's reason inside "Search query: …"),
+    said in the reader's language as the message is: ``template`` is its catalogue id
+    (``pybabel extract`` finds ``Text("…")``), ``values`` what goes into it. ``str()``
+    gives the English, which the API and the logs say. Put in with ``%(name)s``."""
+
+    template: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.template % dict(self.values) if self.values else self.template
+
+
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with an input: where, and why, in words."""
+    """One thing wrong with an input: where, and why, in words.
+
+    ``msg`` is English; ``template`` and ``values`` are what it was made of, for the UI
+    to say it in the reader's language (see :func:`problem`; a literal ``msg`` is its
+    own template)."""
 
     loc: str
     msg: str
+    template: str = ""
+    values: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.template:
+            object.__setattr__(self, "template", self.msg)
 
     def as_dict(self) -> dict[str, str]:
         return {"loc": self.loc, "msg": self.msg}
+
+
+def problem(loc: str, template: str, **values: Any) -> Problem:
+    """A problem whose reason is ``template`` with ``values`` put in (``%(n)s``)."""
+    return Problem(loc, str(Text(template, values)), template, values)
 
 
 @dataclass

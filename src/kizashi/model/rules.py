@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kizashi.model import searchquery, tlp
-from kizashi.model.errors import KizashiError, Problem, invalid
+from kizashi.model.errors import KizashiError, Problem, Text, invalid
 from kizashi.model.observables import INDICATOR_KINDS
 from kizashi.model.tags import parse_tag
 
@@ -179,17 +179,21 @@ class _Path:
     def __str__(self) -> str:
         return ".".join(self.parts) or "rule"
 
-    def fail(self, msg: str) -> KizashiError:
+    def fail(self, reason: Text) -> KizashiError:
+        """The rule's error at this path (the problem repeats the reason, for the API)."""
         return invalid(
-            "Rule: %(path)s: %(reason)s", [Problem(str(self), msg)], path=str(self), reason=msg
+            "Rule: %(path)s: %(reason)s",
+            [Problem(str(self), str(reason), reason.template, reason.values)],
+            path=str(self),
+            reason=reason,
         )
 
 
 def _text(value: Any, path: _Path, *, limit: int = 10_000) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise path.fail("must be non-empty text")
+        raise path.fail(Text("must be non-empty text"))
     if len(value) > limit:
-        raise path.fail(f"is longer than {limit} characters")
+        raise path.fail(Text("is longer than %(n)s characters", {"n": limit}))
     return value
 
 
@@ -197,9 +201,9 @@ def _texts(value: Any, path: _Path, *, limit: int) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not value:
-        raise path.fail("must be a non-empty list of text")
+        raise path.fail(Text("must be a non-empty list of text"))
     if len(value) > limit:
-        raise path.fail(f"has more than {limit} entries")
+        raise path.fail(Text("has more than %(n)s entries", {"n": limit}))
     return tuple(_text(v, path / i, limit=2_000) for i, v in enumerate(value))
 
 
@@ -221,20 +225,25 @@ COMBINERS = {"all", "any", "not"}
 def parse_condition(raw: Any, path: _Path | None = None) -> Cond:
     path = path or _Path(("when",))
     if not isinstance(raw, dict) or not raw:
-        raise path.fail("must be a mapping with one condition")
+        raise path.fail(Text("must be a mapping with one condition"))
     kinds = set(raw) & (LEAVES | COMBINERS)
     if len(kinds) != 1:
         expected = ", ".join(sorted(LEAVES | COMBINERS))
-        raise path.fail(f"needs exactly one of: {expected}")
+        raise path.fail(Text("needs exactly one of: %(kinds)s", {"kinds": expected}))
     (kind,) = kinds
     extra = set(raw) - {kind} - _OPTIONS.get(kind, set())
     if extra:
-        raise path.fail(f"unknown key(s) {', '.join(sorted(map(str, extra)))} for {kind!r}")
+        raise path.fail(
+            Text(
+                "unknown key(s) %(keys)s for %(kind)r",
+                {"keys": ", ".join(sorted(map(str, extra))), "kind": kind},
+            )
+        )
     value = raw[kind]
     here = path / kind
     if kind in ("all", "any"):
         if not isinstance(value, list) or not value:
-            raise here.fail("must be a non-empty list of conditions")
+            raise here.fail(Text("must be a non-empty list of conditions"))
         conds = tuple(parse_condition(c, here / i) for i, c in enumerate(value))
         return All(conds) if kind == "all" else AnyOf(conds)
     if kind == "not":
@@ -248,12 +257,12 @@ def _leaf(kind: str, value: Any, raw: dict[str, Any], path: _Path, here: _Path) 
         try:
             expr = searchquery.parse(text)
         except KizashiError as exc:
-            raise here.fail(exc.message.removeprefix("Search query: ")) from exc
+            raise here.fail(Text(exc.template, exc.values)) from exc
         return Query(text, expr)
     if kind == "words":
         match = raw.get("match", "any")
         if match not in ("any", "all"):
-            raise (path / "match").fail("must be any or all")
+            raise (path / "match").fail(Text("must be any or all"))
         return Words(_texts(value, here, limit=MAX_WORDS), all=match == "all")
     if kind == "phrase":
         return Phrase(_text(value, here, limit=2_000))
@@ -262,38 +271,40 @@ def _leaf(kind: str, value: Any, raw: dict[str, Any], path: _Path, here: _Path) 
         if threshold is True:
             threshold = 0.8
         if not isinstance(threshold, int | float) or isinstance(threshold, bool):
-            raise here.fail("is true, or {threshold: 0.5–0.99}")
+            raise here.fail(Text("is true, or {threshold: 0.5–0.99}"))
         if not 0.5 <= threshold < 1:
-            raise here.fail("threshold must be from 0.5 to 0.99")
+            raise here.fail(Text("threshold must be from 0.5 to 0.99"))
         return Auto(float(threshold))
     if kind == "regex":
         pattern = _text(value, here, limit=MAX_REGEX)
         ignore_case = raw.get("ignore_case", True)
         if not isinstance(ignore_case, bool):
-            raise (path / "ignore_case").fail("must be true or false")
+            raise (path / "ignore_case").fail(Text("must be true or false"))
         _check_regex(pattern, ignore_case, here)
         return Regex(pattern, ignore_case)
     if kind == "fuzzy":
         threshold = raw.get("threshold", 85)
         if not isinstance(threshold, int | float) or not 50 <= threshold <= 100:
-            raise (path / "threshold").fail("must be a number from 50 to 100")
+            raise (path / "threshold").fail(Text("must be a number from 50 to 100"))
         return Fuzzy(_text(value, here, limit=500), int(threshold))
     if kind == "source":
         return Source(_texts(value, here, limit=1_000))
     if kind == "language":
         if value not in LANGUAGES:
-            raise here.fail(f"must be one of {', '.join(LANGUAGES)}")
+            raise here.fail(Text("must be one of %(choices)s", {"choices": ", ".join(LANGUAGES)}))
         return Language(str(value))
     if kind == "indicator":
         kinds_asked = _texts(value, here, limit=50)
         unknown = [k for k in kinds_asked if k not in INDICATOR_KINDS]
         if unknown:
-            raise here.fail(f"unknown indicator kind(s) {', '.join(unknown)}")
+            raise here.fail(
+                Text("unknown indicator kind(s) %(kinds)s", {"kinds": ", ".join(unknown)})
+            )
         return Indicator(kinds_asked)
     # watchlist
     name = raw.get("name")
     if name is not None and not isinstance(name, str):
-        raise (path / "name").fail("must be text")
+        raise (path / "name").fail(Text("must be text"))
     return Watchlist(_texts(value, here, limit=MAX_WATCHLIST), name)
 
 
@@ -311,18 +322,22 @@ def _check_regex(pattern: str, ignore_case: bool, path: _Path) -> None:
     try:
         regex.compile(pattern, regex.IGNORECASE if ignore_case else 0)
     except regex.error as exc:
-        raise path.fail(f"is not a valid regular expression: {exc}") from exc
+        raise path.fail(
+            Text("is not a valid regular expression: %(reason)s", {"reason": str(exc)})
+        ) from exc
     if regex.fullmatch(pattern, "", timeout=0.05) is not None:
-        raise path.fail("matches empty text, so it would match everything")
+        raise path.fail(Text("matches empty text, so it would match everything"))
 
 
 def parse_actions(raw: Any) -> Actions:
     path = _Path(("then",))
     if not isinstance(raw, dict):
-        raise path.fail("must be a mapping of actions")
+        raise path.fail(Text("must be a mapping of actions"))
     extra = set(raw) - {"add_tags", "set_tlp", "add_to_collection", "relate", "notify"}
     if extra:
-        raise path.fail(f"unknown action(s) {', '.join(sorted(map(str, extra)))}")
+        raise path.fail(
+            Text("unknown action(s) %(keys)s", {"keys": ", ".join(sorted(map(str, extra)))})
+        )
     tags: tuple[str, ...] = ()
     if "add_tags" in raw:
         tags = _texts(raw["add_tags"], path / "add_tags", limit=100)
@@ -330,12 +345,14 @@ def parse_actions(raw: Any) -> Actions:
             try:
                 parse_tag(t)
             except KizashiError as exc:
-                raise (path / "add_tags" / i).fail(exc.message) from exc
+                raise (path / "add_tags" / i).fail(Text(exc.template, exc.values)) from exc
     level = None
     if raw.get("set_tlp") is not None:
         level = tlp.normalise(str(raw["set_tlp"]))
         if level is None:
-            raise (path / "set_tlp").fail(f"must be one of {', '.join(tlp.LEVELS)}")
+            raise (path / "set_tlp").fail(
+                Text("must be one of %(choices)s", {"choices": ", ".join(tlp.LEVELS)})
+            )
     collection = None
     if raw.get("add_to_collection") is not None:
         collection = _text(raw["add_to_collection"], path / "add_to_collection", limit=200)
@@ -344,20 +361,22 @@ def parse_actions(raw: Any) -> Actions:
         r = raw["relate"]
         rp = path / "relate"
         if not isinstance(r, dict):
-            raise rp.fail("must be a mapping with relationship_type and target_ref")
+            raise rp.fail(Text("must be a mapping with relationship_type and target_ref"))
         rtype = r.get("relationship_type", "related-to")
         target = r.get("target_ref")
         if not isinstance(rtype, str) or not RELATIONSHIP_TYPE.match(rtype):
-            raise (rp / "relationship_type").fail("must be lower-case words joined by hyphens")
+            raise (rp / "relationship_type").fail(
+                Text("must be lower-case words joined by hyphens")
+            )
         if not isinstance(target, str) or not STIX_ID.match(target):
-            raise (rp / "target_ref").fail("must be a STIX id (type--uuid)")
+            raise (rp / "target_ref").fail(Text("must be a STIX id (type--uuid)"))
         relate = Relate(rtype, target)
     notify = raw.get("notify", False)
     if not isinstance(notify, bool):
-        raise (path / "notify").fail("must be true or false")
+        raise (path / "notify").fail(Text("must be true or false"))
     actions = Actions(tags, level, collection, relate, notify)
     if actions.empty:
-        raise path.fail("needs at least one action")
+        raise path.fail(Text("needs at least one action"))
     return actions
 
 
@@ -365,28 +384,30 @@ def parse_rule(raw: Any) -> RuleSpec:
     """A rule from its data (API body, YAML entry); raises ``invalid`` naming the path."""
     root = _Path(())
     if not isinstance(raw, dict):
-        raise root.fail("must be a mapping")
+        raise root.fail(Text("must be a mapping"))
     extra = set(raw) - {"name", "order", "enabled", "description", "when", "then"}
     if extra:
-        raise root.fail(f"unknown key(s) {', '.join(sorted(map(str, extra)))}")
+        raise root.fail(
+            Text("unknown key(s) %(keys)s", {"keys": ", ".join(sorted(map(str, extra)))})
+        )
     name = _text(raw.get("name"), _Path(("name",)), limit=200).strip()
     order = raw.get("order", 100)
     if not isinstance(order, int) or isinstance(order, bool):
-        raise _Path(("order",)).fail("must be a whole number")
+        raise _Path(("order",)).fail(Text("must be a whole number"))
     enabled = raw.get("enabled", True)
     if not isinstance(enabled, bool):
-        raise _Path(("enabled",)).fail("must be true or false")
+        raise _Path(("enabled",)).fail(Text("must be true or false"))
     description = raw.get("description") or ""
     if not isinstance(description, str):
-        raise _Path(("description",)).fail("must be text")
+        raise _Path(("description",)).fail(Text("must be text"))
     if "when" not in raw:
-        raise _Path(("when",)).fail("is required")
+        raise _Path(("when",)).fail(Text("is required"))
     if "then" not in raw:
-        raise _Path(("then",)).fail("is required")
+        raise _Path(("then",)).fail(Text("is required"))
     when = parse_condition(raw["when"])
     then = parse_actions(raw["then"])
     if uses_auto(when) and not then.add_tags:
-        raise _Path(("then", "add_tags")).fail("an auto rule needs the tags it proposes")
+        raise _Path(("then", "add_tags")).fail(Text("an auto rule needs the tags it proposes"))
     clean = {
         "name": name,
         "order": order,

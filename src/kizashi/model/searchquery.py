@@ -22,7 +22,7 @@ from functools import partial
 
 from kizashi.model import tlp
 from kizashi.model.boolean import OPERATORS, Parser, Token, tokenise
-from kizashi.model.errors import KizashiError, Problem, invalid
+from kizashi.model.errors import KizashiError, Problem, Text, invalid
 from kizashi.model.width import fold_width
 
 FIELDS = {
@@ -108,19 +108,23 @@ class MatchAll:
 Expr = Word | Phrase | Field | DateRange | Not | And | Or | MatchAll
 
 
-def _error(msg: str, pos: int) -> KizashiError:
-    return invalid(
+def _error(reason: Text, pos: int) -> KizashiError:
+    """The query's error: ``reason`` at a (0-based) position, which the message gives
+    1-based and ``extra["position"]`` 0-based (where a page marks it in the box)."""
+    exc = invalid(
         "Search query: %(reason)s at position %(position)s.",
-        [Problem("q", f"{msg} at {pos + 1}")],
-        reason=msg,
+        [Problem("q", str(reason), reason.template, reason.values)],
+        reason=reason,
         position=pos + 1,
     )
+    exc.extra["position"] = pos
+    return exc
 
 
 def _close_quote(text: str, i: int) -> int:
     m = _QUOTE.search(text, i + 1)
     if m is None:
-        raise _error("unclosed quote", i)
+        raise _error(Text("unclosed quote"), i)
     return m.start()
 
 
@@ -142,7 +146,7 @@ def _read(text: str, i: int, zone: tzinfo = UTC) -> tuple[Token, int]:
     if text[i] in _QUOTES:
         end = _close_quote(text, i)
         if not text[i + 1 : end].strip():
-            raise _error("empty phrase", i)
+            raise _error(Text("empty phrase"), i)
         return Token("TERM", text[i : end + 1], i, Phrase(text[i + 1 : end], i)), end + 1
     return _term(text, i, zone)
 
@@ -171,20 +175,22 @@ def _term(text: str, i: int, zone: tzinfo) -> tuple[Token, int]:
 
 def _field(name: str, value: str, pos: int, vpos: int, prefix: bool, zone: tzinfo) -> Expr:
     if not value.strip():
-        raise _error(f"empty value for {name}:", vpos)
+        raise _error(Text("empty value for %(field)s:", {"field": name}), vpos)
     if prefix and name not in PREFIX_FIELDS:
-        raise _error(f"{name}: does not take a '*' prefix", vpos)
+        raise _error(Text("%(field)s: does not take a '*' prefix", {"field": name}), vpos)
     if name in DATE_FIELDS:
         return _date_range(name, value, pos, vpos, zone)
     if name == "lang" and value not in LANGS:
-        raise _error(f"lang must be ja, en or mixed, not {value!r}", vpos)
+        raise _error(Text("lang must be ja, en or mixed, not %(value)r", {"value": value}), vpos)
     if name == "tlp":
         level = tlp.normalise(value)
         if level is None:
-            raise _error(f"unknown TLP level {value!r}", vpos)
+            raise _error(Text("unknown TLP level %(value)r", {"value": value}), vpos)
         value = level
     if name == "type" and not _TYPE.fullmatch(value):
-        raise _error(f"type must be a lower-case STIX type, not {value!r}", vpos)
+        raise _error(
+            Text("type must be a lower-case STIX type, not %(value)r", {"value": value}), vpos
+        )
     return Field(name, value, pos, prefix)
 
 
@@ -193,7 +199,9 @@ def _period(s: str, pos: int, zone: tzinfo = UTC) -> tuple[datetime, datetime]:
     year (or a time without ``Z``) is read in ``zone``, the asker's; ``…Z`` is UTC."""
     m = _DATE.fullmatch(s)
     if m is None:
-        raise _error(f"invalid date {s!r}" if s else "missing date", pos)
+        raise _error(
+            Text("invalid date %(value)r", {"value": s}) if s else Text("missing date"), pos
+        )
     y, mo, d, hh, mi, ss, frac, z = m.groups()
     try:
         if hh is not None:
@@ -211,7 +219,7 @@ def _period(s: str, pos: int, zone: tzinfo = UTC) -> tuple[datetime, datetime]:
             first, after = date(int(y), 1, 1), date(int(y) + 1, 1, 1)
         return _midnight(first, zone), _midnight(after, zone)
     except (ValueError, OverflowError):
-        raise _error(f"invalid date {s!r}", pos) from None
+        raise _error(Text("invalid date %(value)r", {"value": s}), pos) from None
 
 
 def _midnight(day: date, zone: tzinfo) -> datetime:
@@ -236,11 +244,11 @@ def _date_range(name: str, value: str, pos: int, vpos: int, zone: tzinfo) -> Dat
     elif ".." in value:
         a, _, b = value.partition("..")
         if not a and not b:
-            raise _error("date range needs a start or an end", vpos)
+            raise _error(Text("date range needs a start or an end"), vpos)
         start = _period(a, vpos, zone)[0] if a else None
         end = _period(b, vpos + len(a) + 2, zone)[1] if b else None
         if start is not None and end is not None and start >= end:
-            raise _error("date range starts after it ends", vpos)
+            raise _error(Text("date range starts after it ends"), vpos)
     else:
         start, end = _period(value, vpos, zone)
     return DateRange(name, _iso(start), _iso(end), pos)
@@ -269,32 +277,32 @@ class _Search:
     def empty(self) -> Expr:
         return MatchAll()
 
-    def error(self, msg: str, pos: int) -> KizashiError:
-        return _error(msg, pos)
+    def error(self, reason: Text, pos: int) -> KizashiError:
+        return _error(reason, pos)
 
     def unclosed(self, opened: Token, _found: Token | None, _end: int) -> KizashiError:
-        return _error("unclosed '('", opened.pos)
+        return _error(Text("unclosed '('"), opened.pos)
 
     def missing(self, found: Token | None, before: Token | None, end: int) -> KizashiError:
         if before is not None and before.kind in OPERATORS:
-            return _error(f"nothing after {before.text!r}", before.pos)
+            return _error(Text("nothing after %(token)r", {"token": before.text}), before.pos)
         if before is not None and before.kind == "(":
             if found is None:
-                return _error("unclosed '('", before.pos)
+                return _error(Text("unclosed '('"), before.pos)
             if found.kind == ")":
-                return _error("empty parentheses", before.pos)
+                return _error(Text("empty parentheses"), before.pos)
         if found is None:
-            return _error("expected a search term", end)
+            return _error(Text("expected a search term"), end)
         if found.kind == ")":
-            return _error("unexpected ')'", found.pos)
-        return _error(f"nothing before {found.text!r}", found.pos)
+            return _error(Text("unexpected ')'"), found.pos)
+        return _error(Text("nothing before %(token)r", {"token": found.text}), found.pos)
 
 
 def parse(text: str, zone: tzinfo = UTC) -> Expr:
     """Parse a search query; errors name the position (1-based). Empty means everything.
     Dates are days in ``zone`` (the asker's; the API's default is UTC)."""
     if len(text) > MAX_LENGTH:
-        raise _error(f"query is longer than {MAX_LENGTH} characters", MAX_LENGTH)
+        raise _error(Text("query is longer than %(n)s characters", {"n": MAX_LENGTH}), MAX_LENGTH)
     text = fold_width(text)  # ｔａｇ：ＡＰＴ４１ is tag:APT41
     read = partial(_read, zone=zone)
     return Parser(tokenise(text, read, dash_not=True), len(text), _Search()).parse()

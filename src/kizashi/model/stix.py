@@ -19,7 +19,7 @@ import stix2.exceptions
 from stix2.v21 import OBJ_MAP, OBJ_MAP_OBSERVABLE
 
 from kizashi.model import custom  # noqa: F401 - registers Kizashi's extra types with stix2
-from kizashi.model.errors import Problem, failure, invalid
+from kizashi.model.errors import Problem, failure, invalid, problem
 
 SPEC_VERSION = "2.1"
 
@@ -130,7 +130,11 @@ def _own_problems(cls: type, obj: Mapping[str, Any]) -> list[Problem]:
         if name not in props:
             if not name.startswith(("x_", "x-")):
                 problems.append(
-                    Problem(name, f"not a property of {obj['type']} (custom ones start with x_)")
+                    problem(
+                        name,
+                        "not a property of %(type)s (custom ones start with x_)",
+                        type=obj["type"],
+                    )
                 )
         elif name == "confidence" and not (
             isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 100
@@ -177,7 +181,7 @@ def validate(
         raise failure(
             "Unknown object type %(type)r.",
             "unknown_type",
-            [Problem("type", f"{stix_type!r} is not a STIX 2.1 type")],
+            [problem("type", "%(type)r is not a STIX 2.1 type", type=stix_type)],
             type=stix_type,
         )
     obj = {k: v for k, v in raw.items() if k not in MANAGED_PROPERTIES}

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from kizashi.model.boolean import Parser, Token, tokenise
-from kizashi.model.errors import KizashiError, Problem, invalid
+from kizashi.model.errors import KizashiError, Problem, Text, invalid
 from kizashi.model.width import fold_width
 
 KEYWORDS = {"AND", "OR", "NOT"}
@@ -41,13 +41,17 @@ class AnyOf:
 Expr = Has | Not | AllOf | AnyOf
 
 
-def _error(msg: str, pos: int) -> KizashiError:
-    return invalid(
+def _error(reason: Text, pos: int) -> KizashiError:
+    """The filter's error: ``reason`` at a (0-based) position, which the message gives
+    1-based and ``extra["position"]`` 0-based."""
+    exc = invalid(
         "Tag filter: %(reason)s at position %(position)s.",
-        [Problem("tags", f"{msg} at {pos + 1}")],
-        reason=msg,
+        [Problem("tags", str(reason), reason.template, reason.values)],
+        reason=reason,
         position=pos + 1,
     )
+    exc.extra["position"] = pos
+    return exc
 
 
 def _read(text: str, i: int) -> tuple[Token, int]:
@@ -56,14 +60,14 @@ def _read(text: str, i: int) -> tuple[Token, int]:
     if text[i] == '"':
         end = text.find('"', i + 1)
         if end < 0:
-            raise _error("unclosed quote", i)
+            raise _error(Text("unclosed quote"), i)
         return Token("TERM", text[i + 1 : end], start, Has(text[i + 1 : end])), end + 1
     buf: list[str] = []
     while i < n and not text[i].isspace() and text[i] not in "()":
         if text[i] == '"':
             end = text.find('"', i + 1)
             if end < 0:
-                raise _error("unclosed quote", i)
+                raise _error(Text("unclosed quote"), i)
             buf.append(text[i : end + 1])
             i = end + 1
         else:
@@ -88,18 +92,18 @@ class _Tags:
         return Not(expr)
 
     def empty(self) -> Expr:
-        raise _error("empty filter", 0)
+        raise _error(Text("empty filter"), 0)
 
-    def error(self, msg: str, pos: int) -> KizashiError:
-        return _error(msg, pos)
+    def error(self, reason: Text, pos: int) -> KizashiError:
+        return _error(reason, pos)
 
     def unclosed(self, _opened: Token, found: Token | None, end: int) -> KizashiError:
-        return _error("missing ')'", found.pos if found else end)
+        return _error(Text("missing ')'"), found.pos if found else end)
 
     def missing(self, found: Token | None, _before: Token | None, end: int) -> KizashiError:
         if found is None:
-            return _error("expected a tag", end)
-        return _error(f"expected a tag, found {found.text!r}", found.pos)
+            return _error(Text("expected a tag"), end)
+        return _error(Text("expected a tag, found %(token)r", {"token": found.text}), found.pos)
 
 
 def parse_tag_query(text: str) -> Expr:

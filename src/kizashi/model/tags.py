@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from kizashi.model.errors import Problem, invalid
+from kizashi.model.errors import Problem, invalid, problem
 from kizashi.model.width import fold_width
 
 MAX_TAG_LENGTH = 255
@@ -52,7 +52,7 @@ def parse_tag(raw: str) -> TagName:
     if len(name) > MAX_TAG_LENGTH:
         raise invalid(
             "A tag name is at most %(n)s characters.",
-            [Problem("tag", f"{len(name)} characters")],
+            [problem("tag", "%(n)s characters", n=len(name))],
             n=MAX_TAG_LENGTH,
         )
     if any(unicodedata.category(c) in ("Cc", "Cf") for c in name):
@@ -64,7 +64,7 @@ def parse_tag(raw: str) -> TagName:
     if len(ns) > MAX_NAMESPACE_LENGTH:
         raise invalid(
             "A tag namespace is at most %(n)s characters.",
-            [Problem("tag", f"namespace of {len(ns)} characters")],
+            [problem("tag", "namespace of %(n)s characters", n=len(ns))],
             n=MAX_NAMESPACE_LENGTH,
         )
     if ns.lower() == "tlp":
@@ -82,6 +82,7 @@ def check_colour(colour: str | None) -> str | None:
         return None
     if not _COLOUR.match(colour):
         raise invalid(
-            "A colour is written #rrggbb.", [Problem("colour", f"{colour!r} is not #rrggbb")]
+            "A colour is written #rrggbb.",
+            [problem("colour", "%(colour)r is not #rrggbb", colour=colour)],
         )
     return colour.lower()

@@ -19,7 +19,7 @@ from typing import Any
 
 from kizashi.model import searchquery as sq
 from kizashi.model.actor import SYSTEM, Actor
-from kizashi.model.errors import Problem, conflict, invalid, not_found
+from kizashi.model.errors import Problem, conflict, invalid, not_found, problem
 from kizashi.model.stix import format_timestamp
 from kizashi.services.common import Context
 from kizashi.services.summaries import JobView, SummaryRequest, SummaryService
@@ -95,9 +95,9 @@ class DigestService:
         if not _NAME.fullmatch(name.strip()):
             problems.append(Problem("name", "1 to 200 printable characters"))
         if every not in EVERY:
-            problems.append(Problem("every", f"one of {', '.join(EVERY)}"))
+            problems.append(problem("every", "one of %(choices)s", choices=", ".join(EVERY)))
         if not 1 <= days <= MAX_DAYS:
-            problems.append(Problem("days", f"1 to {MAX_DAYS}"))
+            problems.append(problem("days", "1 to %(n)s", n=MAX_DAYS))
         if problems:
             raise invalid("The digest cannot be made.", problems)
         sq.parse(query)  # a query error says where

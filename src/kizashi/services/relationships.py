@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kizashi.model.actor import Actor
-from kizashi.model.errors import Problem, invalid, not_found
+from kizashi.model.errors import Problem, invalid, not_found, problem
 from kizashi.services.common import Context, may_see
 from kizashi.services.objects import ObjectService, ObjectView
 from kizashi.store import objects as repo
@@ -113,7 +113,7 @@ class RelationshipService:
         for loc, ref in (("source_ref", source_ref), ("target_ref", target_ref)):
             row = found.get(ref)
             if row is None or row.revoked or not may_see(actor, row):
-                problems.append(Problem(loc, f"{ref} is not a stored object"))
+                problems.append(problem(loc, "%(ref)s is not a stored object", ref=ref))
         if source_ref == target_ref:
             problems.append(Problem("target_ref", "an object cannot be related to itself"))
         if problems:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytaxonomies
 
-from kizashi.model.errors import Problem, invalid, not_found
+from kizashi.model.errors import Problem, invalid, not_found, problem
 from kizashi.model.tags import TagName
 
 
@@ -123,7 +123,14 @@ def check(tag: TagName, enabled: set[str]) -> TagName:
     choices = close or list(tax.tags)[:10]
     raise invalid(
         "%(tag)r is not a value of the %(taxonomy)r taxonomy. Valid values include: %(choices)s",
-        [Problem("tag", f"{tag.name} is not in taxonomy {tax.namespace}")],
+        [
+            problem(
+                "tag",
+                "%(tag)s is not in taxonomy %(taxonomy)s",
+                tag=tag.name,
+                taxonomy=tax.namespace,
+            )
+        ],
         tag=tag.name,
         taxonomy=tax.namespace,
         choices=", ".join(choices),

@@ -19,6 +19,7 @@ from kizashi.model.errors import (
     conflict,
     invalid,
     not_found,
+    problem,
     unauthenticated,
 )
 from kizashi.model.preferences import Preferences, checked
@@ -100,7 +101,7 @@ class UserService:
         if not _USERNAME.match(username):
             problems.append(Problem("username", "1-64 letters, digits or . _ @ -"))
         if len(password) < MIN_PASSWORD:
-            problems.append(Problem("password", f"at least {MIN_PASSWORD} characters"))
+            problems.append(problem("password", "at least %(n)s characters", n=MIN_PASSWORD))
         if role not in {r.value for r in Role}:
             problems.append(Problem("role", "admin, analyst or reader"))
         if problems:
@@ -270,7 +271,7 @@ class UserService:
                 if len(password) < MIN_PASSWORD:
                     raise invalid(
                         "The password is too short.",
-                        [Problem("password", f"at least {MIN_PASSWORD} characters")],
+                        [problem("password", "at least %(n)s characters", n=MIN_PASSWORD)],
                     )
                 values["password_hash"] = _hasher.hash(password)
             if values:

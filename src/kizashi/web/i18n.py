@@ -23,8 +23,10 @@ import contextvars
 import io
 import json
 import sys
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
@@ -35,7 +37,7 @@ from fastapi import Request
 
 from kizashi.model import preferences
 from kizashi.model.actor import Actor
-from kizashi.model.errors import KizashiError
+from kizashi.model.errors import KizashiError, Text
 
 LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
 DOMAIN = "messages"
@@ -129,19 +131,38 @@ def say(text: object) -> str:
     return gettext(str(text)) if text else ""
 
 
-def error_message(exc: KizashiError) -> str:
-    """An error's message in the page's language: its template translated and its values
-    put in (the English message where the catalogue has no entry or the translation
-    does not take the values)."""
-    translated = gettext(exc.template) if exc.template else exc.message
-    if translated == exc.template:
-        return exc.message
-    if not exc.values:  # taken as it is; unless values were due and are missing
-        return translated if exc.template == exc.message else exc.message
+def said(template: str, english: str, values: Mapping[str, Any]) -> str:
+    """A message in the page's language: ``template`` translated with ``values`` put in
+    (a :class:`Text` value said the same way), else ``english`` (where the catalogue has
+    no entry, or the translation does not take the values)."""
+    if not template:
+        return english
+    translated = gettext(template)
+    if not values:  # taken as it is; unless values were due and are missing
+        return translated if template == english else english
+    shown = {
+        k: said(v.template, str(v), v.values) if isinstance(v, Text) else v
+        for k, v in values.items()
+    }
     try:
-        return translated % exc.values
+        return translated % shown
     except (KeyError, TypeError, ValueError):
-        return exc.message
+        return english
+
+
+def error_message(exc: KizashiError) -> str:
+    """An error's message in the page's language."""
+    return said(exc.template, exc.message, exc.values)
+
+
+def error_problems(exc: KizashiError) -> list[tuple[str, str]]:
+    """(where, why) of an error's problems in the page's language, leaving out those
+    that only repeat what its message says (a parser's reason, a rule's path)."""
+    return [
+        (p.loc, said(p.template, p.msg, p.values))
+        for p in exc.problems
+        if not (p.msg and p.msg in exc.message)
+    ]
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:

@@ -74,6 +74,7 @@ templates.env.globals.update(
     js_messages=i18n.js_messages,  # the front-end's messages in a language (base.html)
     TLP_LEVELS=tlp_model.LEVELS,
     error_message=i18n.error_message,
+    error_problems=i18n.error_problems,
     say=i18n.say,
 )
 

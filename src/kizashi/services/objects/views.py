@@ -10,7 +10,7 @@ from typing import Any
 from kizashi.model import stix as stix_model
 from kizashi.model import tlp as tlp_model
 from kizashi.model.actor import Actor
-from kizashi.model.errors import KizashiError, Problem, invalid
+from kizashi.model.errors import KizashiError, invalid, problem
 from kizashi.model.observables import lookup_value
 from kizashi.services.tags import canonical as canonical_tag
 from kizashi.store.rows import ObjectRow
@@ -181,7 +181,7 @@ def checked_level(text: str) -> str:
     if level is None:
         raise invalid(
             "%(level)r is not a TLP level.",
-            [Problem("tlp", "one of " + ", ".join(tlp_model.LEVELS))],
+            [problem("tlp", "one of %(choices)s", choices=", ".join(tlp_model.LEVELS))],
             level=text,
         )
     return level
