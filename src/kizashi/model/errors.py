@@ -38,13 +38,18 @@ class Problem:
         if not self.template:
             object.__setattr__(self, "template", self.msg)
 
+    @classmethod
+    def of(cls, loc: str, reason: Text) -> Problem:
+        """The problem at ``loc`` whose reason is ``reason``."""
+        return cls(loc, str(reason), reason.template, reason.values)
+
     def as_dict(self) -> dict[str, str]:
         return {"loc": self.loc, "msg": self.msg}
 
 
 def problem(loc: str, template: str, **values: Any) -> Problem:
     """A problem whose reason is ``template`` with ``values`` put in (``%(n)s``)."""
-    return Problem(loc, str(Text(template, values)), template, values)
+    return Problem.of(loc, Text(template, values))
 
 
 @dataclass

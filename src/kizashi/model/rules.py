@@ -183,7 +183,7 @@ class _Path:
         """The rule's error at this path (the problem repeats the reason, for the API)."""
         return invalid(
             "Rule: %(path)s: %(reason)s",
-            [Problem(str(self), str(reason), reason.template, reason.values)],
+            [Problem.of(str(self), reason)],
             path=str(self),
             reason=reason,
         )

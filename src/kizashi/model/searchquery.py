@@ -113,7 +113,7 @@ def _error(reason: Text, pos: int) -> KizashiError:
     1-based and ``extra["position"]`` 0-based (where a page marks it in the box)."""
     exc = invalid(
         "Search query: %(reason)s at position %(position)s.",
-        [Problem("q", str(reason), reason.template, reason.values)],
+        [Problem.of("q", reason)],
         reason=reason,
         position=pos + 1,
     )

@@ -46,7 +46,7 @@ def _error(reason: Text, pos: int) -> KizashiError:
     1-based and ``extra["position"]`` 0-based."""
     exc = invalid(
         "Tag filter: %(reason)s at position %(position)s.",
-        [Problem("tags", str(reason), reason.template, reason.values)],
+        [Problem.of("tags", reason)],
         reason=reason,
         position=pos + 1,
     )
