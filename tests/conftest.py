@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -47,9 +48,9 @@ class FakeClock:
         self.now += timedelta(seconds=seconds)
 
 
-@pytest.fixture(scope="session")
-def pg_database() -> Iterator[str]:
-    """One throwaway PostgreSQL database for the session."""
+@contextmanager
+def throwaway_pg_database() -> Iterator[str]:
+    """A PostgreSQL database of its own, migrated, dropped afterwards."""
     try:
         admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
@@ -58,14 +59,30 @@ def pg_database() -> Iterator[str]:
     except Exception as exc:
         need(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc.__class__.__name__}")
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    Store.open(url).dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+    try:
+        Store.open(url).dispose()
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
 
 
-def _truncate_pg(url: str) -> None:
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """One throwaway PostgreSQL database for the session."""
+    with throwaway_pg_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def pg_database_2() -> Iterator[str]:
+    """A second one, for tests that compare two stores built side by side."""
+    with throwaway_pg_database() as url:
+        yield url
+
+
+def truncate_pg(url: str) -> None:
     engine = sa.create_engine(url)
     names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
     with engine.begin() as conn:
@@ -83,14 +100,14 @@ def db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
     if backend == "sqlite":
         return f"sqlite:///{tmp_path / 'kizashi.db'}"
     url: str = request.getfixturevalue("pg_database")
-    _truncate_pg(url)
+    truncate_pg(url)
     return url
 
 
 @pytest.fixture
 def pg_url(pg_database: str) -> str:
     """An empty PostgreSQL store, for what only PostgreSQL does (several machines)."""
-    _truncate_pg(pg_database)
+    truncate_pg(pg_database)
     return pg_database
 
 

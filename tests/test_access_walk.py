@@ -4,9 +4,9 @@ found in it, its tags, the events of rules it matched). An analyst and a reader 
 exactly the same answers in both (status, body, counts), reads and writes alike; the
 one difference allowed is none. A route in the OpenAPI schema with no call here fails.
 
-SQLite only: the two worlds must be built identically, each in a database of its own;
-the read filters are the same SQL on PostgreSQL, which test_access and
-test_access_rules run on both."""
+On SQLite and on PostgreSQL: the two worlds are built identically, each in a database
+of its own (two files, or two PostgreSQL databases emptied with their sequences reset),
+so their ids, counters and timestamps match."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import FakeClock
+from conftest import FakeClock, truncate_pg
 from kizashi.config import Settings
 from kizashi.model.actor import SYSTEM, Actor
 from kizashi.server import create_app
@@ -152,16 +152,27 @@ class World:
     known: set[str] = field(default_factory=set)
 
 
+def world_urls(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> list[str]:
+    """Two empty stores of the backend, one per world."""
+    if backend == "sqlite":
+        return [f"sqlite:///{tmp_path / name / 'kizashi.db'}" for name in ("plain", "red")]
+    urls = [request.getfixturevalue(f) for f in ("pg_database", "pg_database_2")]
+    for url in urls:
+        truncate_pg(url)
+    return urls
+
+
 @pytest.fixture
-def worlds(tmp_path: Path) -> Iterator[tuple[World, World]]:
+def worlds(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[tuple[World, World]]:
     made: list[World] = []
     stack: list[Any] = []
-    for name, red in (("plain", False), ("red", True)):
+    urls = world_urls(backend, tmp_path, request)
+    for url, (name, red) in zip(urls, (("plain", False), ("red", True)), strict=True):
         data = tmp_path / name
         clock = FakeClock()
-        kz = Kizashi.open(
-            f"sqlite:///{data / 'kizashi.db'}", clock=clock, search_dir=data / "search"
-        )
+        kz = Kizashi.open(url, clock=clock, search_dir=data / "search")
         build(kz, red=red)
         settings = Settings(data_dir=data, secret_key="walk-secret")
         app = create_app(settings, kz)

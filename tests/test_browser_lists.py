@@ -108,3 +108,29 @@ def test_two_rows_ticked_get_a_tag(site: tuple[str, Any]) -> None:
     assert page.locator("[data-select-row]:checked").count() == 50
     page.locator("[data-select-row]").first.uncheck()
     assert everything.evaluate("box => box.indeterminate") is True
+
+
+@pytest.mark.parametrize("width", [1280, 800])
+@pytest.mark.parametrize("locale", ["en-GB", "ja-JP"])
+def test_the_filter_form_keeps_its_fields_readable(
+    site: tuple[str, Any], width: int, locale: str
+) -> None:
+    """Each filter's label is on one line above a field wide enough to use: the form
+    wraps to more rows rather than squeezing its fields (the sort field, a sixth, once
+    made every label 16 px wide)."""
+    url, browser = site
+    page = browser.new_page(locale=locale, viewport={"width": width, "height": 900})
+    browser_login(page, url, "admin", PASSWORD)
+    page.goto(url + "/objects")
+    assert page.get_by_role("search", name="絞り込む" if locale == "ja-JP" else "Filter").count()
+    for field in ("type", "q", "created_from", "created_to", "sort"):
+        label = page.locator(f"form.filters label[for={field}]").bounding_box()
+        box = page.locator(f"form.filters #{field}").bounding_box()
+        line = page.locator(f"form.filters label[for={field}]").evaluate(
+            "l => parseFloat(getComputedStyle(l).lineHeight) || 24"
+        )
+        assert label and box, field
+        assert label["height"] <= line * 1.5, (field, label)  # one line, not a column
+        assert box["width"] >= 150, (field, box)
+        assert box["y"] > label["y"], field
+    page.close()
