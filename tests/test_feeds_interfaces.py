@@ -166,6 +166,7 @@ def test_api_poll_now_items_and_state(client: TestClient, kz: Kizashi, server: F
     assert failed["error"] == "HTTP 500 Internal Server Error" and failed["stored"] == 0
     state = client.get(f"{FEEDS}/{bad['id']}", headers=auth).json()
     assert state["last_error"] == "HTTP 500 Internal Server Error"
+    assert state["last_error_kind"] == "http"
     assert state["consecutive_failures"] == 1 and state["next_poll_at"] > state["last_polled_at"]
     assert client.get(f"{FEEDS}/{bad['id']}/items", headers=auth).json() == []
     assert SECRET not in client.get(FEEDS, headers=auth).text
@@ -374,6 +375,23 @@ def test_web_feed_pages(client: TestClient, kz: Kizashi, server: FeedServer) -> 
     page = client.post(f"{bad.url.path}/action", data={"csrf": csrf, "action": "poll"}).text
     assert "failing" in page and "HTTP 500 Internal Server Error" in page
     assert re.search(r"Consecutive failures</th><td>1<", page)
+    # The kind of failure in the page's language, the details as the fetcher put them.
+    assert "The server answered with an error." in page
+    assert '<small lang="en"><code>HTTP 500 Internal Server Error</code></small>' in page
+    ja = client.get(bad.url.path, headers={"accept-language": "ja"}).text
+    assert "サーバーがエラーを返しました。" in ja and "HTTP 500 Internal Server Error" in ja
+    assert re.search(r"次回取得</th><td><time datetime=\"[^\"]+Z\"", ja)
+    server.set("/page.html", b"<html><body><p>a web page</p></body></html>",
+               {"content-type": "text/html"})  # fmt: skip
+    page_feed = client.post("/feeds", data={**form, "url": server.url("/page.html"), "headers": ""})
+    ja = client.post(
+        f"{page_feed.url.path}/action",
+        data={"csrf": csrf, "action": "poll"},
+        headers={"accept-language": "ja"},
+    ).text
+    assert "このアドレスの内容はフィード(RSS・Atom・RDF・JSON Feed)ではありません。" in ja
+    home = client.get("/", headers={"accept-language": "ja"}).text
+    assert "サーバーがエラーを返しました。" in home
     listing = client.get("/feeds").text
     assert "failing (1)" in listing and "兆し速報" in listing
     page = client.post(f"{where}/action", data={"csrf": csrf, "action": "pause"}).text

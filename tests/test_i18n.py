@@ -438,6 +438,9 @@ def test_the_rule_and_digest_pages_are_japanese_in_japanese(web: TestClient) -> 
     saved = web.post("/rules/save", data={"csrf": csrf, "yaml": yaml_text, "action": "save"})
     page = without_script_messages(saved.text)
     assert "<h1>ルール: ivanti</h1>" in page and "既存の項目に適用" in page
+    # When it was updated: in the page's zone (Tokyo for a Japanese page without one).
+    shown = r'<small><time datetime="[^"]+Z" title="[^"]+">[-0-9]{10} [0-9:]{5} JST<'
+    assert re.search(shown, page)
     assert 'data-confirm="このルールを削除しますか？"' in page
     assert "Apply to existing items" not in page and "Delete this rule?" not in page
     tested = web.post("/rules/save", data={"csrf": csrf, "yaml": yaml_text, "action": "test"})

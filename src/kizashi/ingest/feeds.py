@@ -65,6 +65,9 @@ class FeedView:
     items_seen: int
     items_stored: int
     kind: str = "rss"
+    #: refused, timeout, too_large, redirects, throttled, http, network, bad_url (the
+    #: fetcher's), not_feed, not_misp_feed, internal; None before migration 0019.
+    last_error_kind: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The feed for callers: header values are secrets and never leave the store."""
@@ -97,6 +100,7 @@ def _view(row: FeedRow) -> FeedView:
         items_seen=row.items_seen,
         items_stored=row.items_stored,
         kind=row.kind,
+        last_error_kind=row.last_error_kind,
     )
 
 

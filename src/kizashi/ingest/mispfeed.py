@@ -82,7 +82,8 @@ def poll_misp(
     try:
         manifest = read_manifest(fetched.body)
     except ValueError as exc:
-        return poller.record_failure(row, result, f"not a MISP feed: {exc}", fetched.status, None)
+        message = f"not a MISP feed: {exc}"
+        return poller.record_failure(row, result, "not_misp_feed", message, fetched.status, None)
     kz = poller.kz
     with kz.store.read() as conn:
         known = repo.items_by_guids(conn, row.pk, sorted(manifest))

@@ -95,7 +95,8 @@ class Poller:
             # A bug must not leave the feed looking busy for ever, nor kill the worker.
             log.exception("feed %s: poll failed", row.pk)
             message = f"internal error ({type(exc).__name__}); see the server log"
-            return self.record_failure(row, PollResult(row.pk, row.title), message, None, None)
+            result = PollResult(row.pk, row.title)
+            return self.record_failure(row, result, "internal", message, None, None)
 
     def _poll(self, row: FeedRow, progress: Callable[[int, int], None] | None) -> PollResult:
         result = PollResult(row.pk, row.title)
@@ -117,7 +118,8 @@ class Poller:
         try:
             parsed = parse_feed(fetched.body, content_type=fetched.content_type, url=fetched.url)
         except ParseError as exc:
-            return self.record_failure(row, result, f"not a feed: {exc}", fetched.status, None)
+            message = f"not a feed: {exc}"
+            return self.record_failure(row, result, "not_feed", message, fetched.status, None)
         auto_title = row.title == (urlsplit(row.url).hostname or row.url)
         if auto_title and parsed.title.strip():
             # Before the items: their reports name the source by this title.
@@ -164,7 +166,7 @@ class Poller:
                 accept=accept,
             )
         except FetchError as exc:
-            self.record_failure(row, result, exc.message, exc.status, exc.retry_after)
+            self.record_failure(row, result, exc.kind, exc.message, exc.status, exc.retry_after)
             return None
         if fetched.not_modified:
             result.not_modified = True
@@ -190,11 +192,13 @@ class Poller:
         self,
         row: FeedRow,
         result: PollResult,
+        kind: str,
         message: str,
         status: int | None,
         retry_after: float | None,
     ) -> PollResult:
-        """The poll failed: the error is kept and the next poll backs off."""
+        """The poll failed: the error (its kind, for a page to say in the reader's
+        language, and its details) is kept and the next poll backs off."""
         failures = row.consecutive_failures + 1
         when = next_poll(
             self.clock(),
@@ -211,6 +215,7 @@ class Poller:
                     "polling_since": None,
                     "last_status": status,
                     "last_error": message[:2000],
+                    "last_error_kind": kind,
                     "consecutive_failures": failures,
                     "next_poll_at": format_timestamp(when),
                 },
@@ -238,6 +243,7 @@ class Poller:
             "last_success_at": format_timestamp(now),
             "last_status": status,
             "last_error": None,
+            "last_error_kind": None,
             "consecutive_failures": 0,
             "next_poll_at": format_timestamp(next_poll(now, row.interval_seconds, rng=self.rng)),
         }

@@ -50,6 +50,8 @@ class FeedProblem:
     error: str
     failures: int
     last_polled_at: str | None
+    #: What kind of failure (kizashi.ingest.feeds.FeedView.last_error_kind), if known.
+    kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -178,7 +180,14 @@ class DashboardService:
         with self.ctx.store.read() as conn:
             rows = feed_repo.list_all(conn)
         failing = [
-            FeedProblem(r.pk, r.title, r.last_error, r.consecutive_failures, r.last_polled_at)
+            FeedProblem(
+                r.pk,
+                r.title,
+                r.last_error,
+                r.consecutive_failures,
+                r.last_polled_at,
+                r.last_error_kind,
+            )
             for r in rows
             if r.enabled and r.last_error
         ]

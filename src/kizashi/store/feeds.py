@@ -39,6 +39,7 @@ class FeedRow:
     items_seen: int
     items_stored: int
     kind: str = "rss"
+    last_error_kind: str | None = None
 
 
 @dataclass(frozen=True)

@@ -209,6 +209,8 @@ feeds = sa.Table(
     sa.Column("last_success_at", TS),
     sa.Column("last_status", sa.Integer),
     sa.Column("last_error", sa.Text),
+    # What kind of failure it was (kizashi.ingest.fetch.FetchError.kind, not_feed, ...).
+    sa.Column("last_error_kind", sa.String(16)),
     sa.Column("consecutive_failures", sa.Integer, nullable=False, server_default="0"),
     sa.Column("next_poll_at", TS),
     sa.Column("polling_since", TS),

@@ -24,6 +24,21 @@ templates.env.add_extension("jinja2.ext.i18n")
 templates.env.install_gettext_callables(  # type: ignore[attr-defined]
     i18n.gettext, i18n.ngettext, newstyle=True
 )
+#: A feed's last failure, by kind (kizashi.ingest.feeds.FeedView.last_error_kind), as a
+#: page says it; the stored details follow in the words of the library that failed.
+FEED_ERRORS = {
+    "refused": i18n.N_("The address is not allowed (a private or blocked address)."),
+    "timeout": i18n.N_("The server did not answer in time."),
+    "too_large": i18n.N_("The answer was larger than the size limit."),
+    "redirects": i18n.N_("Too many redirects, or a redirect loop."),
+    "throttled": i18n.N_("The server asked Kizashi to wait before asking again."),
+    "http": i18n.N_("The server answered with an error."),
+    "network": i18n.N_("The server could not be reached."),
+    "bad_url": i18n.N_("The address is not a valid URL."),
+    "not_feed": i18n.N_("What the address serves is not a feed (RSS, Atom, RDF or JSON Feed)."),
+    "not_misp_feed": i18n.N_("What the address serves is not a MISP feed."),
+    "internal": i18n.N_("Kizashi failed while reading the feed; the server log says why."),
+}
 # html=False: raw HTML in Markdown is shown as text; nh3 then cleans what Markdown made.
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 
@@ -76,6 +91,7 @@ templates.env.globals.update(
     error_message=i18n.error_message,
     error_problems=i18n.error_problems,
     say=i18n.say,
+    FEED_ERRORS=FEED_ERRORS,
 )
 
 

@@ -93,6 +93,11 @@ class FeedOut(BaseModel):
     last_success_at: str | None
     last_status: int | None
     last_error: str | None
+    last_error_kind: str | None = Field(
+        None,
+        description="What kind of failure: refused, timeout, too_large, redirects, throttled,"
+        " http, network, bad_url, not_feed, not_misp_feed or internal.",
+    )
     consecutive_failures: int
     next_poll_at: str | None
     polling: bool
