@@ -346,6 +346,44 @@ def test_the_tag_page_and_its_summary_are_japanese_in_japanese(
     assert 'data-status="done"' in shown
     assert "脆弱性: CVE-2024-21887。" in shown and " · 2 件 · " in shown
     assert "Vulnerabilities:" not in shown and "item(s)" not in shown
+    # How a summary was made (its note) is said in the page's language too.
+    fragment = web.post(
+        "/ui/summaries", data={"csrf": csrf_of(page), "q": "tag:nothing-has-this", "days": "0"}
+    )
+    assert fragment.status_code == 200, fragment.text
+    job_id = int(re.search(r'hx-get="/ui/summaries/(\d+)"', fragment.text).group(1))  # type: ignore[union-attr]
+    kz.summaries.wait(kz.users.get_actor("ana"), job_id, timeout=60)
+    shown = web.get(f"/ui/summaries/{job_id}").text
+    assert "要約するものがありません。選択した範囲に項目がありません。" in shown
+    assert "Nothing to summarise" not in shown
+
+
+def test_a_summary_keeps_its_notes_as_phrases_with_their_values() -> None:
+    from kizashi.model.errors import Text
+    from kizashi.services.summaries.views import Summary
+
+    fallback = Text(
+        "The %(provider)s provider gave no summary (%(reason)s).",
+        {"provider": "openai", "reason": "the server could not be reached"},
+    )
+    made = Summary("collection", "q", "extractive", None, "1", [], [], [], {}, [], "now",
+                   note=str(fallback), notes=[fallback])  # fmt: skip
+    again = Summary.from_dict(made.as_dict())
+    assert [(n.template, n.values) for n in again.notes] == [(fallback.template, fallback.values)]
+    assert again.note == made.note
+    assert made.note == "The openai provider gave no summary (the server could not be reached)."
+    old = {**made.as_dict(), "notes": None}
+    del old["notes"]  # kept before notes were phrases: the English note alone
+    assert [n.template for n in Summary.from_dict(old).notes] == [made.note]
+    token = i18n.use("ja")
+    try:
+        stored = made.as_dict()["notes"][0]
+        assert i18n.say_text(stored) == (
+            "openai プロバイダーは要約を返しませんでした(the server could not be reached)。"
+        )
+        assert i18n.say_text(Text("Not in the catalogue.")) == "Not in the catalogue."
+    finally:
+        i18n._current.reset(token)
 
 
 def test_the_feed_page_is_japanese_in_japanese(web: TestClient) -> None:

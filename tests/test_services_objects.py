@@ -226,7 +226,11 @@ def test_revoke_hides_and_admin_restores(
     back = kz.objects.restore(admin, view.id)
     assert not back.revoked and "revoked" not in back.stix
     assert kz.objects.get(reader, view.id).version == 3
-    assert [h.action for h in kz.objects.history(admin, view.id)] == ["current", "revoke", "create"]
+    history = kz.objects.history(admin, view.id)
+    assert [(h.action, h.current) for h in history] == [
+        ("restore", True), ("revoke", False), ("create", False)
+    ]  # fmt: skip
+    assert [h.changed_by for h in history] == ["alice", "ana", "ana"]
     assert code_of(kz.objects.restore, admin, view.id).code == "conflict"
 
 

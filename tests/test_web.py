@@ -175,6 +175,14 @@ def test_entity_observable_note_edit_tag_relate_revoke(web: TestClient, kz: Kiza
     page = web.get(f"/objects/{mal}").text
     assert "Kiza v2" in page
     assert "メモ" in page  # the note refers to it
+    # The history names each change and its editor; the newest is marked as current.
+    rows = re.findall(r"<tr[^>]*><td>(\d+)(.*?)</td><td>(.*?)</td><td>(.*?)</td>", page)
+    assert [(v, "<mark>" in mark, change, who) for v, mark, change, who in rows] == [
+        ("2", True, "edited", "ana"), ("1", False, "created", "ana")
+    ]  # fmt: skip
+    ja = web.get(f"/objects/{mal}", headers={"accept-language": "ja"}).text
+    rows = re.findall(r"<tr[^>]*><td>(\d+)(.*?)</td><td>(.*?)</td>", ja)
+    assert rows == [("2", " <mark>現在</mark>", "更新"), ("1", "", "作成")]
 
     # Tags, relate, untag.
     web.post(f"/objects/{mal}/tags", data={"csrf": csrf, "tags": "tlp:red, ランサムウェア"})

@@ -54,11 +54,12 @@ class PageOut(BaseModel):
 
 class VersionOut(BaseModel):
     version: int
-    action: str
+    action: str = Field(description="What made this version: create, update, revoke, restore.")
     modified: str | None
-    changed_by: str | None
+    changed_by: str | None = Field(description="The user who made it (null: Kizashi itself).")
     changed_at: str
     stix: dict[str, Any]
+    current: bool = Field(False, description="True for the version the object is now.")
 
 
 class TagsIn(BaseModel):

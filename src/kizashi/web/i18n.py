@@ -150,6 +150,14 @@ def said(template: str, english: str, values: Mapping[str, Any]) -> str:
         return english
 
 
+def say_text(text: Text | Mapping[str, Any]) -> str:
+    """A :class:`Text`, or one kept as ``{"template", "values"}`` (a stored summary's
+    notes), in the page's language."""
+    if not isinstance(text, Text):
+        text = Text(str(text.get("template", "")), text.get("values") or {})
+    return said(text.template, str(text), text.values)
+
+
 def error_message(exc: KizashiError) -> str:
     """An error's message in the page's language."""
     return said(exc.template, exc.message, exc.values)

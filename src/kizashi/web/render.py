@@ -39,6 +39,13 @@ FEED_ERRORS = {
     "not_misp_feed": i18n.N_("What the address serves is not a MISP feed."),
     "internal": i18n.N_("Kizashi failed while reading the feed; the server log says why."),
 }
+#: What made a version of an object (kizashi.services.objects.views.VersionView.action).
+VERSION_ACTIONS = {
+    "create": i18n.N_("created"),
+    "update": i18n.N_("edited"),
+    "revoke": i18n.N_("revoked"),
+    "restore": i18n.N_("restored"),
+}
 # html=False: raw HTML in Markdown is shown as text; nh3 then cleans what Markdown made.
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 
@@ -91,7 +98,9 @@ templates.env.globals.update(
     error_message=i18n.error_message,
     error_problems=i18n.error_problems,
     say=i18n.say,
+    say_text=i18n.say_text,
     FEED_ERRORS=FEED_ERRORS,
+    VERSION_ACTIONS=VERSION_ACTIONS,
 )
 
 

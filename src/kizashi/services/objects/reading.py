@@ -20,6 +20,7 @@ from kizashi.services.objects.views import ObjectView, Page, VersionView, view_o
 from kizashi.services.tags import canonical as canonical_tag
 from kizashi.store import objects as repo
 from kizashi.store import tags as tag_repo
+from kizashi.store import users as user_repo
 from kizashi.store.listing import SORTS, Keyset, key_of
 from kizashi.store.objects import ObjectFilter
 from kizashi.store.rows import ObjectRow
@@ -111,8 +112,15 @@ class ObjectReader:
     def history(self, actor: Actor, stix_id: str) -> builtins.list[VersionView]:
         with self.ctx.store.read() as conn:
             row = readable_row(conn, actor, stix_id)
+            editor = user_repo.get_by_pk(conn, row.updated_by) if row.updated_by else None
             current = VersionView(
-                row.version, "current", row.modified, None, row.updated_at, json.loads(row.data)
+                row.version,
+                row.action,
+                row.modified,
+                editor.username if editor else None,
+                row.updated_at,
+                json.loads(row.data),
+                current=True,
             )
             older = [
                 VersionView(

@@ -64,11 +64,15 @@ class Page:
 @dataclass(frozen=True)
 class VersionView:
     version: int
+    #: What made this version: create, update, revoke or restore.
     action: str
     modified: str | None
+    #: Who made it (a user name; None for Kizashi itself or a user since deleted).
     changed_by: str | None
     changed_at: str
     stix: dict[str, Any]
+    #: True for the version that is the object now (the first of a history).
+    current: bool = False
 
 
 @dataclass

@@ -9,7 +9,7 @@ import threading
 import time
 
 from kizashi.model.actor import Actor
-from kizashi.model.errors import KizashiError, not_found
+from kizashi.model.errors import KizashiError, Text, not_found
 from kizashi.services.common import Context, wait_for_job
 from kizashi.services.summaries.inputs import (
     ARTICLE_BUDGET,
@@ -104,7 +104,11 @@ class SummaryJobs:
             status, error = "failed", exc.message
         except Exception:
             log.exception("summary job %s failed", pk)
-            status, error = "failed", "The summary could not be made (see the server's log)."
+            # Kept in English; a Text so the catalogue has it for the page to say.
+            status, error = (
+                "failed",
+                str(Text("The summary could not be made (see the server's log).")),
+            )
         else:
             status, result = "done", json.dumps(made.as_dict(), ensure_ascii=False)
         with self.ctx.store.begin() as conn:

@@ -7,7 +7,7 @@ import json
 import logging
 
 from kizashi.model.actor import Actor
-from kizashi.model.errors import Problem, invalid
+from kizashi.model.errors import Problem, Text, invalid
 from kizashi.services import llm
 from kizashi.services.analytics import selection
 from kizashi.services.common import Context
@@ -153,20 +153,23 @@ class SummaryMaker:
             summary = Summary.from_dict(json.loads(found.body))
             summary.cached = True
             return summary
-        fallback: str | None = None
+        fallback: Text | None = None
         if not inputs:
-            made = Made([], [], 0, note="Nothing to summarise: the selection is empty.")
+            made = Made([], [], 0, note=Text("Nothing to summarise: the selection is empty."))
         else:
             try:
                 made = provider.summarise(kind, inputs, budget, lang, progress)
             except llm.LLMError as exc:
                 # Said to the user; the reason holds no secret (see kizashi.services.llm).
-                fallback = f"The {provider.name} provider gave no summary ({exc})."
+                fallback = Text(
+                    "The %(provider)s provider gave no summary (%(reason)s).",
+                    {"provider": provider.name, "reason": str(exc)},
+                )
                 log.warning("summary of %s: %s; extractive instead", subject[:200], exc)
                 made = self.extractive.summarise(kind, inputs, budget, lang, progress)
                 provider, version = self.extractive, self.extractive.version(kind, lang)
         citations, numbering = _citations(inputs, made)
-        notes = [n for n in (fallback, made.note) if n]
+        notes = [n if isinstance(n, Text) else Text(n) for n in (fallback, made.note) if n]
         summary = Summary(
             kind=kind,
             subject=subject,
@@ -180,7 +183,8 @@ class SummaryMaker:
             inputs=[{"id": i.id, "digest": i.digest} for i in inputs],
             created=self.ctx.stamp(),
             considered=made.considered,
-            note=" ".join(notes) or None,
+            note=" ".join(str(n) for n in notes) or None,
+            notes=notes,
             language=made.language,
             fallback=fallback is not None,
         )

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from kizashi.model.errors import Text
 from kizashi.services import llm
 from kizashi.text import summarise as ex
 
@@ -37,7 +38,9 @@ class Made:
     points: list[tuple[str, tuple[int, ...]]]
     considered: int
     model: str | None = None
-    note: str | None = None
+    #: A phrase for the reader about how it was made: a Text (said in the page's
+    #: language where the catalogue has it) or plain English.
+    note: Text | str | None = None
     language: str | None = None
 
 
@@ -82,7 +85,9 @@ class Extractive:
         own = language_of(list(inputs))
         note = None
         if own and own != language:
-            note = "Sentences are in the articles' language: translation needs an LLM provider."
+            note = Text(
+                "Sentences are in the articles' language: translation needs an LLM provider."
+            )
         return Made(
             [(s.text, (s.source,)) for s in x.sentences],
             [(s.text, (s.source,)) for s in x.points()],
@@ -137,7 +142,7 @@ class OpenAICompatible:
             client.close()
         note = None
         if cut:
-            note = "An article was longer than the model's context: the model read a part."
+            note = Text("An article was longer than the model's context: the model read a part.")
         return Made(
             answer.statements,
             answer.points,

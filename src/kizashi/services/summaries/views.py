@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from kizashi.model.errors import Text
 from kizashi.services.summaries.inputs import MAX_ARTICLES
 from kizashi.text import summarise as ex
 
@@ -44,10 +45,13 @@ class Summary:
     created: str
     considered: int = 0
     cached: bool = False
+    #: What a reader should know about how it was made, in English (the API's ``note``);
+    #: ``notes`` are the same phrases, for a page to say in its reader's language.
     note: str | None = None
     language: str | None = None
     #: The requested provider failed; this is the extractive summary (``note`` says why).
     fallback: bool = False
+    notes: list[Text] = field(default_factory=list)
 
     @property
     def summary(self) -> str:
@@ -72,6 +76,7 @@ class Summary:
             "cached": self.cached,
             "fallback": self.fallback,
             "note": self.note,
+            "notes": [{"template": n.template, "values": dict(n.values)} for n in self.notes],
         }
 
     @classmethod
@@ -94,6 +99,12 @@ class Summary:
             considered=d.get("considered", 0),
             note=d.get("note"),
             language=d.get("language"),
+            # Summaries kept before notes were phrases have the English note alone.
+            notes=[Text(n["template"], n.get("values") or {}) for n in d["notes"]]
+            if "notes" in d
+            else [Text(d["note"])]
+            if d.get("note")
+            else [],
         )
 
 
