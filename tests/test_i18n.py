@@ -532,6 +532,10 @@ def test_the_import_pages_are_japanese_in_japanese(web: TestClient) -> None:
         "<strong>競合</strong>: 版が同じで内容が異なる",
         "問題 (1 件)",
         ">1 件のオブジェクトをインポート</button>",
+        f" · {len(body.encode())} バイト · ",
+        # The bundle's second object, counted from 1; why, in Japanese.
+        "<tr><td>2</td><td><code>indicator--1</code></td><td><code>id</code></td>"
+        "<td>&#39;indicator--1&#39; は STIX の識別子(型--UUID)ではありません</td></tr>",
     ):
         assert label in page, label
     for english in (
@@ -539,6 +543,8 @@ def test_the_import_pages_are_japanese_in_japanese(web: TestClient) -> None:
         "Import 1 object(s)",
         "Problems",
         "<strong>unchanged",
+        "Bytes",
+        "is not a STIX identifier",
     ):
         assert english not in page, english
     token = re.search(r'name="token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
@@ -551,6 +557,17 @@ def test_the_import_pages_are_japanese_in_japanese(web: TestClient) -> None:
     job = without_script_messages(job)
     assert "<strong>完了</strong>" in job and "オブジェクトを見る" in job and "開始 " in job
     assert "See the objects" not in job and "started" not in job
+    # The job keeps the problem with its phrase: its page says it in Japanese too.
+    assert "<td>2</td>" in job and "は STIX の識別子(型--UUID)ではありません" in job
+    # A file no format reads: said once, in Japanese (not again as "format: …").
+    junk = web.post(
+        "/import",
+        data={"csrf": csrf, "format": ""},
+        files={"file": ("notes.txt", "ただのメモ".encode(), "text/plain")},
+    )
+    said = without_script_messages(junk.text)
+    assert said.count("この入力を認識できる形式がありません") == 1, said
+    assert "not recognised" not in said and "No format" not in said
 
 
 # -- the errors a page shows (model/errors.py, web/i18n.error_message) ----------------------

@@ -97,7 +97,9 @@ document.addEventListener("click", (event) => {
 document.addEventListener("keydown", (event) => {
   if (!shortcuts || event.defaultPrevented || event.isComposing) return;
   if (event.ctrlKey || event.metaKey || event.altKey) return;
-  if (event.target.closest?.("input, textarea, select, [contenteditable], dialog")) return;
+  // An open dialog keeps its keys. Not a closed one: Chromium can leave the focus on a
+  // scrollable element inside the dialog it just closed, so the next keys come from there.
+  if (event.target.closest?.("input, textarea, select, [contenteditable], dialog[open]")) return;
   const key = event.key;
   if (key === "?") {
     event.preventDefault();

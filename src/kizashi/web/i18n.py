@@ -33,6 +33,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
+from babel.units import format_unit
 from fastapi import Request
 
 from kizashi.model import preferences
@@ -169,8 +170,21 @@ def error_problems(exc: KizashiError) -> list[tuple[str, str]]:
     return [
         (p.loc, said(p.template, p.msg, p.values))
         for p in exc.problems
-        if not (p.msg and p.msg in exc.message)
+        if not (p.msg and p.msg.casefold() in exc.message.casefold())
     ]
+
+
+_SIZES = (("digital-gigabyte", 10**9), ("digital-megabyte", 10**6), ("digital-kilobyte", 10**3))
+
+
+def filesize(n: int | float | None) -> str:
+    """A size in bytes as the page's language writes it: ``169 バイト``, ``1.5 MB``
+    (Jinja's ``filesizeformat`` says "Bytes" in every language)."""
+    size = float(n or 0)
+    for unit, scale in _SIZES:
+        if size >= scale:
+            return str(format_unit(round(size / scale, 1), unit, length="short", locale=current()))
+    return str(format_unit(int(size), "digital-byte", length="long", locale=current()))
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:

@@ -88,6 +88,7 @@ templates.env.filters.update(
     ago=lambda value: timefmt.when(value, relative_to_now=True),
     local_time=timefmt.local,
     local_date=timefmt.local_date,
+    filesize=i18n.filesize,  # {{ n|filesize }}: 169 バイト, 1.5 MB
 )
 templates.env.globals.update(
     tag_url=tag_url,

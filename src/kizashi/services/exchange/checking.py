@@ -13,6 +13,7 @@ import stix2
 import stix2.exceptions
 
 from kizashi.model import stix as stix_model
+from kizashi.model.errors import Text
 
 #: ``type--uuid`` (STIX 2.1 §2.9); a custom type is lower-case letters, digits and hyphens.
 _IDENTIFIER = re.compile(
@@ -25,39 +26,49 @@ UNVERSIONED = frozenset({"marking-definition"}) | stix_model.OBSERVABLE_TYPES
 
 
 class UnfitError(Exception):
-    """Why an object cannot be imported: where in it, and what is wrong."""
+    """Why an object cannot be imported: where in it, and what is wrong (``why`` in
+    English; ``reason`` the same as a catalogue phrase, None for a library's words)."""
 
-    def __init__(self, where: str, why: str) -> None:
-        super().__init__(f"{where}: {why}" if where else why)
+    def __init__(self, where: str, why: str | Text) -> None:
+        self.reason = why if isinstance(why, Text) else None
+        self.why = str(why)
+        super().__init__(f"{where}: {self.why}" if where else self.why)
         self.where = where
-        self.why = why
 
 
 def check(obj: Mapping[str, Any]) -> None:
     """Raise :class:`UnfitError` with the first problem that keeps ``obj`` out of the store."""
     stix_type = obj.get("type")
     if not isinstance(stix_type, str) or not stix_type:
-        raise UnfitError("type", "every STIX object has a type")
+        raise UnfitError("type", Text("every STIX object has a type"))
     if stix_type == "bundle":
-        raise UnfitError("type", "a bundle inside a bundle is not an object")
+        raise UnfitError("type", Text("a bundle inside a bundle is not an object"))
     stix_id = obj.get("id")
     if not isinstance(stix_id, str):
-        raise UnfitError("id", "every STIX 2.1 object has an id")
+        raise UnfitError("id", Text("every STIX 2.1 object has an id"))
     m = _IDENTIFIER.fullmatch(stix_id)
     if m is None:
-        raise UnfitError("id", f"{stix_id[:120]!r} is not a STIX identifier (type--UUID)")
+        raise UnfitError(
+            "id", Text("%(id)r is not a STIX identifier (type--UUID)", {"id": stix_id[:120]})
+        )
     if m.group(1) != stix_type:
-        raise UnfitError("id", f"the id names type {m.group(1)!r}, the object is a {stix_type!r}")
+        raise UnfitError(
+            "id",
+            Text(
+                "the id names type %(named)r, the object is a %(type)r",
+                {"named": m.group(1), "type": stix_type},
+            ),
+        )
     spec = obj.get("spec_version")
     observable = stix_type in stix_model.OBSERVABLE_TYPES
     if spec is None and not observable:
-        raise UnfitError("spec_version", "missing: every STIX 2.1 domain object has one")
+        raise UnfitError("spec_version", Text("missing: every STIX 2.1 domain object has one"))
     if spec is not None and spec != "2.1":
-        raise UnfitError("spec_version", f"{spec!r}: Kizashi reads STIX 2.1")
+        raise UnfitError("spec_version", Text("%(spec)r: Kizashi reads STIX 2.1", {"spec": spec}))
     for key in ("created", "modified"):
         value = obj.get(key)
         if value is not None and not (isinstance(value, str) and _TIMESTAMP.fullmatch(value)):
-            raise UnfitError(key, "not a STIX timestamp (YYYY-MM-DDTHH:MM:SS[.s]Z)")
+            raise UnfitError(key, Text("not a STIX timestamp (YYYY-MM-DDTHH:MM:SS[.s]Z)"))
     if stix_type in stix_model.ALL_TYPES:
         try:
             stix2.parse(dict(obj), allow_custom=True, version="2.1")
@@ -68,7 +79,10 @@ def check(obj: Mapping[str, Any]) -> None:
                 why += " · stix2-validator: " + "; ".join(second)
             raise UnfitError(_where(exc), why) from None
     elif not stix_type.startswith("x-"):
-        raise UnfitError("type", f"{stix_type!r} is neither a STIX 2.1 type nor a custom x- type")
+        raise UnfitError(
+            "type",
+            Text("%(type)r is neither a STIX 2.1 type nor a custom x- type", {"type": stix_type}),
+        )
 
 
 def validator_errors(obj: Mapping[str, Any], most: int = 3) -> list[str]:

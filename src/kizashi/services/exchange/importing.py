@@ -37,7 +37,7 @@ from kizashi.formats import Format, FormatError, Limits, Rejected
 from kizashi.model import stix as stix_model
 from kizashi.model import tlp as tlp_model
 from kizashi.model.actor import Actor
-from kizashi.model.errors import KizashiError, Problem, failure, invalid
+from kizashi.model.errors import KizashiError, Problem, Text, failure, invalid
 from kizashi.model.tags import TagName, parse_tag
 from kizashi.services.common import Context
 from kizashi.services.exchange.checking import (
@@ -74,16 +74,31 @@ class ItemProblem:
     id: str | None
     type: str | None
     where: str
+    #: Why, in English (what the API says).
     why: str
+    #: The same as a catalogue phrase, for a page to say in its reader's language (None
+    #: for a library's own words, such as python-stix2's).
+    reason: Text | None = None
+
+    @classmethod
+    def of(
+        cls, index: int, stix_id: str | None, stix_type: str | None, where: str, why: str | Text
+    ) -> ItemProblem:
+        return cls(
+            index, stix_id, stix_type, where, str(why), why if isinstance(why, Text) else None
+        )
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "index": self.index,
             "id": self.id,
             "type": self.type,
             "where": self.where,
             "why": self.why,
         }
+        if self.reason is not None:
+            out["reason"] = {"template": self.reason.template, "values": dict(self.reason.values)}
+        return out
 
 
 @dataclass
@@ -217,8 +232,11 @@ class Importer:
                         )
                         continue
                     if not isinstance(read, dict):
-                        why = f"the {fmt.name} reader gave a {type(read).__name__}"
-                        report.problem("invalid", ItemProblem(index, None, None, "", why))
+                        why = Text(
+                            "the %(format)s reader gave a %(kind)s",
+                            {"format": fmt.name, "kind": type(read).__name__},
+                        )
+                        report.problem("invalid", ItemProblem.of(index, None, None, "", why))
                         continue
                     item, older_spec = upgraded(read)
                     if older_spec:
@@ -229,7 +247,8 @@ class Importer:
                         check(item)
                     except UnfitError as exc:
                         report.problem(
-                            "invalid", ItemProblem(index, stix_id, stix_type, exc.where, exc.why)
+                            "invalid",
+                            ItemProblem(index, stix_id, stix_type, exc.where, exc.why, exc.reason),
                         )
                         continue
                     assert stix_id is not None
@@ -245,12 +264,9 @@ class Importer:
                             report.add("unchanged", stix_type)  # the same object twice
                             continue
                         if version is None or earlier[0] is None or version <= earlier[0]:
-                            why = (
-                                "a second copy of this id in the input, with other content "
-                                "and no later modified; the first copy is kept"
-                            )
                             report.problem(
-                                "conflict", ItemProblem(index, stix_id, stix_type, "id", why)
+                                "conflict",
+                                ItemProblem.of(index, stix_id, stix_type, "id", _SECOND_COPY),
                             )
                             continue
                     seen[stix_id] = (version, text)
@@ -304,8 +320,8 @@ class Importer:
                     report.add("new", stix_type)
                     plan.lowered[row.pk] = _level(obj)
                     continue
-                why = "an object with this id exists that you may not change"
-                report.problem("refused", ItemProblem(index, obj["id"], stix_type, "id", why))
+                why = Text("an object with this id exists that you may not change")
+                report.problem("refused", ItemProblem.of(index, obj["id"], stix_type, "id", why))
                 continue
             current = json.loads(row.data)
             if _same(current, obj, row):
@@ -316,15 +332,17 @@ class Importer:
                 unversioned.append((index, row, obj))  # decided once the batch is planned
             elif mine is None or theirs is None:
                 report.problem(
-                    "conflict", ItemProblem(index, obj["id"], stix_type, "", _NO_VERSION)
+                    "conflict", ItemProblem.of(index, obj["id"], stix_type, "", _NO_VERSION)
                 )
             elif mine > theirs:
                 report.add("updated", stix_type)
                 plan.newer.append((row, obj))
             elif mine == theirs:
-                why = "stored with the same modified but other content; the stored one is kept"
+                why = Text(
+                    "stored with the same modified but other content; the stored one is kept"
+                )
                 report.problem(
-                    "conflict", ItemProblem(index, obj["id"], stix_type, "modified", why)
+                    "conflict", ItemProblem.of(index, obj["id"], stix_type, "modified", why)
                 )
             else:
                 report.add("older", stix_type)
@@ -416,7 +434,11 @@ class Importer:
             repo.set_loose_labels(conn, pk, loose)
 
 
-_NO_VERSION = "stored with other content, and it has no version to tell which is newer"
+_NO_VERSION = Text("stored with other content, and it has no version to tell which is newer")
+_SECOND_COPY = Text(
+    "a second copy of this id in the input, with other content and no later modified;"
+    " the first copy is kept"
+)
 
 
 def _vouch(
@@ -439,7 +461,9 @@ def _vouch(
             report.add("updated", obj["type"])
             plan.newer.append((row, obj))
         else:
-            report.problem("conflict", ItemProblem(index, obj["id"], obj["type"], "", _NO_VERSION))
+            report.problem(
+                "conflict", ItemProblem.of(index, obj["id"], obj["type"], "", _NO_VERSION)
+            )
 
 
 def _level(obj: dict[str, Any]) -> str | None:

@@ -65,7 +65,7 @@ class ExchangeService:
             readable = [f.name for f in formats.available().values() if f.can_read]
             raise invalid(
                 "No format recognises this input; name one: %(formats)s.",
-                [Problem("format", "not recognised")],
+                [Problem("format", "no format recognises this input")],
                 formats=", ".join(readable),
             )
         return found
