@@ -127,7 +127,7 @@ def test_the_switcher_goes_back_only_to_this_site(web: TestClient) -> None:
 
 
 def test_logged_in_pages_are_japanese_in_japanese(web: TestClient) -> None:
-    from test_web import login
+    from test_web import csrf_of, login
 
     web.get("/language/ja")
     login(web, "ana", "analyst-password")
@@ -138,7 +138,16 @@ def test_logged_in_pages_are_japanese_in_japanese(web: TestClient) -> None:
     assert re.search(r'24 時間で <strong id="new-day">\d+</strong> 件の新着', home)
     assert "フィードはまだありません。" in home and "new in 24 hours" not in home
     missing = web.get("/objects/report--0b8c7d1e-0000-4a1a-8a1a-000000000000")
-    assert missing.status_code == 404 and "処理できませんでした" in missing.text
+    assert missing.status_code == 404 and "<h1>見つかりません</h1>" in missing.text
+    assert "<title>見つかりません" in missing.text and "処理できませんでした" not in missing.text
+    assert "オブジェクト report--0b8c7d1e-0000-4a1a-8a1a-000000000000 は見つかりませんでした" in (
+        missing.text
+    )
+    # Not allowed is said as such (a reader is not allowed in the users' page).
+    web.post("/logout", data={"csrf": csrf_of(home)})
+    login(web, "rei", "reader-password")
+    refused = web.get("/admin/users")
+    assert refused.status_code == 403 and "<h1>権限がありません</h1>" in refused.text
 
 
 def test_a_message_with_values_escapes_the_values(web: TestClient, kz: Kizashi) -> None:
@@ -603,6 +612,15 @@ def test_a_service_error_is_japanese_on_the_page_and_english_in_the_api(
     shown = html.unescape(error_shown(searched.text))
     assert shown == "検索クエリ: 1 文字目で括弧 ( が閉じられていません。"
     assert "unclosed" not in searched.text and searched.text.count("閉じられていません") == 1
+    # The place in what was typed is marked (here: the "(" itself).
+    assert '<p class="error-at"><code><mark>(</mark></code></p>' in searched.text
+    # The objects list's tag filter: the place marked (the end, where a tag was due), and
+    # no "nothing here yet" as if the filter had run.
+    typed = "ランサムウェア AND ("
+    listed = web.get("/objects", params={"tags": typed}, headers=ja)
+    assert listed.status_code == 422 and "タグの絞り込み" in error_shown(listed.text)
+    assert f'<p class="error-at"><code>{typed}<mark>\u00a0</mark></code></p>' in listed.text
+    assert "まだ何もありません" not in listed.text
     missing = web.get("/objects/report--0b8c7d1e-0000-4a1a-8a1a-000000000000", headers=ja)
     assert missing.status_code == 404
     assert error_shown(missing.text) == (
