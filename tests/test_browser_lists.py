@@ -134,3 +134,40 @@ def test_the_filter_form_keeps_its_fields_readable(
         assert box["width"] >= 150, (field, box)
         assert box["y"] > label["y"], field
     page.close()
+
+
+#: Elements whose text a Range finds on more than one line (a word wrapped inside).
+WRAPPED = """(selector) => [...document.querySelectorAll(selector)].filter((el) => {
+  const range = document.createRange();
+  range.selectNodeContents(el);
+  const boxes = [...range.getClientRects()].filter((r) => r.width > 0);
+  boxes.sort((a, b) => a.top - b.top);
+  let lines = 0, bottom = -Infinity;
+  for (const r of boxes) {
+    if (r.top >= bottom - 1) { lines += 1; bottom = r.bottom; }  // below the line so far
+    else bottom = Math.max(bottom, r.bottom);  // on it (smaller text sits lower)
+  }
+  return lines > 1;
+}).map((el) => el.textContent.trim())"""
+
+
+@pytest.mark.parametrize("locale", ["ja-JP", "en-GB"])
+def test_menu_entries_type_codes_and_times_are_not_split(
+    site: tuple[str, Any], locale: str
+) -> None:
+    """At 1280 px the menu wraps between its entries, never inside one (オブジェ/クト),
+    and a list's type codes, times and column heads stay on one line each."""
+    url, browser = site
+    page = browser.new_page(locale=locale, viewport={"width": 1280, "height": 900})
+    browser_login(page, url, "admin", PASSWORD)
+    for where in ("/", "/objects", "/tags"):
+        page.goto(url + where)
+        menu = page.evaluate(WRAPPED, ".topbar nav a, .topbar nav summary")
+        assert menu == [], (where, menu)
+        cells = page.evaluate(
+            WRAPPED, "table.objects th, table.objects td code, table.objects td small"
+        )
+        assert cells == [], (where, cells)
+        if where == "/objects":  # a list was there to be measured
+            assert page.locator("table.objects td code").count() > 0, where
+    page.close()
