@@ -165,9 +165,9 @@ def test_menu_entries_type_codes_and_times_are_not_split(
         menu = page.evaluate(WRAPPED, ".topbar nav a, .topbar nav summary")
         assert menu == [], (where, menu)
         cells = page.evaluate(
-            WRAPPED, "table.objects th, table.objects td code, table.objects td small"
+            WRAPPED, "table.objects th, table.objects td .type, table.objects td small"
         )
         assert cells == [], (where, cells)
         if where == "/objects":  # a list was there to be measured
-            assert page.locator("table.objects td code").count() > 0, where
+            assert page.locator("table.objects td .type").count() > 0, where
     page.close()

@@ -688,3 +688,30 @@ def test_an_error_keeps_its_template_and_values() -> None:
         assert i18n.error_message(wrong) == "Tag 'x' was not found."
     finally:
         i18n._current.reset(token)
+
+
+def test_types_languages_and_levels_are_named_not_coded(web: TestClient, kz: Kizashi) -> None:
+    """A Japanese page names a STIX type (レポート, its STIX name in the title or beside
+    it), a language (日本語) and a TLP level (TLP:AMBER) instead of their codes."""
+    from test_web import login
+
+    kz.objects.create(
+        SYSTEM,
+        {"type": "report", "name": "国内の攻撃", "description": "ランサムウェアの攻撃。",
+         "published": "2026-01-01T00:00:00Z"},
+        tlp="amber",
+    )  # fmt: skip
+    kz.objects.create(SYSTEM, {"type": "ipv4-addr", "value": "198.51.100.9"})
+    kz.search.follower.catch_up()
+    login(web, "ana", "analyst-password")
+    ja = {"Accept-Language": "ja"}
+    listed = web.get("/objects", headers=ja).text
+    assert '<span class="type" title="ipv4-addr">IPv4 アドレス</span>' in listed
+    assert '<option value="report" >レポート</option>' in listed
+    found = web.get("/search", params={"q": "攻撃"}, headers=ja).text
+    facets = found.split('class="facets"')[1]
+    for shown in ('title="report">レポート</a>', ">日本語</a>", ">TLP:AMBER</a>"):
+        assert shown in facets, shown
+    assert "<small>レポート · " in found  # the hit's line
+    english = web.get("/search", params={"q": "攻撃"}, headers={"Accept-Language": "en"}).text
+    assert 'title="report">Report</a>' in english and ">Japanese</a>" in english

@@ -16,7 +16,7 @@ from markupsafe import Markup
 
 from kizashi.api.deps import csrf_token, session_actor
 from kizashi.model import tlp as tlp_model
-from kizashi.web import i18n, timefmt
+from kizashi.web import i18n, stix_names, timefmt
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -100,6 +100,8 @@ templates.env.globals.update(
     error_problems=i18n.error_problems,
     say=i18n.say,
     say_text=i18n.say_text,
+    type_name=stix_names.type_name,  # {{ type_name(o.type) }}: レポート for report
+    facet_value=stix_names.facet_value,
     FEED_ERRORS=FEED_ERRORS,
     VERSION_ACTIONS=VERSION_ACTIONS,
 )
