@@ -71,21 +71,19 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 class Session:
-    """A logged-in page that notes console errors and every URL it asks for."""
+    """A page of the logged-in context that notes console errors and every URL it asks
+    for. A page per test: a renderer that crashes (CI's Chromium did, zooming a graph)
+    fails that test, not every test after it."""
 
-    def __init__(self, browser: Any, server: str) -> None:
+    def __init__(self, context: Any, server: str) -> None:
         self.server = server
-        self.page = browser.new_page(locale="ja-JP", viewport={"width": 1280, "height": 1100})
+        self.page = context.new_page()
         self.errors: list[str] = []
         self.requests: list[str] = []
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.on("request", lambda r: self.requests.append(r.url))
-        self.page.goto(server + "/login")
-        self.page.fill("#username", "admin")
-        self.page.fill("#password", PASSWORD)
-        self.page.click("button[type=submit]")
-        self.page.wait_for_url(server + "/")
+        self.page.goto(server + "/")
 
     def create(self, title: str, text: str, days_ago: float, labels: list[str], **more: Any) -> str:
         """A report through the JSON API with the browser's session (and CSRF header)."""
@@ -133,14 +131,30 @@ class Session:
 
 
 @pytest.fixture(scope="module")
-def session(browser: Any, server: str) -> Iterator[Session]:
-    s = Session(browser, server)
+def context(browser: Any, server: str) -> Iterator[Any]:
+    """A browser context logged in as the admin (its pages share the session cookie)."""
+    ctx = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 1100})
+    page = ctx.new_page()
+    page.goto(server + "/login")
+    page.fill("#username", "admin")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(server + "/")
+    page.close()
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def session(context: Any, server: str) -> Iterator[Session]:
+    s = Session(context, server)
     yield s
     s.page.close()
 
 
 @pytest.fixture(scope="module")
-def reports(session: Session) -> dict[str, list[str]]:
+def reports(context: Any, server: str) -> Iterator[dict[str, list[str]]]:
+    session = Session(context, server)
     ransom = [
         session.create(
             HOSTILE_TITLE if i == 0 else f"製造業を狙うランサムウェア攻撃 第{i}報",
@@ -154,7 +168,8 @@ def reports(session: Session) -> dict[str, list[str]]:
         session.create(f"フィッシング詐欺の注意喚起 {i}", PHISH_TEXT, 2 + i, ["フィッシング"])
         for i in range(3)
     ]
-    return {"ransom": ransom, "phishing": phishing}
+    session.page.close()
+    yield {"ransom": ransom, "phishing": phishing}
 
 
 def test_home_dashboard(session: Session, reports: dict[str, list[str]], artifacts: Path) -> None:
