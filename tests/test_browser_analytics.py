@@ -153,7 +153,7 @@ def session(context: Any, server: str) -> Iterator[Session]:
 
 
 @pytest.fixture(scope="module")
-def reports(context: Any, server: str) -> Iterator[dict[str, list[str]]]:
+def reports(context: Any, server: str) -> dict[str, list[str]]:
     session = Session(context, server)
     ransom = [
         session.create(
@@ -169,7 +169,7 @@ def reports(context: Any, server: str) -> Iterator[dict[str, list[str]]]:
         for i in range(3)
     ]
     session.page.close()
-    yield {"ransom": ransom, "phishing": phishing}
+    return {"ransom": ransom, "phishing": phishing}
 
 
 def test_home_dashboard(session: Session, reports: dict[str, list[str]], artifacts: Path) -> None:
