@@ -80,3 +80,36 @@ def test_flags_read_as_separate_labels(web: TestClient, kz: Kizashi) -> None:
     login(web, "rei", "reader-password")
     page = html.unescape(web.get(f"/objects/{made}", headers={"Accept-Language": "ja"}).text)
     assert '<span class="flag flag-documentation">文書用の値</span>' in page
+
+
+def test_references_are_named_and_the_key_facts_are_under_the_title(
+    web: TestClient, kz: Kizashi
+) -> None:
+    """An object's references are its targets' names, linked (an id the reader may not
+    read stays an id); the published date and the author are under the title."""
+    author, _ = kz.objects.create(
+        SYSTEM, {"type": "identity", "name": "国内分析チーム", "identity_class": "organization"}
+    )
+    actor, _ = kz.objects.create(SYSTEM, {"type": "threat-actor", "name": "影の集団"})
+    hidden, _ = kz.objects.create(SYSTEM, {"type": "malware", "name": "極秘", "is_family": True},
+                                  tlp="red")  # fmt: skip
+    made, _ = kz.objects.create(
+        SYSTEM,
+        {
+            "type": "report",
+            "name": "影の集団の活動",
+            "published": "2026-11-20T00:00:00Z",
+            "created_by_ref": author.id,
+            "object_refs": [actor.id, hidden.id],
+        },
+    )
+    login(web, "rei", "reader-password")
+    page = web.get(f"/objects/{made.id}", headers={"Accept-Language": "ja"}).text
+    facts = page.split('<p class="facts">')[1].split("</p>")[0]
+    assert facts.startswith("公開日: ")
+    assert '<time datetime="2026-11-20T00:00:00Z"' in facts
+    assert f'<a href="/objects/{author.id}">国内分析チーム</a>' in facts
+    props = page.split('id="properties"')[1].split("</section>")[0]
+    assert f'<a href="/objects/{actor.id}">影の集団</a> <small>脅威アクター</small>' in props
+    assert f'<a href="/objects/{hidden.id}"><code>{hidden.id}</code></a>' in props
+    assert "極秘" not in page  # a RED name is not told to a reader

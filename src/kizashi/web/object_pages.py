@@ -137,6 +137,7 @@ def show(request: Request, actor: PageActor, stix_id: str) -> Response:
         related=related,
         vocabulary=VOCABULARY,
         properties=_properties(view.stix),
+        ref_views=kz.objects.get_many(actor, _refs_in(view.stix)),
         mentions=kz.indicators.in_report(actor, stix_id) if is_report else [],
         seen=None if is_report else kz.indicators.overview(actor, stix_id),
         suggestions=kz.rules.suggestions(actor, stix_id),
@@ -182,6 +183,18 @@ _SHOWN_ELSEWHERE = {
 
 def _properties(stix: dict[str, Any]) -> list[tuple[str, Any]]:
     return [(k, v) for k, v in stix.items() if k not in _SHOWN_ELSEWHERE]
+
+
+def _refs_in(stix: dict[str, Any]) -> list[str]:
+    """The ids the object's own ``*_ref`` and ``*_refs`` properties name, for the page to
+    name and link them (those the reader may not read stay ids)."""
+    out: list[str] = []
+    for key, value in stix.items():
+        if key.endswith("_ref") and isinstance(value, str):
+            out.append(value)
+        elif key.endswith("_refs") and isinstance(value, list):
+            out.extend(v for v in value if isinstance(v, str))
+    return list(dict.fromkeys(out))
 
 
 @router.get("/objects/{stix_id}/edit")
