@@ -113,3 +113,15 @@ def test_references_are_named_and_the_key_facts_are_under_the_title(
     assert f'<a href="/objects/{actor.id}">影の集団</a> <small>脅威アクター</small>' in props
     assert f'<a href="/objects/{hidden.id}"><code>{hidden.id}</code></a>' in props
     assert "極秘" not in page  # a RED name is not told to a reader
+
+
+def test_a_wrong_password_is_said_in_japanese(web: TestClient) -> None:
+    """The first thing a new user may see: the login error in the page's language."""
+    page = web.get("/login", headers={"Accept-Language": "ja"}).text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    data = {"username": "rei", "password": "not-the-password"}
+    if csrf:
+        data["csrf"] = csrf.group(1)
+    wrong = web.post("/login", data=data, headers={"Accept-Language": "ja"})
+    assert "ユーザー名またはパスワードが違います。" in wrong.text
+    assert "The user name or password is wrong." not in wrong.text
