@@ -492,6 +492,13 @@ def test_the_rule_and_digest_pages_are_japanese_in_japanese(web: TestClient) -> 
     assert "Apply to existing items" not in page and "Delete this rule?" not in page
     tested = web.post("/rules/save", data={"csrf": csrf, "yaml": yaml_text, "action": "test"})
     assert "保存済みの項目のうち 0 件が一致します" in tested.text
+    # YAML the parser cannot read: where it stopped, in Japanese, said once.
+    broken = web.post(
+        "/rules/save", data={"csrf": csrf, "yaml": "name: x\nwhen: [\n", "action": "test"}
+    )
+    shown = without_script_messages(broken.text)
+    assert broken.status_code == 422 and "YAML として読めません: 3 行目 1 文字目 (" in shown
+    assert shown.count("expected the node content") == 1
     assert "would match" not in tested.text
     digests = without_script_messages(web.get("/digests").text)
     assert "ダイジェストはまだありません。" in digests and "新しいダイジェスト" in digests

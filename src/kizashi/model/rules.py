@@ -428,3 +428,22 @@ def uses_auto(cond: Cond) -> bool:
         case Not(cond=inner):
             return uses_auto(inner)
     return False
+
+
+def unreadable_yaml(exc: Exception) -> KizashiError:
+    """A YAML parser's error (PyYAML's ``MarkedYAMLError``) as the page says it: the line
+    and column (1-based) where the parser stopped, then its own words (English)."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    reason = str(getattr(exc, "problem", None) or exc).strip()
+    if mark is None:
+        return invalid("Not readable YAML: %(reason)s", [Problem("yaml", reason)], reason=reason)
+    line, column = int(mark.line) + 1, int(mark.column) + 1
+    error = invalid(
+        "Not readable YAML: line %(line)s, column %(column)s: %(reason)s",
+        [Problem("yaml", reason)],
+        line=line,
+        column=column,
+        reason=reason,
+    )
+    error.extra["line"] = line
+    return error

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from kizashi.api.deps import check_csrf, get_kizashi
+from kizashi.model import rules as rm
 from kizashi.model.errors import KizashiError, invalid
 from kizashi.web.deps import FormFields, PageActor
 from kizashi.web.render import page
@@ -31,7 +32,7 @@ def _parse(text: str) -> dict[str, Any]:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise invalid("Not readable YAML: %(reason)s", reason=str(exc)) from exc
+        raise rm.unreadable_yaml(exc) from exc
     if not isinstance(data, dict):
         raise invalid("A rule is a YAML mapping with name, when and then.")
     return data

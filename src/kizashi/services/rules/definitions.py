@@ -12,7 +12,7 @@ import yaml
 
 from kizashi.model import rules as rm
 from kizashi.model.actor import Actor
-from kizashi.model.errors import KizashiError, Problem, conflict, invalid, not_found
+from kizashi.model.errors import KizashiError, conflict, invalid, not_found
 from kizashi.services.common import Context
 from kizashi.services.rules.views import RuleView
 from kizashi.store import objects as object_repo
@@ -103,9 +103,7 @@ class RuleDefinitions:
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise invalid(
-                "Not readable YAML: %(reason)s", [Problem("yaml", "syntax")], reason=str(exc)
-            ) from exc
+            raise rm.unreadable_yaml(exc) from exc
         items = data.get("rules") if isinstance(data, dict) else data
         if not isinstance(items, builtins.list):
             raise invalid("Expected a list of rules (or a mapping with 'rules:').")
