@@ -373,7 +373,10 @@ def test_entity_graph_of_an_object_page(session: Session, artifacts: Path) -> No
     edges = page.evaluate(
         "() => kizashiEntityGraph.cy.edges().map(e => [e.id(), e.data('label')]).sort()"
     )
-    assert [uses, "uses"] in edges and [f"{report}|object_refs|{malware}", "object_refs"] in edges
+    # A reference is drawn with words (参照), the property kept for the exports.
+    assert [uses, "uses"] in edges and [f"{report}|object_refs|{malware}", "参照"] in edges
+    props = page.evaluate("() => kizashiEntityGraph.cy.edges().map(e => e.data('prop')).sort()")
+    assert props == ["object_refs", "uses"]
     expect(page.locator("#entity-status")).to_contain_text("オブジェクト 3 件、リンク 2 本")
 
     # Click the report: its panel; expand: the address it mentions joins the graph.

@@ -40,7 +40,9 @@ def names_of(graph: dict[str, Any]) -> dict[str, str]:
     return {n["id"]: n["name"] for n in graph["nodes"]}
 
 
-def test_one_hop_around_malware_and_around_a_report(kz: Kizashi, analyst: Actor) -> None:
+def test_one_hop_around_malware_and_around_a_report(
+    kz: Kizashi, analyst: Actor, reader: Actor
+) -> None:
     actor = make(kz, analyst, {"type": "threat-actor", "name": "Lazarus"})
     mal = malware(kz, analyst, "AppleJeus")
     uses = kz.relationships.create(analyst, actor, "uses", mal).id
@@ -79,6 +81,19 @@ def test_one_hop_around_malware_and_around_a_report(kz: Kizashi, analyst: Actor)
         (uses, "source_ref", actor, "ref"),
         (uses, "target_ref", mal, "ref"),
     }
+    assert names_of(around_edge)[uses] == "Lazarus uses AppleJeus"
+
+    # A report that names the relationship draws it by its ends' names, not their ids;
+    # an end the reader may not read keeps its id.
+    hidden = make(kz, analyst, {"type": "threat-actor", "name": "極秘集団"}, tlp="red")
+    secret = kz.relationships.create(analyst, hidden, "uses", mal).id
+    named = report(kz, analyst, "関係の報告", "関係。", [uses, secret])
+    assert names_of(kz.entity_graph.graph(analyst, named).as_dict())[uses] == (
+        "Lazarus uses AppleJeus"
+    )
+    for_reader = names_of(kz.entity_graph.graph(reader, named).as_dict())
+    assert for_reader[secret] == f"{hidden} uses AppleJeus"
+    assert "極秘集団" not in str(for_reader)
 
 
 def test_hidden_objects_are_not_nodes(

@@ -65,9 +65,28 @@ function nodeElement(n) {
   };
 }
 
+// A reference edge is drawn with words, not its STIX property (object_refs → 参照);
+// ``prop`` keeps the property for the exports.
+const REF_WORDS = {
+  object_refs: () => t("refers to"),
+  created_by_ref: () => t("created by"),
+  sighting_of_ref: () => t("sighting of"),
+  where_sighted_refs: () => t("sighted at"),
+  sample_refs: () => t("sample"),
+};
+const edgeWords = (e) =>
+  e.kind === "ref" && REF_WORDS[e.label] ? REF_WORDS[e.label]() : e.label;
+
 const edgeElement = (e) => ({
   group: "edges",
-  data: { id: e.id, source: e.source, target: e.target, label: e.label, kind: e.kind },
+  data: {
+    id: e.id,
+    source: e.source,
+    target: e.target,
+    label: edgeWords(e),
+    prop: e.label,
+    kind: e.kind,
+  },
   classes: e.kind,
 });
 
@@ -214,7 +233,7 @@ function asData() {
       id: e.id(),
       source: e.data("source"),
       target: e.data("target"),
-      label: e.data("label"),
+      label: e.data("prop"),
       kind: e.data("kind"),
     })),
   };

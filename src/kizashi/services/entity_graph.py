@@ -20,7 +20,7 @@ hub such as a malware family named by thousands of reports stays drawable.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kizashi.model.actor import Actor
@@ -151,7 +151,29 @@ class EntityGraphService:
         ):
             if total > limit:
                 more[name] = total - limit
-        return EntityGraph(stix_id, nodes, edges, more)
+        return EntityGraph(stix_id, self._named(actor, nodes), edges, more)
+
+    def _named(self, actor: Actor, nodes: dict[str, ObjectView]) -> dict[str, ObjectView]:
+        """A relationship drawn as a node is named by its ends' names ("Kagerou uses
+        KageLock"), not by their ids; an end the reader may not read keeps its id."""
+        ends = {
+            end
+            for v in nodes.values()
+            if v.type == "relationship"
+            for end in (v.stix.get("source_ref"), v.stix.get("target_ref"))
+            if isinstance(end, str)
+        }
+        if not ends:
+            return nodes
+        known = nodes | self._readable(actor, ends - set(nodes))
+        out = dict(nodes)
+        for i, v in nodes.items():
+            if v.type != "relationship":
+                continue
+            src, tgt = v.stix.get("source_ref"), v.stix.get("target_ref")
+            said = [known[e].name if e in known else str(e) for e in (src, tgt)]
+            out[i] = replace(v, name=f"{said[0]} {v.stix.get('relationship_type', '')} {said[1]}")
+        return out
 
     def _readable(self, actor: Actor, ids: Iterable[str]) -> dict[str, ObjectView]:
         # What the actor may read (TLP), as everywhere; revoked ones are never nodes, not
