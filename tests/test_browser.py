@@ -126,7 +126,7 @@ def test_report_with_japanese_title_tagged_related_and_found(
     expect(hit.locator("a.hit-title")).to_have_attribute("href", f"/objects/{report_id}")
     expect(hit.locator(".snippet mark").first).to_be_visible()
     assert "製造業" in hit.locator(".snippet").inner_text()
-    expect(page.locator("aside.facets")).to_contain_text("report")
+    expect(page.locator("aside.facets")).to_contain_text("レポート")  # the type, named
     page.screenshot(path=str(tmp_path / "search.png"), full_page=True)
 
     # A filter that excludes it finds nothing; the actor's page shows the incoming link.

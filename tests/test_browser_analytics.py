@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -107,6 +108,18 @@ class Session:
         )
         assert r.status == 201, r.text()
         return str(r.json()["id"])
+
+    def searchable(self, query: str, count: int, timeout: float = 60.0) -> None:
+        """Wait until a search finds ``count`` items: a query waits 2 s at most for the
+        index's follower when it is busy (on a loaded CI machine it can be), and a map
+        drawn before then is empty."""
+        deadline = time.monotonic() + timeout
+        while True:
+            r = self.page.request.get(self.server + "/api/v1/search", params={"q": query})
+            if r.ok and r.json()["total"] >= count:
+                return
+            assert time.monotonic() < deadline, f"{query!r} never found {count} items"
+            time.sleep(0.2)
 
     def open_map(self, path: str) -> None:
         from playwright.sync_api import expect
@@ -451,6 +464,9 @@ def test_an_object_graph_is_readable_and_uses_its_box(session: Session, artifact
         page.locator("#entity-graph").screenshot(path=str(artifacts / shot))
     # Zooming out keeps the labels' size on screen.
     page.evaluate("() => kizashiEntityGraph.cy.zoom(kizashiEntityGraph.cy.zoom() / 3)")
+    page.evaluate(
+        "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))"
+    )
     assert page.evaluate(READABILITY)["smallest"] >= 11.5
 
 
@@ -462,6 +478,7 @@ def test_map_of_reports_that_share_indicators(session: Session, artifacts: Path)
     first = session.create("共有指標の報告 A", text, 1, ["共有指標"])
     second = session.create("共有指標の報告 B", "同じ 198.51.100.23 を観測。", 2, ["共有指標"])
     later = session.create("関連する報告 C", "kizashi-shared-c2.top への通信。", 3, [])
+    session.searchable("tag:共有指標", 2)
     session.open_map("/graph?kind=indicators&q=" + quote("tag:共有指標"))
     ids = page.evaluate("() => kizashiGraph.cy.nodes().map(n => n.id()).sort()")
     assert ids == sorted([first, second])

@@ -125,3 +125,29 @@ def test_a_wrong_password_is_said_in_japanese(web: TestClient) -> None:
     wrong = web.post("/login", data=data, headers={"Accept-Language": "ja"})
     assert "ユーザー名またはパスワードが違います。" in wrong.text
     assert "The user name or password is wrong." not in wrong.text
+
+
+def test_a_report_s_iocs_leave_out_the_names_it_mentions(web: TestClient, kz: Kizashi) -> None:
+    """The IoC table lists what the extractor found (addresses, hashes, CVEs); names of
+    known malware and actors the text mentions are listed apart."""
+    mal, _ = kz.objects.create(SYSTEM, {"type": "malware", "name": "KageLock", "is_family": True})
+    made, _ = kz.objects.create(
+        SYSTEM,
+        {
+            "type": "report",
+            "name": "KageLock の通信先",
+            "published": "2026-11-20T00:00:00Z",
+            "description": "KageLock の C2 は 198.51.100.5。KageLock は危険。",
+            "object_refs": [mal.id],
+        },
+    )
+    assert {m.kind for m in kz.indicators.in_report(SYSTEM, made.id)} == {"ipv4", "name"}
+    login(web, "rei", "reader-password")
+    page = web.get(f"/objects/{made.id}", headers={"Accept-Language": "ja"}).text
+    iocs = page.split('id="indicators"')[1].split("</section>")[0]
+    assert "<small>(1)</small>" in iocs and "198.51.100.5" in iocs
+    assert "<code>KageLock</code>" not in iocs and ">name<" not in iocs
+    named = page.split('id="named"')[1].split("</section>")[0]
+    assert "このレポートで名前が挙がったもの" in named
+    # Twice in the text, once in the title.
+    assert f'<a href="/objects/{mal.id}">KageLock</a> <small>×3</small>' in named

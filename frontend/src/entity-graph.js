@@ -310,7 +310,12 @@ function draw(graph) {
   left.set(root, graph.more || {});
   window.kizashiEntityGraph = { cy, expand, exportAs };
   cy.on("tap", "node", (event) => openPanel(event.target));
-  cy.on("zoom", () => keepLabelsReadable());
+  // Once a frame, after the zoom: a style change inside cytoscape's own zoom event
+  // re-entered its renderer.
+  let labelFrame = 0;
+  cy.on("zoom", () => {
+    if (!labelFrame) labelFrame = requestAnimationFrame(() => { labelFrame = 0; keepLabelsReadable(); });
+  });
   cy.on("dbltap", "node", (event) => {
     if (event.target.id() !== root) window.location.href = objectUrl(event.target.id());
   });
