@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
-from support import chromium, kizashi_server, need
+from support import browser_login, chromium, kizashi_server, need
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # bench/ is not installed: import it from the checkout
@@ -148,11 +148,7 @@ def context(browser: Any, server: str) -> Iterator[Any]:
     """A browser context logged in as the admin (its pages share the session cookie)."""
     ctx = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 1100})
     page = ctx.new_page()
-    page.goto(server + "/login")
-    page.fill("#username", "admin")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(server + "/")
+    browser_login(page, server, "admin", PASSWORD)
     page.close()
     yield ctx
     ctx.close()

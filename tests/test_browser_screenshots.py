@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 import pytest
 
-from support import chromium, kizashi_server, need
+from support import browser_login, chromium, kizashi_server, need
 
 ROOT = Path(__file__).resolve().parents[1]
 DIST = ROOT / "src" / "kizashi" / "web" / "static" / "dist"
@@ -55,11 +55,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
     with kizashi_server(tmp_path_factory.mktemp("data"), PASSWORD) as url, chromium() as b:
         context = b.new_context(locale="ja-JP", timezone_id="Asia/Tokyo", viewport=VIEWPORT)
         page = context.new_page()
-        page.goto(url + "/login")
-        page.fill("#username", "admin")
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(url + "/")
+        browser_login(page, url, "admin", PASSWORD)
         # An admin on an empty store is offered the demo data on the home page.
         page.get_by_role("button", name="デモデータを読み込む", exact=True).click()
         page.wait_for_url(url + "/")
