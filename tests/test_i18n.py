@@ -349,7 +349,7 @@ def test_the_tag_page_and_its_summary_are_japanese_in_japanese(
     for english in ("object(s)", "Occurs with", "items with this tag", "last 7 days", "Summarise"):
         assert english not in page, english
     fragment = web.post("/ui/summaries", data={"csrf": csrf_of(page), "q": "tag:vpn", "days": "0"})
-    job_id = int(re.search(r'hx-get="/ui/summaries/(\d+)"', fragment.text).group(1))  # type: ignore[union-attr]
+    job_id = int(re.search(r'data-job="(\d+)"', fragment.text).group(1))  # type: ignore[union-attr]
     kz.summaries.wait(kz.users.get_actor("ana"), job_id, timeout=60)
     shown = web.get(f"/ui/summaries/{job_id}").text
     assert 'data-status="done"' in shown
@@ -360,7 +360,7 @@ def test_the_tag_page_and_its_summary_are_japanese_in_japanese(
         "/ui/summaries", data={"csrf": csrf_of(page), "q": "tag:nothing-has-this", "days": "0"}
     )
     assert fragment.status_code == 200, fragment.text
-    job_id = int(re.search(r'hx-get="/ui/summaries/(\d+)"', fragment.text).group(1))  # type: ignore[union-attr]
+    job_id = int(re.search(r'data-job="(\d+)"', fragment.text).group(1))  # type: ignore[union-attr]
     kz.summaries.wait(kz.users.get_actor("ana"), job_id, timeout=60)
     shown = web.get(f"/ui/summaries/{job_id}").text
     assert "要約するものがありません。選択した範囲に項目がありません。" in shown

@@ -247,7 +247,7 @@ def test_tag_feed_and_search_pages_summarise_what_they_show(kz: Kizashi, web: Te
         data={"csrf": csrf_of(tag_page), "q": 'tag:"被害 速報"', "days": "30"},
     )
     assert fragment.status_code == 200
-    job_id = int(re.search(r'hx-get="/ui/summaries/(\d+)"', fragment.text).group(1))  # type: ignore[union-attr]
+    job_id = int(re.search(r'data-job="(\d+)"', fragment.text).group(1))  # type: ignore[union-attr]
     assert 'hx-trigger="every 1s"' in fragment.text
     kz.summaries.wait(ana, job_id, timeout=60)
     shown = web.get(f"/ui/summaries/{job_id}").text

@@ -249,7 +249,7 @@ def test_the_article_page_asks_the_model_in_english(
         "/ui/summaries",
         data={"csrf": csrf_of(page), "id": rid, "provider": "openai", "language": "en"},
     ).text
-    job_id = int(re.search(r'hx-get="/ui/summaries/(\d+)"', fragment).group(1))  # type: ignore[union-attr]
+    job_id = int(re.search(r'data-job="(\d+)"', fragment).group(1))  # type: ignore[union-attr]
     kz.summaries.wait(ana, job_id, timeout=60)
     shown = web.get(f"/ui/summaries/{job_id}").text
     assert "Ransomware attacks on Japanese manufacturers" in shown
