@@ -99,6 +99,30 @@ def test_frequent_words_count_occurrences_documents_and_keyness(corpus: Kizashi)
     assert "volt typhoon" in {t.term for t in english.terms}
 
 
+def test_terms_in_several_orders_come_from_one_count_of_the_index(
+    corpus: Kizashi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kizashi.search import stats
+
+    a = corpus.analytics
+    alone = {
+        o: a.terms(SYSTEM, "tag:product:ivanti", limit=20, order=o) for o in ("score", "count")
+    }
+    calls = []
+    real = stats.term_counts
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls.append(args)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(stats, "term_counts", counted)
+    both = a.terms_in_orders(SYSTEM, "tag:product:ivanti", limit=20, orders=("score", "count"))
+    assert len(calls) == 1
+    for order in ("score", "count"):
+        assert both[order].terms == alone[order].terms, order
+    assert both["score"].terms != both["count"].terms  # two orders, not one list twice
+
+
 def test_term_statistics_respect_tlp(corpus: Kizashi, analyst: Actor) -> None:
     a = corpus.analytics
     theirs = a.terms(analyst, order="count", limit=200)

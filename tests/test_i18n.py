@@ -513,6 +513,11 @@ def test_the_rule_and_digest_pages_are_japanese_in_japanese(web: TestClient) -> 
     shown = without_script_messages(web.get("/digests").text)
     assert "毎週、<code>tag:x</code> の直近 7 日間" in shown and "まだ実行していません。" in shown
     assert "weekly" not in shown.replace('value="weekly"', "") and "Not run yet" not in shown
+    # How the digest is made is said as the form offers it, not by the provider's id
+    # (finding 20), and its label is 生成方法, not 作成者 (author).
+    assert "の直近 7 日間 · 記事から抜き出した文 · 次回" in shown
+    assert "· extractive ·" not in shown
+    assert '<label>生成方法 <select name="provider">' in shown and "作成者" not in shown
 
 
 def test_the_import_pages_are_japanese_in_japanese(web: TestClient) -> None:

@@ -151,3 +151,62 @@ def test_a_report_s_iocs_leave_out_the_names_it_mentions(web: TestClient, kz: Ki
     assert "このレポートで名前が挙がったもの" in named
     # Twice in the text, once in the title.
     assert f'<a href="/objects/{mal.id}">KageLock</a> <small>×3</small>' in named
+
+
+def test_a_summary_lists_named_malware_apart_from_its_iocs(web: TestClient, kz: Kizashi) -> None:
+    """Finding 20: a summary said 「侵害指標: KageLock。」, a malware family as an IoC; and
+    it ended with the provider's id (extractive), not how the form named it."""
+    from test_web import csrf_of
+
+    kz.objects.create(SYSTEM, {"type": "malware", "name": "KageLock", "is_family": True})
+    kz.objects.create(
+        SYSTEM,
+        {
+            "type": "report",
+            "name": "KageLock の通信先",
+            "published": "2026-11-20T00:00:00Z",
+            "description": "KageLock の C2 は 198.51.100.5 でした。" * 4,
+        },
+        tags=["kagelock-case"],
+    )
+    login(web, "ana", "analyst-password")
+    page = web.get("/tags/kagelock-case", headers={"Accept-Language": "ja"}).text
+    fragment = web.post(
+        "/ui/summaries",
+        data={"csrf": csrf_of(page), "q": "tag:kagelock-case", "days": "0"},
+        headers={"Accept-Language": "ja"},
+    ).text
+    job_id = int(re.search(r'data-job="(\d+)"', fragment).group(1))  # type: ignore[union-attr]
+    kz.summaries.wait(kz.users.get_actor("ana"), job_id, timeout=60)
+    shown = web.get(f"/ui/summaries/{job_id}", headers={"Accept-Language": "ja"}).text
+    assert 'data-status="done"' in shown
+    assert "名前が挙がったもの: KageLock。" in shown
+    assert "侵害指標: 198.51.100.5。" in shown
+    assert "<small>記事から抜き出した文 · 1 件 · " in shown and "extractive" not in shown
+
+
+# Example values in a filter box, grey on white, read like filters that are set (finding
+# 15): every one says it is an example.
+_EXAMPLE_FIELDS = {
+    "/analytics": ("q", "since", "until"),
+    "/graph": ("q", "since", "until", "namespace"),
+    "/search": ("q",),
+    "/objects": ("tags",),
+    "/digests": ("name", "q"),
+}
+
+
+def test_example_placeholders_say_they_are_examples(web: TestClient) -> None:
+    login(web, "ana", "analyst-password")
+    for lang, mark in (("ja", "例: "), ("en", "e.g. ")):
+        for url, names in _EXAMPLE_FIELDS.items():
+            page = web.get(url, headers={"Accept-Language": lang}).text
+            page = page[page.index("<main") :]  # not the menu's search box
+            for name in names:
+                field = re.search(rf'<input[^>]*\bname="{name}"[^>]*>', page)
+                assert field, (url, name)
+                shown = re.search(r'placeholder="([^"]*)"', field.group(0))
+                assert shown, (url, name, field.group(0))
+                assert html.unescape(shown.group(1)).startswith(mark), (url, name, shown.group(1))
+    page = web.get("/graph", headers={"Accept-Language": "ja"}).text
+    assert 'placeholder="例: 2024-05"' in page

@@ -78,22 +78,35 @@ def search(
     few (found through ``ix_objects_tlp``), where a reader's condition on every use
     joined every link to its object (5x slower at 400,000 links)."""
     hidden = _hidden_uses(conn, reader) if reader is not None else {}
-    count = sa.func.count(object_tags.c.object_pk).label("n")
-    q = sa.select(*_COLS, count).select_from(
-        tags.outerjoin(object_tags, object_tags.c.tag_pk == tags.c.pk)
-    )
+    chosen: list[sa.ColumnElement[bool]] = []
     if prefix:
         like = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        q = q.where(
+        chosen.append(
             sa.or_(
                 tags.c.name.ilike(like + "%", escape="\\"),
                 tags.c.name.ilike("%:" + like + "%", escape="\\"),
             )
         )
     if namespace:
-        q = q.where(tags.c.namespace == namespace)
+        chosen.append(tags.c.namespace == namespace)
+    # Links counted per tag key alone, read from the primary key (tag_pk, object_pk) in
+    # its order, and the tags joined to the counts afterwards: joining every link to its
+    # tag and grouping by the tag's columns sorted all of them (928,801 links at 100,000
+    # reports, 0.25 s a list).
+    per_tag = sa.select(object_tags.c.tag_pk, sa.func.count().label("n")).group_by(
+        object_tags.c.tag_pk
+    )
+    if chosen:
+        per_tag = per_tag.where(object_tags.c.tag_pk.in_(sa.select(tags.c.pk).where(*chosen)))
+    counted = per_tag.subquery("counted")
+    count = sa.func.coalesce(counted.c.n, 0).label("n")
+    q = (
+        sa.select(*_COLS, count)
+        .select_from(tags.outerjoin(counted, counted.c.tag_pk == tags.c.pk))
+        .where(*chosen)
+    )
     # Enough rows that the reader's own top ``limit`` is among them.
-    q = q.group_by(*_COLS).order_by(count.desc(), tags.c.name).limit(limit + len(hidden))
+    q = q.order_by(count.desc(), tags.c.name).limit(limit + len(hidden))
     rows = [TagRow(*r) for r in conn.execute(q)]
     if reader is None:
         return rows

@@ -135,15 +135,15 @@ def _words(
     keyness; but keyness compares the selection with every item, so where the selection
     is (nearly) everything no word stands out and the cloud falls back to counts."""
     chosen = by if by in ("count", "score") else ""
-
-    def read(order: str) -> tuple[TermStats, str, list[dict[str, Any]]]:
-        terms = kz.analytics.terms(
-            actor, q, since=since or None, until=until or None, limit=CLOUD_TERMS, order=order
-        )
-        return terms, order, _cloud(terms, order, selection)
-
-    found = read(chosen or "score")
-    return found if found[2] or chosen else read("count")
+    orders = (chosen,) if chosen else ("score", "count")
+    found = kz.analytics.terms_in_orders(
+        actor, q, since=since or None, until=until or None, limit=CLOUD_TERMS, orders=orders
+    )
+    for order in orders:
+        cloud = _cloud(found[order], order, selection)
+        if cloud or order == orders[-1]:
+            return found[order], order, cloud
+    raise AssertionError("unreachable: orders is never empty")
 
 
 @router.get("/analytics")

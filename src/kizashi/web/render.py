@@ -46,6 +46,11 @@ VERSION_ACTIONS = {
     "revoke": i18n.N_("revoked"),
     "restore": i18n.N_("restored"),
 }
+#: How a summary is made, as the summary forms offer it (kizashi.summary_providers).
+SUMMARY_PROVIDERS = {
+    "extractive": i18n.N_("sentences from the articles"),
+    "openai": i18n.N_("the language model"),
+}
 # html=False: raw HTML in Markdown is shown as text; nh3 then cleans what Markdown made.
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 
@@ -104,6 +109,7 @@ templates.env.globals.update(
     facet_value=stix_names.facet_value,
     FEED_ERRORS=FEED_ERRORS,
     VERSION_ACTIONS=VERSION_ACTIONS,
+    SUMMARY_PROVIDERS=SUMMARY_PROVIDERS,
 )
 
 

@@ -17,6 +17,7 @@ class AnalyticsService:
 
         # What the API, the pages, the CLI and the dashboard call.
         self.terms = self.words.terms
+        self.terms_in_orders = self.words.terms_in_orders
         self.emerging = self.words.emerging
         self.tag_graph = self.graphs.tag_graph
         self.word_graph = self.graphs.word_graph

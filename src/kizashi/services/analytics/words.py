@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from kizashi.model import searchquery as sq
 from kizashi.model.actor import Actor
@@ -31,12 +33,32 @@ class Words(IndexReader):
         lang: str | None = None,
     ) -> TermStats:
         """The frequent words of a selection, with counts, documents and keyness."""
-        if order not in TERM_ORDERS:
-            raise invalid(
-                "Order must be one of %(choices)s.",
-                [Problem("order", order)],
-                choices=", ".join(TERM_ORDERS),
-            )
+        return self.terms_in_orders(
+            actor, query, since=since, until=until, limit=limit, orders=(order,), lang=lang
+        )[order]
+
+    def terms_in_orders(
+        self,
+        actor: Actor,
+        query: str = "",
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int = 50,
+        orders: Sequence[str] = ("score",),
+        lang: str | None = None,
+    ) -> dict[str, TermStats]:
+        """:meth:`terms` in each of ``orders``, from one count of the index: a page that
+        falls back from keyness to counts (a selection of nearly everything, where no
+        word stands out) reads the index once, not twice (0.2 s a count at 100,000
+        items)."""
+        for order in orders:
+            if order not in TERM_ORDERS:
+                raise invalid(
+                    "Order must be one of %(choices)s.",
+                    [Problem("order", order)],
+                    choices=", ".join(TERM_ORDERS),
+                )
         check_limit("limit", limit, MAX_TERMS)
         expr = selection(query, since, until)
         self.ready()
@@ -55,13 +77,21 @@ class Words(IndexReader):
                 continue
             score = log_likelihood(t.docs, counts.selected, t.background - t.docs, rest)
             out.append(TermStat(t.term, term_lang, t.count, t.docs, score))
-        key = {
+        keys: dict[str, Callable[[TermStat], tuple[Any, ...]]] = {
             "score": lambda s: (-s.score, -s.docs, s.term),
             "count": lambda s: (-s.count, -s.docs, s.term),
             "docs": lambda s: (-s.docs, -s.count, s.term),
-        }[order]
-        out.sort(key=key)
-        return TermStats(query, counts.selected, counts.total, out[:limit], counts.counts_exact)
+        }
+        return {
+            order: TermStats(
+                query,
+                counts.selected,
+                counts.total,
+                sorted(out, key=keys[order])[:limit],
+                counts.counts_exact,
+            )
+            for order in orders
+        }
 
     def emerging(
         self,

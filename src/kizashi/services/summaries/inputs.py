@@ -34,12 +34,15 @@ _BUCKETS = {
     "attack-tactic": "attack",
     "attack-software": "attack",
     "attack-group": "actors",
+    # A known malware, tool or group named in the text (the gazetteer): not an IoC.
+    "name": "names",
 }
 
 
 def mentions(ctx: Context, pks: list[int]) -> dict[str, list[str]]:
-    """What the inputs mention, commonest first: indicators, CVEs, ATT&CK techniques
-    (from extraction) and actors (from their tags)."""
+    """What the inputs mention, commonest first: indicators, CVEs, ATT&CK techniques,
+    the known malware, tools and groups they name (from extraction) and actors (from
+    their tags)."""
     with ctx.store.read() as conn:
         found = mention_repo.values_in_reports(conn, pks)
         tags = docs_repo.documents(conn, pks) if pks else {}
@@ -48,6 +51,7 @@ def mentions(ctx: Context, pks: list[int]) -> dict[str, list[str]]:
         "vulnerabilities": {},
         "attack": {},
         "actors": {},
+        "names": {},
     }
     for _, kind, value in found:
         bucket = counts[_BUCKETS.get(kind, "indicators")]
