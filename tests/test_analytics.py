@@ -123,6 +123,34 @@ def test_terms_in_several_orders_come_from_one_count_of_the_index(
     assert both["score"].terms != both["count"].terms  # two orders, not one list twice
 
 
+def test_a_statistic_is_kept_until_the_index_changes(
+    corpus: Kizashi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pages ask the same questions of a store at rest: the answer is kept per state
+    of the index, and a new item (a commit) makes the next answer count it."""
+    from kizashi.search import stats
+
+    computed = []
+    real = stats._term_counts
+
+    def counting(*args: object) -> object:
+        computed.append(args[1])
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(stats, "_term_counts", counting)
+    a = corpus.analytics
+    first = a.terms(SYSTEM, order="count", limit=200)
+    again = a.terms(SYSTEM, order="count", limit=200)
+    assert len(computed) == 1 and again.terms == first.terms
+    a.terms(SYSTEM, "tag:phishing", order="count", limit=200)  # another question
+    assert len(computed) == 2
+    report(corpus, "新種のワームが流行している。", "2026-11-27T00:00:00Z", ["tlp:clear"])
+    fresh = a.terms(SYSTEM, order="count", limit=200)
+    assert len(computed) == 3
+    assert fresh.selected == first.selected + 1
+    assert "ワーム" in {t.term for t in fresh.terms} - {t.term for t in first.terms}
+
+
 def test_term_statistics_respect_tlp(corpus: Kizashi, analyst: Actor) -> None:
     a = corpus.analytics
     theirs = a.terms(analyst, order="count", limit=200)

@@ -107,6 +107,32 @@ def test_indicator_page_shows_first_last_seen_sources_sentences_and_neighbours(
     assert [(k, v, n) for k, v, _, n in overview.co_occurring] == [("domain", "kizashi-c2.top", 1)]
 
 
+def test_seen_with_counts_in_the_newest_reports_and_says_so(
+    kz: Kizashi, analyst: Actor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A value named in thousands of reports counts what is seen with it in its newest
+    ones (store/mentions.CO_OCCURRING_SAMPLE), and the overview says how many."""
+    from kizashi.store import mentions as mention_repo
+
+    for day, other in ((1, "old-c2.top"), (2, "mid-c2.top"), (3, "new-c2.top")):
+        report(
+            kz,
+            analyst,
+            f"r{day}",
+            f"Beacon to 45.77.12.34 and {other}.",
+            published=f"2025-01-0{day}T00:00:00Z",
+        )
+    [ip] = kz.objects.list(analyst, types=["ipv4-addr"]).items
+    whole = kz.indicators.overview(analyst, ip.id)
+    assert {v for _, v, _, _ in whole.co_occurring} == {"old-c2.top", "mid-c2.top", "new-c2.top"}
+    assert whole.co_occurring_sample is None
+    monkeypatch.setattr(mention_repo, "CO_OCCURRING_SAMPLE", 2)
+    sampled = kz.indicators.overview(analyst, ip.id)
+    assert sampled.reports == 3  # the totals count every report
+    assert [(v, n) for _, v, _, n in sampled.co_occurring] == [("mid-c2.top", 1), ("new-c2.top", 1)]
+    assert sampled.co_occurring_sample == 2
+
+
 def test_lookup_answers_known_or_not_and_where(kz: Kizashi, analyst: Actor, reader: Actor) -> None:
     report(kz, analyst, "r", TEXT)
     found = kz.indicators.lookup(

@@ -210,3 +210,36 @@ def test_example_placeholders_say_they_are_examples(web: TestClient) -> None:
                 assert html.unescape(shown.group(1)).startswith(mark), (url, name, shown.group(1))
     page = web.get("/graph", headers={"Accept-Language": "ja"}).text
     assert 'placeholder="例: 2024-05"' in page
+
+
+def test_content_says_its_own_language_where_the_page_says_another(
+    web: TestClient, kz: Kizashi
+) -> None:
+    """Finding 25: Japanese titles and bodies on English pages carried no lang="ja" (a
+    screen reader read them with an English voice, a browser could draw Chinese glyphs)."""
+    made = _japanese_report(kz)
+    english, _ = kz.objects.create(
+        SYSTEM,
+        {
+            "type": "report",
+            "name": "Advisory on VPN appliances",
+            "description": "Attackers exploited the appliances.",
+            "published": "2026-11-21T00:00:00Z",
+        },
+    )
+    login(web, "rei", "reader-password")
+    en = web.get(f"/objects/{made}", headers={"Accept-Language": "en"}).text
+    assert '<h1><span lang="ja">セキュリティ注意喚起</span>' in en
+    assert '<section class="body" lang="ja">' in en
+    listed = web.get("/objects", headers={"Accept-Language": "en"}).text
+    assert f'<a href="/objects/{made}" lang="ja">セキュリティ注意喚起</a>' in listed
+    assert f'<a href="/objects/{english.id}">Advisory on VPN appliances</a>' in listed
+    kz.search.follower.catch_up()
+    hits = web.get("/search", params={"q": "注意喚起"}, headers={"Accept-Language": "en"}).text
+    assert 'class="hit-title" lang="ja">' in hits
+    # On a Japanese page the Japanese title needs nothing; the English one says so.
+    ja = web.get(f"/objects/{made}", headers={"Accept-Language": "ja"}).text
+    assert "<h1><span>セキュリティ注意喚起</span>" in ja
+    other = web.get(f"/objects/{english.id}", headers={"Accept-Language": "ja"}).text
+    assert '<h1><span lang="en">Advisory on VPN appliances</span>' in other
+    assert '<section class="body" lang="en">' in other

@@ -354,3 +354,12 @@ def test_dashboard_service(kz: Kizashi, clock: FakeClock, analyst: Actor) -> Non
     admin = service.build(SYSTEM)
     assert (admin.new_items.day, admin.new_items.week) == (2, 6)
     assert json.loads(json.dumps(admin.as_dict()))["new_items"]["week"] == 6
+    # A new account and a relationship are not new intelligence (UX finding 4).
+    kz.users.create(SYSTEM, "newcomer", "newcomer-password", "reader")
+    green = kz.search.search(SYSTEM, "緑の報告").hits[0].id
+    red = kz.search.search(SYSTEM, "赤の報告").hits[0].id
+    kz.relationships.create(SYSTEM, green, "related-to", red)
+    kz.search.follower.catch_up()
+    after = service.build(SYSTEM)
+    assert (after.new_items.day, after.new_items.week) == (2, 6)
+    assert after.new_items.by_type == [("report", 6)]

@@ -297,3 +297,26 @@ def test_bulk_api(api: TestClient, kz: Kizashi, analyst: Actor, reader: Actor) -
     assert r.status_code == 422
     r = api.get("/api/v1/objects", params={"sort": "name", "limit": 1}, headers=_token(kz, reader))
     assert r.status_code == 200 and r.json()["next_cursor"]
+
+
+def test_the_list_leaves_out_relationships_and_accounts_unless_asked(
+    web: TestClient, kz: Kizashi
+) -> None:
+    """UX finding 4: rows named by two raw ids (relationships) and the user accounts'
+    identities were listed as if they were intelligence."""
+    a, b = _seed(kz, 2)[:2]
+    rel = kz.relationships.create(SYSTEM, a, "related-to", b)
+    account = kz.users.get_actor("ana").identity_ref
+    analysis = kz.objects.create(
+        SYSTEM, {"type": "identity", "name": "分析チーム", "identity_class": "organization"}
+    )[0]
+    login(web, "ana", "analyst-password")
+    everything = web.get("/objects").text
+    assert a in everything and analysis.id in everything
+    assert rel.id not in everything and account not in everything
+    assert rel.id in web.get("/objects", params={"type": "relationship"}).text
+    identities = web.get("/objects", params={"type": "identity"}).text
+    assert account in identities and analysis.id in identities
+    # The API lists what it always listed.
+    page = kz.objects.list(SYSTEM, limit=200)
+    assert {rel.id, account} <= {o.id for o in page.items}

@@ -300,3 +300,5 @@ class IndicatorOut(BaseModel):
     last_seen: str | None
     mentions: list[MentionOut]
     co_occurring: list[CoOccurringOut]
+    #: Set when ``co_occurring`` was counted in the newest reports only (this many).
+    co_occurring_sample: int | None = None

@@ -139,6 +139,13 @@ class SearchIndex(IndexReading):
 
     # -- bookkeeping -----------------------------------------------------------
 
+    def state(self) -> tuple[Any, ...]:
+        """What the index holds, as a key: it changes with every commit (each writes its
+        position and time into the meta document), so an answer computed from the index
+        may be kept under it and is never stale (:func:`kizashi.search.stats.kept`)."""
+        p = self.position()
+        return (p.position, tuple(sorted(p.read_above.items())), p.synced_at)
+
     def position(self) -> Position:
         committed = self._committed
         if committed is not None and self._writer is not None:

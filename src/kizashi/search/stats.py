@@ -10,14 +10,22 @@ per request that the index did not already maintain.
 The background a keyword is compared with (its document frequency in everything the
 asker may read) is one aggregation over that background, kept a few minutes per reader:
 aware of TLP and of deleted documents, unlike the index's own document frequencies.
+
+Every statistic is also kept per state of the index (:func:`kept`): the same question of
+an index that has not changed has the same answer, and the pages that ask (the home
+page, analytics, the relation map) ask the same questions of a store at rest. At
+100,000 items an aggregation over everything takes 0.1-0.3 s; a kept answer, none. A
+commit changes the state, so nothing kept is ever stale; under a steady flow of new
+items the first reader after each commit pays the full price.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import tantivy
 
@@ -27,6 +35,7 @@ from kizashi.search.documents import TF_MARK, TextFields
 from kizashi.search.index import SearchIndex
 
 Q = tantivy.Query
+T = TypeVar("T")
 #: Buckets a terms aggregation may return (tantivy refuses more than 65,000 in all).
 MAX_BUCKETS = 60_000
 #: Keywords whose background frequency one aggregation reads; rarer ones are counted
@@ -34,6 +43,29 @@ MAX_BUCKETS = 60_000
 BACKGROUND_SIZE = 50_000
 #: Seconds a background count is reused.
 BACKGROUND_TTL = 300.0
+#: Answers :func:`kept` holds at most (the oldest go first).
+KEPT_ANSWERS = 256
+
+
+def kept(index: SearchIndex, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+    """``compute()``, or what it returned for ``key`` while the index held what it holds
+    now (see the module's note). ``key`` names the question in full: its function and
+    every argument (expressions, access and numbers are hashable)."""
+    full = ("kept", index.state(), key)
+    memo = index.memo
+    try:
+        found: T = memo[full]
+        return found
+    except KeyError:
+        pass
+    value = compute()
+    while len(memo) >= KEPT_ANSWERS:
+        try:
+            memo.pop(next(iter(memo)), None)
+        except (StopIteration, RuntimeError):  # emptied or changed by another thread
+            break
+    memo[full] = value
+    return value
 
 
 @dataclass(frozen=True)
@@ -77,6 +109,21 @@ def term_counts(
     """The ``candidates`` keywords held by most documents of the selection, with their
     occurrences and, unless ``compare`` is False, their frequency in ``background``
     (everything, by default)."""
+    key = ("term_counts", expr, access, candidates, background, compare)
+    return kept(
+        index, key, lambda: _term_counts(index, expr, access, candidates, background, compare)
+    )
+
+
+def _term_counts(
+    index: SearchIndex,
+    expr: sq.Expr,
+    access: Access,
+    candidates: int = 500,
+    background: sq.Expr | None = None,
+    compare: bool = True,
+) -> TermCounts:
+    """What :func:`term_counts` keeps."""
     compiler = index.compiler.variant(match_only=True)
     query = compiler.query(expr, access)
     searcher = index.searcher()
@@ -167,6 +214,14 @@ def value_counts(
     index: SearchIndex, expr: sq.Expr, access: Access, field: str, *, size: int
 ) -> Buckets:
     """Documents per value of ``field`` (tag, source, ioc, ioc_kind, type, lang, tlp)."""
+    key = ("value_counts", expr, access, field, size)
+    return kept(index, key, lambda: _value_counts(index, expr, access, field, size))
+
+
+def _value_counts(
+    index: SearchIndex, expr: sq.Expr, access: Access, field: str, size: int
+) -> Buckets:
+    """What :func:`value_counts` keeps."""
     query = index.compiler.variant(match_only=True).query(expr, access)
     aggs = {
         "v": {"terms": {"field": field, "size": min(size, MAX_BUCKETS)}},
@@ -182,6 +237,14 @@ def cooccurrence(
 ) -> tuple[Buckets, dict[tuple[str, str], int]]:
     """The ``size`` commonest values of ``field`` over the selection and, for each pair
     of them, the documents that hold both (one nested aggregation)."""
+    key = ("cooccurrence", expr, access, field, size)
+    return kept(index, key, lambda: _cooccurrence(index, expr, access, field, size))
+
+
+def _cooccurrence(
+    index: SearchIndex, expr: sq.Expr, access: Access, field: str, size: int
+) -> tuple[Buckets, dict[tuple[str, str], int]]:
+    """What :func:`cooccurrence` keeps."""
     query = index.compiler.variant(match_only=True).query(expr, access)
     inner = {"terms": {"field": field, "size": size}}
     aggs = {
@@ -214,6 +277,18 @@ def histogram(
     """Documents per hour, day or week of publication (buckets starting ``offset`` after
     UTC's: ``-9h`` makes Tokyo's days) as (epoch milliseconds of the bucket's start,
     count); or per month (UTC) as (months since year 0, count)."""
+    key = ("histogram", expr, access, interval, offset)
+    return kept(index, key, lambda: _histogram(index, expr, access, interval, offset))
+
+
+def _histogram(
+    index: SearchIndex,
+    expr: sq.Expr,
+    access: Access,
+    interval: str,
+    offset: timedelta = timedelta(),
+) -> list[tuple[int, int]]:
+    """What :func:`histogram` keeps."""
     query = index.compiler.variant(match_only=True).query(expr, access)
     fixed = {"hour": "1h", "day": "1d", "week": "7d"}
     if interval == "month":
@@ -238,6 +313,12 @@ def keyword_sets(
     the index stored of their analysis (for pair counts, which one aggregation cannot
     give over a field of a hundred thousand values: tantivy's nested terms aggregation
     keeps a sub-aggregation per value, measured at six seconds for 1,000 documents)."""
+    key = ("keyword_sets", expr, access, newest)
+    return kept(index, key, lambda: _keyword_sets(index, expr, access, newest))
+
+
+def _keyword_sets(index: SearchIndex, expr: sq.Expr, access: Access, newest: int) -> list[set[str]]:
+    """What :func:`keyword_sets` keeps."""
     query = index.compiler.variant(match_only=True).query(expr, access)
     searcher = index.searcher()
     found: Any = searcher.search(

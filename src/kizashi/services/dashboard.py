@@ -23,6 +23,7 @@ from kizashi.services.common import Context
 from kizashi.services.objects import ObjectService
 from kizashi.services.search import SearchService, access_for
 from kizashi.store import feeds as feed_repo
+from kizashi.store import users as user_repo
 
 DAY = timedelta(days=1)
 WEEK = timedelta(days=7)
@@ -147,8 +148,14 @@ class DashboardService:
 
     def new_items(self, access: Access, now: datetime) -> NewItems:
         """Items created in the last 24 hours and 7 days (one aggregation: the week's
-        items, split at 24 hours, and counted per type)."""
-        query = self.index.compiler.variant(match_only=True).query(_since(now - WEEK), access)
+        items, split at 24 hours, and counted per type). Relationships and the identities
+        of user accounts are not new intelligence: adding a user is not counted."""
+        with self.ctx.store.read() as conn:
+            accounts = sorted(user_repo.identity_ids(conn))
+        internal: list[sq.Expr] = [sq.Field("type", "relationship", 0)]
+        internal += [sq.Field("id", i, 0) for i in accounts]
+        window = sq.And((_since(now - WEEK), sq.Not(sq.Or(tuple(internal)))))
+        query = self.index.compiler.variant(match_only=True).query(window, access)
         aggs: dict[str, Any] = {
             # Ranges must not overlap: the week is the sum of both.
             "split": {

@@ -111,6 +111,8 @@ class Overview:
     last_seen: str | None = None
     mentions: list[repo.MentionRow] = field(default_factory=list)
     co_occurring: list[tuple[str, str, str | None, int]] = field(default_factory=list)
+    #: The newest reports ``co_occurring`` was counted in, when older ones were left out.
+    co_occurring_sample: int | None = None
 
 
 class IndicatorService:
@@ -369,7 +371,7 @@ class IndicatorService:
             totals, rows = repo.for_object(conn, row.pk, reader=reader)
             if totals is None:
                 return Overview()
-            co = repo.co_occurring(conn, row.pk, reader=reader)
+            co, cut = repo.co_occurring(conn, row.pk, reader=reader)
             co_ids = object_repo.ids_of(conn, [pk for _, _, pk, _ in co if pk is not None])
         return Overview(
             reports=totals.reports,
@@ -378,6 +380,7 @@ class IndicatorService:
             last_seen=totals.last_seen,
             mentions=[r for r in rows if not r.report_revoked],
             co_occurring=[(k, v, co_ids.get(pk) if pk else None, n) for k, v, pk, n in co],
+            co_occurring_sample=repo.CO_OCCURRING_SAMPLE if cut else None,
         )
 
     def in_report(self, actor: Actor, stix_id: str) -> builtins.list[repo.MentionRow]:

@@ -19,6 +19,9 @@ CHUNK = 900
 #: Values per query on PostgreSQL, where they travel as one array parameter.
 PG_CHUNK = 20_000
 
+#: The newest reports of an object that "seen with" counts values over.
+CO_OCCURRING_SAMPLE = 1000
+
 
 def _chunks(conn: Connection, values: Sequence[str]) -> Iterator[list[str]]:
     size = PG_CHUNK if conn.dialect.name == "postgresql" else CHUNK
@@ -186,7 +189,15 @@ def for_object(
     names: the reports that correlate with it."""
     m = mentions.c
     named = sa.select(pattern_values.c.value).where(pattern_values.c.object_pk == object_pk)
-    its = sa.or_(m.object_pk == object_pk, m.value.in_(named))
+    # Only an indicator has pattern values. Without the OR, the newest mentions of an
+    # object are read from ix_mentions_object_pk_seen_at in order (a group named in
+    # 11,000 reports: 50 rows read, not 11,000 sorted).
+    has_values = conn.execute(named.limit(1)).first() is not None
+    its = (
+        sa.or_(m.object_pk == object_pk, m.value.in_(named))
+        if has_values
+        else (m.object_pk == object_pk)
+    )
     totals_q = sa.select(
         sa.func.count(m.report_pk.distinct()),
         sa.func.count(m.source.distinct()),
@@ -240,34 +251,49 @@ def _mention_select() -> sa.Select[Any]:
 
 
 def co_occurring(
-    conn: Connection, object_pk: int, *, reader: Reader | None = None, limit: int = 20
-) -> list[tuple[str, str, int | None, int]]:
-    """Values mentioned in the same reports as the object (those ``reader`` may read):
-    (kind, value, object pk, reports)."""
-    mine = mentions.alias("mine")
-    other = mentions.alias("other")
-    joined = mine.join(other, other.c.report_pk == mine.c.report_pk)
-    conds = [
-        mine.c.object_pk == object_pk,
-        sa.or_(other.c.object_pk.is_(None), other.c.object_pk != object_pk),
-    ]
-    if reader is not None:
-        joined = joined.join(_REPORT, _REPORT.c.pk == mine.c.report_pk)
-        conds.append(readable_by(reader, _REPORT))
-    q = (
-        sa.select(
-            other.c.kind,
-            other.c.value,
-            other.c.object_pk,
-            sa.func.count(other.c.report_pk.distinct()).label("n"),
-        )
-        .select_from(joined)
-        .where(*conds)
-        .group_by(other.c.kind, other.c.value, other.c.object_pk)
-        .order_by(sa.desc("n"), other.c.value)
-        .limit(limit)
+    conn: Connection,
+    object_pk: int,
+    *,
+    reader: Reader | None = None,
+    limit: int = 20,
+    sample: int | None = None,
+) -> tuple[list[tuple[str, str, int | None, int]], bool]:
+    """Values mentioned in the same reports as the object (those ``reader`` may read),
+    in its newest ``sample`` reports (:data:`CO_OCCURRING_SAMPLE`): (kind, value, object
+    pk, reports), most first, and whether older reports were left out.
+
+    A page's hint, bounded as related tags are: a group named in 11,000 reports joined
+    every mention of each (45,000 rows, 0.13 s at 100,000 reports) on every view."""
+    sample = CO_OCCURRING_SAMPLE if sample is None else sample
+    m = mentions.c
+    newest = (
+        sa.select(m.report_pk)
+        .where(m.object_pk == object_pk)
+        .order_by(m.seen_at.desc(), m.report_pk.desc())
+        .limit(sample + 1)  # one more says whether some were left out
     )
-    return [(k, v, pk, int(n)) for k, v, pk, n in conn.execute(q)]
+    if reader is not None:
+        newest = newest.join(_REPORT, _REPORT.c.pk == m.report_pk).where(
+            readable_by(reader, _REPORT)
+        )
+    found = [int(pk) for pk in conn.execute(newest).scalars()]
+    cut = len(found) > sample
+    counts: dict[tuple[str, str, int | None], int] = {}
+    reports = sorted(set(found[:sample]))
+    for i in range(0, len(reports), 500):
+        q = (
+            sa.select(m.kind, m.value, m.object_pk, sa.func.count().label("n"))
+            .where(
+                m.report_pk.in_(reports[i : i + 500]),
+                sa.or_(m.object_pk.is_(None), m.object_pk != object_pk),
+            )
+            .group_by(m.kind, m.value, m.object_pk)
+        )
+        for kind, value, pk, n in conn.execute(q):  # one row per report and value
+            key = (str(kind), str(value), None if pk is None else int(pk))
+            counts[key] = counts.get(key, 0) + int(n)
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0][1], kv[0][0]))
+    return [(k, v, pk, n) for (k, v, pk), n in ranked[:limit]], cut
 
 
 def repoint(conn: Connection, old_pk: int, new_pk: int) -> None:

@@ -69,6 +69,9 @@ class ObjectFilter:
     ids: Sequence[str] = field(default_factory=tuple)
     #: Only what this reader may read (see :func:`readable_by`); None: everything.
     reader: Reader | None = None
+    #: Leave out what is not intelligence of its own: relationships (their ends' pages
+    #: show them) and the identities that stand for user accounts.
+    hide_internal: bool = False
 
 
 @dataclass(frozen=True)
@@ -366,6 +369,9 @@ def list_rows(
         conds.append(key < before_pk)
     if flt.types:
         conds.append(objects.c.type.in_(list(flt.types)))
+    if flt.hide_internal:
+        conds.append(objects.c.type != "relationship")
+        conds.append(objects.c.id.not_in(sa.select(users.c.identity_id)))
     if not flt.include_revoked:
         conds.append(objects.c.revoked == sa.false())
     if flt.tlp:
@@ -436,7 +442,10 @@ def referrers(conn: Connection, target: str, limit: int = 200) -> list[tuple[str
         sa.select(objects.c.id, object_refs.c.property)
         .select_from(object_refs.join(objects, objects.c.pk == object_refs.c.source_pk))
         .where(object_refs.c.target_ref == target, objects.c.revoked == sa.false())
-        .order_by(objects.c.pk.desc())
+        # The source's key, which is the object's: read in the order of the index
+        # (target_ref, source_pk), the newest first, where ordering by objects.pk sorted
+        # every referrer (11,000 reports name a common group).
+        .order_by(object_refs.c.source_pk.desc())
         .limit(limit)
     )
     return [(r[0], r[1]) for r in conn.execute(q)]

@@ -159,7 +159,8 @@ object_refs = sa.Table(
     ),
     sa.Column("property", sa.String(64), primary_key=True),
     sa.Column("target_ref", sa.String(100), primary_key=True),
-    sa.Index("ix_object_refs_target_ref", "target_ref"),
+    # Who refers to an object, newest first (its page, its graph): migration 0020.
+    sa.Index("ix_object_refs_target_ref_source_pk", "target_ref", "source_pk"),
 )
 
 taxonomies = sa.Table(
@@ -280,7 +281,8 @@ mentions = sa.Table(
     sa.Column("source", sa.String(255), nullable=False),
     sa.UniqueConstraint("report_pk", "kind", "value"),
     sa.Index("ix_mentions_value", "value"),
-    sa.Index("ix_mentions_object_pk", "object_pk"),
+    # An object's newest mentions first (its page, "seen with"): migration 0020.
+    sa.Index("ix_mentions_object_pk_seen_at", "object_pk", "seen_at"),
 )
 
 # The values an indicator's STIX pattern compares for equality (model/patterns.py), so

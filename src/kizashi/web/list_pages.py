@@ -77,6 +77,8 @@ def list_objects(
             limit=50,
             cursor=cursor or None,
             sort=sort,
+            # Relationships and accounts are listed when their type is asked for.
+            hide_internal=not type,
         )
         items, next_cursor, prev_cursor = result.items, result.next_cursor, result.prev_cursor
     except KizashiError as exc:

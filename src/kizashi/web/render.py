@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -71,6 +72,32 @@ def pretty_json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=False, default=str)
 
 
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]")
+_LATIN = re.compile(r"[A-Za-z]")
+
+
+def content_language(text: str | None, declared: object = None) -> str | None:
+    """The language of an item's text: its STIX ``lang`` where it says ``ja`` or ``en``,
+    else Japanese where the text has kana or kanji, English where it has Latin letters."""
+    if declared in ("ja", "en"):
+        return str(declared)
+    if not text:
+        return None
+    if _JAPANESE.search(text):
+        return "ja"
+    return "en" if _LATIN.search(text) else None
+
+
+def lang_attr(text: str | None, declared: object = None) -> Markup:
+    """`` lang="ja"`` on an element whose content is not in the page's language (a
+    Japanese title on an English page), so a screen reader reads it with the right
+    voice and the browser picks Japanese glyphs; nothing where they agree."""
+    found = content_language(text, declared)
+    if found is None or found == i18n.current():
+        return Markup("")
+    return Markup(f' lang="{found}"')  # noqa: S704 - one of two fixed codes
+
+
 def tag_url(name: str) -> str:
     return "/tags/" + quote(name, safe="")
 
@@ -104,6 +131,7 @@ templates.env.globals.update(
     error_message=i18n.error_message,
     error_problems=i18n.error_problems,
     say=i18n.say,
+    lang_attr=lang_attr,  # <h1{{ lang_attr(obj.name, obj.stix.lang) }}>
     say_text=i18n.say_text,
     type_name=stix_names.type_name,  # {{ type_name(o.type) }}: レポート for report
     facet_value=stix_names.facet_value,

@@ -73,6 +73,7 @@ def overview_dict(o: Overview) -> dict[str, Any]:
         "co_occurring": [
             {"type": k, "value": v, "object_id": i, "reports": n} for k, v, i, n in o.co_occurring
         ],
+        "co_occurring_sample": o.co_occurring_sample,
     }
 
 

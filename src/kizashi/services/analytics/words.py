@@ -155,9 +155,13 @@ class Words(IndexReader):
 def _period(
     since: str | None, until: str | None, days: int, now: datetime
 ) -> tuple[datetime, datetime]:
-    """[start, end) of an emerging-terms period (see :meth:`Words.emerging`)."""
+    """[start, end) of an emerging-terms period (see :meth:`Words.emerging`). A period
+    that ends now ends at the next whole minute: pages asked for within the same minute
+    ask the same question, whose answer the index keeps (search.stats.kept)."""
     if not since and not until:
-        return now - timedelta(days=days), now
+        end = now.replace(second=0, microsecond=0)
+        end += timedelta(minutes=1) if end != now else timedelta()
+        return end - timedelta(days=days), end
     expr = sq.parse(f"published:{since or ''}..{until or ''}")
     assert isinstance(expr, sq.DateRange)
     end = _parse_instant(expr.end) if expr.end else now

@@ -60,10 +60,12 @@ class ObjectReader:
         limit: int = 50,
         cursor: str | None = None,
         sort: str = "stored",
+        hide_internal: bool = False,
     ) -> Page:
         """A page in the order ``sort`` names (default newest stored first; see
         :data:`kizashi.store.listing.SORTS`). ``tags`` is a filter (``a AND (b OR c) NOT
-        d``); ``all_tags`` ANDs."""
+        d``); ``all_tags`` ANDs. ``hide_internal`` leaves out relationships and the
+        user accounts' identities (a list of intelligence, where no type is chosen)."""
         if sort not in SORTS:
             raise invalid(
                 "Sort by one of: %(sorts)s.", [Problem("sort", sort)], sorts=", ".join(SORTS)
@@ -91,6 +93,7 @@ class ObjectReader:
             created_from=_bound(created_from, "created_from", end=False),
             created_to=_bound(created_to, "created_to", end=True),
             include_revoked=include_revoked,
+            hide_internal=hide_internal,
         )
         with self.ctx.store.read() as conn:
             tag_pks: dict[str, int] = {}
