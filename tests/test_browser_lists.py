@@ -171,3 +171,28 @@ def test_menu_entries_type_codes_and_times_are_not_split(
         if where == "/objects":  # a list was there to be measured
             assert page.locator("table.objects td .type").count() > 0, where
     page.close()
+
+
+def test_saving_a_search_is_a_small_action_beside_the_count(site: tuple[str, Any]) -> None:
+    """UX finding 18: a full-width name field and its button sat between the count and
+    the first hit, read as a second search box."""
+    url, browser = site
+    page = browser.new_page(locale="ja-JP", viewport={"width": 1280, "height": 900})
+    browser_login(page, url, "admin", PASSWORD)
+    page.goto(url + "/search?q=" + "198.51.100.7")
+    count = page.locator("#results .results-head > p").bounding_box()
+    save = page.locator("#results .save-search > summary")
+    box = save.bounding_box()
+    assert count and box, "the count and the save action are drawn"
+    # On the count's line, to its right; the name field is hidden until asked for.
+    assert box["y"] < count["y"] + count["height"] and count["y"] < box["y"] + box["height"]
+    assert box["x"] > count["x"] + count["width"]
+    name = page.locator('#results .save-search input[name="name"]')
+    assert not name.is_visible()
+    assert save.inner_text().strip() == "検索を保存"
+    save.click()
+    name.fill("調査中の IP")
+    page.locator("#results .save-search button[type=submit]").click()
+    page.wait_for_load_state()
+    assert "調査中の IP" in page.locator(".saved-searches").inner_text()
+    page.close()

@@ -370,6 +370,13 @@ def test_web_feed_pages(client: TestClient, kz: Kizashi, server: FeedServer) -> 
     page = client.get(where).text
     assert "兆し速報 記事1" in page and "兆し速報 記事2" in page and "2 / 2" in page
     assert "never" not in page.split('id="items"')[0]
+    # The feed's source identity by its name, linked (UX finding 21), not by its id.
+    source = re.search(
+        r'Source identity</th><td><a href="/objects/(identity--[^"]+)"[^>]*>([^<]+)</a>', page
+    )
+    assert source, page.split("Source identity")[1][:300]
+    assert kz.objects.get(SYSTEM, source.group(1)).name == source.group(2)
+    assert "<code>identity--" not in page
     bad = client.post("/feeds", data={**form, "url": server.url("/500"), "headers": ""})
     assert bad.status_code == 200 and "Last error" in bad.text
     page = client.post(f"{bad.url.path}/action", data={"csrf": csrf, "action": "poll"}).text

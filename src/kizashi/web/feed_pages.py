@@ -112,7 +112,8 @@ def feed_page(
     view = feeds.get(actor, feed_id)
     items = feeds.items(actor, feed_id, 30)
     kz = get_kizashi(request)
-    reports = kz.objects.get_many(actor, (i["report_id"] for i in items))
+    reports = kz.objects.get_many(actor, [*(i["report_id"] for i in items), view.identity_id])
+    source = reports.pop(view.identity_id, None)  # the feed's identity, by its name
     return page(
         request,
         "feed.html",
@@ -120,6 +121,7 @@ def feed_page(
         feed=view,
         items=items,
         reports=reports,
+        source=source,
         summary_query="source:" + quoted(view.title),
         summary_providers=providers(kz),
         error=error,
