@@ -155,6 +155,31 @@ def test_analytics_page_shows_cloud_trends_and_emerging(
     assert "脆弱性情報" not in emerging
 
 
+def test_the_trend_interval_fits_the_range_and_is_described_in_a_sentence(
+    web: TestClient, kz: Kizashi, clock: FakeClock
+) -> None:
+    """UX finding 14: five weeks per day zig-zagged between 0 and 1, and ECharts' aria
+    text read every point's index and value."""
+    for days in (2, 9, 16, 23, 30, 37):
+        _report(kz, clock, f"週の報告 {days}", "ランサムウェアの報告。", days)
+    login(web, "ana", "analyst-password")
+    page = web.get("/analytics", headers={"Accept-Language": "ja"}).text
+    chart = _json_block(page, "trend-data")
+    assert isinstance(chart, dict)
+    assert len(chart["periods"]) in (6, 7) and sum(chart["series"][0]["counts"]) == 6  # weeks
+    assert '<option value="" selected>範囲に合わせる (週)</option>' in page
+    label = re.search(r'id="trend-chart"[^>]*aria-label="([^"]+)"', page)
+    assert label, "the chart has a label"
+    said = html.unescape(label.group(1))
+    assert said.startswith(f"{chart['periods'][0]} から {chart['periods'][-1]} までの週ごとの件数")
+    assert "選択範囲の最多は" in said and len(said) < 200
+    # Chosen by the user, the interval is theirs.
+    daily = web.get("/analytics", params={"interval": "day"}).text
+    per_day = _json_block(daily, "trend-data")
+    assert isinstance(per_day, dict) and len(per_day["periods"]) == 36
+    assert '<option value="day" selected>' in daily
+
+
 def test_emerging_terms_follow_the_dates_of_the_page(
     web: TestClient, corpus: dict[str, list[str]]
 ) -> None:

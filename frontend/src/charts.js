@@ -115,14 +115,16 @@ function followWord(event) {
 function drawTrends(box) {
   const data = readJSON(box.dataset.source);
   if (!data || !data.periods.length) return;
-  // ECharts' own words (its aria description, the zoom slider's) in the page's language.
+  // ECharts' own words (the zoom slider's) in the page's language.
   const locale = document.documentElement.lang === "ja" ? "JA" : "EN";
   const chart = echarts.init(box, null, { renderer: "canvas", locale });
   chart.on("finished", () => {
     box.dataset.state = "drawn";
   });
   chart.setOption({
-    aria: { enabled: true },
+    // The box's own aria-label describes the chart in a sentence (the page writes it);
+    // ECharts' description read every point's index and value, hundreds of characters.
+    aria: { enabled: false },
     textStyle: { fontFamily: FONT },
     tooltip: { trigger: "axis" },
     legend: { type: "scroll", top: 0 },

@@ -119,6 +119,39 @@ def _periods(seen: set[str], interval: str) -> list[str]:
     return out if len(out) <= MAX_PERIODS else periods
 
 
+#: Days a selection spans beyond which its trend is drawn per week, then per month, unless
+#: the user chose (UX finding 14: five weeks per day zig-zag between 0 and 1).
+WEEKLY_AFTER_DAYS = 31
+MONTHLY_AFTER_DAYS = 730
+
+
+def _fitted(series: list[Series]) -> str:
+    """The interval that suits the days the series span (they were read per day)."""
+    days = sorted({t for s in series for t, _ in s.points})
+    if len(days) < 2:
+        return "day"
+    span = (date.fromisoformat(days[-1]) - date.fromisoformat(days[0])).days
+    return "month" if span > MONTHLY_AFTER_DAYS else "week" if span > WEEKLY_AFTER_DAYS else "day"
+
+
+def _described(chart: dict[str, Any]) -> dict[str, Any] | None:
+    """What a screen reader is told of the trend chart (its aria-label): the periods it
+    covers, how many lines, and the selection's peak; ECharts' own description read every
+    point's index and value (hundreds of characters)."""
+    periods, series = chart["periods"], chart["series"]
+    if not periods or not series:
+        return None
+    counts = series[0]["counts"]
+    peak = max(range(len(counts)), key=lambda i: (counts[i], -i))
+    return {
+        "first": periods[0],
+        "last": periods[-1],
+        "lines": len(series),
+        "peak": counts[peak],
+        "when": periods[peak],
+    }
+
+
 def _chart(series: list[Series], interval: str) -> dict[str, Any]:
     periods = _periods({t for s in series for t, _ in s.points}, interval)
     out = []
@@ -154,12 +187,13 @@ def analytics_page(
     since: Date = "",
     until: Date = "",
     by: str = "",
-    interval: str = "day",
+    interval: str = "",
     days: str = "7",
 ) -> Response:
     """Word cloud, trends and emerging terms of a selection."""
     kz = get_kizashi(request)
-    interval = interval if interval in INTERVALS else "day"
+    asked = interval if interval in INTERVALS else ""
+    interval = asked or "day"
     period = _number(days, EMERGING_DAYS[0])
     period = period if period in EMERGING_DAYS else EMERGING_DAYS[0]
     selection = selection_query(q, since, until)
@@ -170,15 +204,23 @@ def analytics_page(
     cloud: list[dict[str, Any]] = []
     try:
         terms, by, cloud = _words(kz, actor, q, since, until, by, selection)
-        series = kz.analytics.trends(
-            actor,
-            query=q,
-            since=since or None,
-            until=until or None,
-            interval=interval,
-            top=TREND_TOP,
-            zone=timefmt.zone_for(request, actor),
-        )
+        zone = timefmt.zone_for(request, actor)
+
+        def trend(every: str) -> list[Series]:
+            return kz.analytics.trends(
+                actor,
+                query=q,
+                since=since or None,
+                until=until or None,
+                interval=every,
+                top=TREND_TOP,
+                zone=zone,
+            )
+
+        series = trend(interval)
+        if not asked and _fitted(series) != interval:
+            interval = _fitted(series)
+            series = trend(interval)
         emerging = kz.analytics.emerging(
             actor,
             q,
@@ -199,13 +241,15 @@ def analytics_page(
         until=until,
         by=by,
         interval=interval,
+        asked_interval=asked,
         days=period,
         days_choices=EMERGING_DAYS,
         intervals=INTERVALS,
         selection=selection,
         terms=terms,
         cloud=cloud,
-        chart=_chart(series, interval),
+        chart=(chart := _chart(series, interval)),
+        chart_described=_described(chart),
         emerging=emerging,
         # The search of an emerging term covers the period the term was found in.
         emerging_url=lambda term: search_url(
