@@ -243,3 +243,40 @@ def test_content_says_its_own_language_where_the_page_says_another(
     other = web.get(f"/objects/{english.id}", headers={"Accept-Language": "ja"}).text
     assert '<h1><span lang="en">Advisory on VPN appliances</span>' in other
     assert '<section class="body" lang="en">' in other
+
+
+def test_tags_are_not_words_of_the_text(web: TestClient, kz: Kizashi) -> None:
+    """Findings 13 and 17: an item's labels that are its tags were indexed as body text:
+    snippets ended with 「kizashi:demo ランサムウェア」 and the word cloud's biggest words
+    were "kizashi" and "demo"."""
+    import io
+    import json
+
+    # Imported, as the demo set is: the object keeps its own labels in its JSON.
+    report = {
+        "type": "report",
+        "spec_version": "2.1",
+        "id": "report--3f0c3d3e-2b1a-4c55-9a51-0b9c1f0e2a77",
+        "created": "2026-11-20T00:00:00.000Z",
+        "modified": "2026-11-20T00:00:00.000Z",
+        "name": "KageLock の新しい亜種",
+        "description": "KageLock の亜種が国内の製造業で確認された。",
+        "published": "2026-11-20T00:00:00Z",
+        "object_refs": [SYSTEM.identity_ref],
+        "labels": ["kizashi:demo", "ランサムウェア"],
+    }
+    bundle = {"type": "bundle", "id": "bundle--0c7b5e4e-4f0e-4d3c-8a1e-5a8c2b1d9e01"}
+    data = json.dumps({**bundle, "objects": [report]}).encode()
+    kz.exchange.import_(SYSTEM, lambda: io.BytesIO(data), format="stix")
+    made = kz.objects.get(SYSTEM, report["id"])
+    assert set(made.tags) >= {"kizashi:demo", "ランサムウェア"}
+    assert made.stix["labels"] == ["kizashi:demo", "ランサムウェア"]
+    kz.search.follower.catch_up()
+    assert kz.search.search(SYSTEM, "demo").total == 0  # not a word of the text
+    assert kz.search.search(SYSTEM, "tag:kizashi:demo").total == 1
+    words = {t.term for t in kz.analytics.terms(SYSTEM, order="count", limit=200).terms}
+    assert "kagelock" in words and not words & {"kizashi", "demo", "tlp", "clear"}
+    login(web, "rei", "reader-password")
+    page = web.get("/search", params={"q": "KageLock"}, headers={"Accept-Language": "ja"}).text
+    snippet = page.split('class="snippet"')[1].split("</p>")[0]
+    assert "確認" in snippet and "kizashi:demo" not in snippet and "ランサムウェア" not in snippet

@@ -55,14 +55,23 @@ class IndexDoc:
 
 
 def body_text(row: DocRow) -> str:
+    """The text an item is searched and counted by. Its STIX ``labels`` that are its
+    tags are left out: they are in the ``tag`` field, and as words they ended every
+    snippet and led every word cloud (``kizashi:demo`` as "kizashi" and "demo"; UX
+    findings 13 and 17). A label Kizashi holds as no tag is text like any other."""
     data = row.data
+    tagged = {fold(t) for t in row.tags}
     parts: list[str] = []
     for prop in TEXT_PROPERTIES:
         value = data.get(prop)
         if isinstance(value, str):
             parts.append(value)
         elif isinstance(value, list):
-            parts.extend(str(v) for v in value if isinstance(v, str))
+            parts.extend(
+                str(v)
+                for v in value
+                if isinstance(v, str) and not (prop == "labels" and fold(v) in tagged)
+            )
     if row.value and row.value != row.name:
         parts.append(row.value)
     return "\n\n".join(parts)

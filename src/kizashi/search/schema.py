@@ -12,7 +12,8 @@ import tantivy
 
 #: 2: the analysis of each document's text is stored with it (documents.TextFields).
 #: 3: keywords (kw, kwc) for term statistics; indicators are a fast field.
-SCHEMA_VERSION = 3
+#: 4: labels that are the item's tags are not body text (documents.body_text).
+SCHEMA_VERSION = 4
 
 
 def build_schema() -> Any:

@@ -119,21 +119,6 @@ def _periods(seen: set[str], interval: str) -> list[str]:
     return out if len(out) <= MAX_PERIODS else periods
 
 
-#: Days a selection spans beyond which its trend is drawn per week, then per month, unless
-#: the user chose (UX finding 14: five weeks per day zig-zag between 0 and 1).
-WEEKLY_AFTER_DAYS = 31
-MONTHLY_AFTER_DAYS = 730
-
-
-def _fitted(series: list[Series]) -> str:
-    """The interval that suits the days the series span (they were read per day)."""
-    days = sorted({t for s in series for t, _ in s.points})
-    if len(days) < 2:
-        return "day"
-    span = (date.fromisoformat(days[-1]) - date.fromisoformat(days[0])).days
-    return "month" if span > MONTHLY_AFTER_DAYS else "week" if span > WEEKLY_AFTER_DAYS else "day"
-
-
 def _described(chart: dict[str, Any]) -> dict[str, Any] | None:
     """What a screen reader is told of the trend chart (its aria-label): the periods it
     covers, how many lines, and the selection's peak; ECharts' own description read every
@@ -204,23 +189,16 @@ def analytics_page(
     cloud: list[dict[str, Any]] = []
     try:
         terms, by, cloud = _words(kz, actor, q, since, until, by, selection)
-        zone = timefmt.zone_for(request, actor)
-
-        def trend(every: str) -> list[Series]:
-            return kz.analytics.trends(
-                actor,
-                query=q,
-                since=since or None,
-                until=until or None,
-                interval=every,
-                top=TREND_TOP,
-                zone=zone,
-            )
-
-        series = trend(interval)
-        if not asked and _fitted(series) != interval:
-            interval = _fitted(series)
-            series = trend(interval)
+        # Unless the user chose, the interval fits the days the selection spans.
+        interval, series = kz.analytics.fitted_trends(
+            actor,
+            query=q,
+            since=since or None,
+            until=until or None,
+            interval=asked or None,
+            top=TREND_TOP,
+            zone=timefmt.zone_for(request, actor),
+        )
         emerging = kz.analytics.emerging(
             actor,
             q,

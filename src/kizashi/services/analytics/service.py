@@ -23,3 +23,4 @@ class AnalyticsService:
         self.word_graph = self.graphs.word_graph
         self.indicator_graph = self.graphs.indicator_graph
         self.trends = self.series.trends
+        self.fitted_trends = self.series.fitted_trends
