@@ -320,3 +320,29 @@ def test_the_list_leaves_out_relationships_and_accounts_unless_asked(
     # The API lists what it always listed.
     page = kz.objects.list(SYSTEM, limit=200)
     assert {rel.id, account} <= {o.id for o in page.items}
+
+
+def test_lists_in_stored_order_show_when_each_was_stored(
+    web: TestClient, kz: Kizashi, clock: Any
+) -> None:
+    """UX finding 3: the home page, a tag's page and the objects list are in the order
+    Kizashi stored the items but showed each one's STIX modified time (imported data
+    looked unsorted). They show when each was stored, which an edit does not move."""
+    made = []
+    for title, day in (("Old news", DAYS[2]), ("Fresh news", DAYS[0]), ("Middle", DAYS[1])):
+        made.append(_report(kz, title, day))
+        kz.tags.tag(SYSTEM, made[-1], ["finding-3"])
+        clock.tick(3600)
+    first = kz.objects.get(SYSTEM, made[0])
+    kz.objects.update(SYSTEM, made[0], {"description": "edited later"})
+    assert kz.objects.get(SYSTEM, made[0]).stored_at == first.stored_at
+    assert kz.objects.get(SYSTEM, made[0]).updated_at != first.stored_at
+    login(web, "ana", "analyst-password")
+    for url in ("/objects?type=report", "/tags/finding-3", "/"):
+        page = web.get(url, headers={"Accept-Language": "ja"}).text
+        table = page[page.index('<table class="striped objects">') :]
+        table = table[: table.index("</table>")]
+        assert "<th>取り込み日時</th>" in table and "<th>更新日時</th>" not in table, url
+        shown = re.findall(r'<time datetime="([^"]+)"', table)
+        assert len(shown) >= 3 and shown == sorted(shown, reverse=True), (url, shown)
+        assert table.index("Middle") < table.index("Fresh news") < table.index("Old news")

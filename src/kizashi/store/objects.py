@@ -48,6 +48,7 @@ _OBJECT_COLUMNS = (
     objects.c.created_by,
     objects.c.tlp_derived,
     objects.c.loose_labels,
+    objects.c.stored_at,
 )
 
 
@@ -138,6 +139,7 @@ def insert(conn: Connection, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
     """Insert object rows; return their pks by STIX id."""
     if not rows:
         return {}
+    rows = [r if r.get("stored_at") else {**r, "stored_at": r["updated_at"]} for r in rows]
     insert_rows(conn, objects, rows)
     ids = [r["id"] for r in rows]
     pks: dict[str, int] = {}

@@ -25,6 +25,7 @@ class ObjectRow:
     created_by: int | None = None  # the user who stored it (TLP:RED: its reader)
     tlp_derived: bool = False  # the marking came from the reports that mention it
     loose_labels: str | None = None  # JSON: imported labels that are not held as tags
+    stored_at: str | None = None  # when Kizashi first stored it (the pk's order)
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,7 @@ def list_objects(
         params=params,
         list_url=lambda c: list_url(params | {"cursor": c}),
         back=urlencode(_kept(params | {"cursor": cursor or ""})),
-        dated="created" if sort == "created" else "modified",
+        dated={"created": "created", "stored": "stored"}.get(sort, "modified"),
         types=LIST_TYPES,
         sorts=SORTS,  # their labels are translated by the template (say)
         notice=notice,

@@ -29,6 +29,8 @@ class ObjectView:
     updated_at: str
     stix: dict[str, Any]
     tags: list[str]
+    #: When Kizashi first stored it (lists in stored order show it).
+    stored_at: str | None = None
 
     @property
     def deprecated(self) -> bool:
@@ -147,6 +149,7 @@ def view_of(row: ObjectRow, tags: Sequence[str]) -> ObjectView:
         created=row.created,
         modified=row.modified,
         updated_at=row.updated_at,
+        stored_at=row.stored_at or row.updated_at,
         stix=stix_out(row, tags),
         tags=list(tags),
     )
