@@ -196,3 +196,33 @@ def test_saving_a_search_is_a_small_action_beside_the_count(site: tuple[str, Any
     page.wait_for_load_state()
     assert "調査中の IP" in page.locator(".saved-searches").inner_text()
     page.close()
+
+
+def test_a_note_picks_what_it_is_about_by_name(site: tuple[str, Any]) -> None:
+    """UX finding 24: the new-note form asked for raw STIX ids. Its box suggests objects
+    by name; each picked one is a chip (removable), and the note refers to them."""
+    url, browser = site
+    page = browser.new_page(locale="ja-JP")
+    browser_login(page, url, "admin", PASSWORD)
+    page.goto(url + "/objects/new/note")
+    assert "STIX" not in page.locator('label[for="about"]').inner_text()
+    box = page.locator("#about")
+    box.fill("198.51.100.1")  # the suggestions come from the server as one types
+    options = page.locator("#about-options option")
+    options.first.wait_for(state="attached")
+    picked = [options.nth(i).get_attribute("value") for i in range(min(2, options.count()))]
+    assert len(picked) == 2 and all(p and p.startswith("ipv4-addr--") for p in picked)
+    for value in picked:  # what choosing a suggestion does: the box takes its value
+        box.fill(value or "")
+        box.dispatch_event("change")
+    chips = page.locator("#about-chosen li")
+    assert chips.count() == 2 and box.input_value() == ""
+    assert chips.first.locator("a").inner_text().startswith("198.51.100.1")
+    chips.nth(1).locator("button[data-unchoose]").click()
+    assert chips.count() == 1
+    assert page.locator("#object_refs").input_value() == picked[0]
+    page.locator("#content").fill("調査メモ")
+    page.locator('form[action="/objects/new/note"] button[type=submit]').click()
+    page.wait_for_url(re.compile(r"/objects/note--"))
+    assert page.locator(f'a[href="/objects/{picked[0]}"]').count() >= 1
+    page.close()

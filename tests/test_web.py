@@ -380,3 +380,25 @@ def test_home_shows_feeds_and_those_failing(web: TestClient, kz: Kizashi) -> Non
     assert "1 failing" in html
     assert f'href="/feeds/{bad.id}"' in html
     assert f'href="/feeds/{ok.id}"' not in html
+
+
+def test_the_note_form_names_its_subject_and_reads_a_typed_id(web: TestClient, kz: Kizashi) -> None:
+    """UX finding 24: the note form's subject is shown by name (from an object page's
+    "add a note"); without scripts, an id typed in the picker's box is read."""
+    report, _ = kz.objects.create(
+        SYSTEM, {"type": "report", "name": "調査対象の報告", "published": "2026-11-01T00:00:00Z"}
+    )
+    csrf = login(web, "ana", "analyst-password")
+    form = web.get("/objects/new/note", params={"ref": report.id}).text
+    assert f'<a href="/objects/{report.id}" lang="ja">調査対象の報告</a>' in form
+    assert f'name="object_refs" id="object_refs" value="{report.id}"' in form
+    made = web.post(
+        "/objects/new/note",
+        data={"csrf": csrf, "content": "メモ", "about": report.id, "object_refs": ""},
+        follow_redirects=False,
+    )
+    assert made.status_code == 303, made.text
+    note = kz.objects.get(SYSTEM, made.headers["location"].rsplit("/", 1)[1])
+    assert note.stix["object_refs"] == [report.id]
+    missing = web.post("/objects/new/note", data={"csrf": csrf, "content": "メモ", "about": "調査"})
+    assert missing.status_code == 422

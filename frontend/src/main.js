@@ -1,5 +1,6 @@
 // Kizashi's UI script: htmx, plus the few behaviours the server-rendered pages need.
 import htmx from "htmx.org";
+import { t } from "./i18n.js";
 
 window.htmx = htmx;
 
@@ -28,6 +29,60 @@ document.addEventListener("change", (event) => {
     all.checked = ticked === rows.length;
     all.indeterminate = ticked > 0 && ticked < rows.length;
   }
+});
+
+// A picker of several objects (the note form's "about"): picking a name from the
+// suggestions adds the object to the list above the box, as a chip that can be removed;
+// the hidden field keeps the ids. Without scripts, a STIX id typed in the box is read.
+const STIX_ID = /^[a-z0-9][a-z0-9-]*--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function chosenIds(field) {
+  return field.value ? field.value.split(",").filter(Boolean) : [];
+}
+
+document.addEventListener("change", (event) => {
+  const box = event.target;
+  if (!box.matches?.("[data-choose-into]")) return;
+  const id = box.value.trim();
+  if (!STIX_ID.test(id)) return;
+  const field = document.getElementById(box.dataset.chooseInto);
+  const list = document.getElementById(`${box.id}-chosen`);
+  const ids = chosenIds(field);
+  if (!ids.includes(id)) {
+    const option = box.list?.querySelector(`option[value="${CSS.escape(id)}"]`);
+    const name = option?.textContent?.trim() || id;
+    const item = document.createElement("li");
+    item.dataset.id = id;
+    const link = document.createElement("a");
+    link.href = `/objects/${encodeURIComponent(id)}`;
+    link.textContent = name;
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "outline secondary";
+    remove.dataset.unchoose = "";
+    remove.setAttribute("aria-label", t("Remove %(name)s", { name }));
+    remove.textContent = "×";
+    item.append(link, " ", remove);
+    list.append(item);
+    field.value = [...ids, id].join(",");
+  }
+  box.value = "";
+  box.required = false;
+});
+
+document.addEventListener("click", (event) => {
+  const remove = event.target.closest?.("[data-unchoose]");
+  if (!remove) return;
+  const item = remove.closest("li");
+  const list = item.parentElement;
+  const box = document.getElementById(list.id.replace(/-chosen$/, ""));
+  const field = document.getElementById(box.dataset.chooseInto);
+  field.value = chosenIds(field)
+    .filter((id) => id !== item.dataset.id)
+    .join(",");
+  item.remove();
+  box.required = !field.value;
+  box.focus();
 });
 
 // Forms posted by htmx carry the session's anti-forgery token, like plain forms do.

@@ -13,6 +13,11 @@ _SPLIT = re.compile(r"[,、\n]+")
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?)?")
 WITH_ALIASES = {"threat-actor", "intrusion-set", "campaign", "malware", "tool", "infrastructure"}
 
+#: A STIX identifier (type--UUID), as the note form's picker fills its box with.
+STIX_ID = re.compile(
+    r"[a-z0-9][a-z0-9-]*--[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
+
 
 def split_list(text: str | None) -> list[str]:
     """Tags or aliases typed as ``a, b、c`` (ASCII or Japanese commas, or lines)."""
@@ -106,6 +111,8 @@ def note_from_form(f: dict[str, str]) -> dict[str, Any]:
     if f.get("abstract", "").strip():
         obj["abstract"] = f["abstract"].strip()
     refs = split_list(f.get("object_refs"))
+    # The picker's own box: what was typed and not picked (no script, or an id pasted).
+    refs += [r for r in split_list(f.get("about")) if STIX_ID.fullmatch(r) and r not in refs]
     if refs:
         obj["object_refs"] = refs
     return obj

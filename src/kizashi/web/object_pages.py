@@ -56,16 +56,27 @@ def new_form(request: Request, actor: PageActor, kind: str, ref: str = "") -> Re
     if kind not in KINDS:
         raise invalid("There is no form for %(kind)r.", kind=kind)
     actor.require_write()
-    return _render_new(request, kind, {"object_refs": ref}, None)
+    return _render_new(request, actor, kind, {"object_refs": ref}, None)
 
 
 def _render_new(
-    request: Request, kind: str, values: dict[str, str], error: KizashiError | None
+    request: Request,
+    actor: Actor,
+    kind: str,
+    values: dict[str, str],
+    error: KizashiError | None,
 ) -> Response:
+    chosen: list[Any] = []
+    if kind == "note" and values.get("object_refs"):
+        # The note's subjects, by name (the object page's "add a note" names one).
+        refs = forms.split_list(values.get("object_refs"))
+        found = get_kizashi(request).objects.get_many(actor, refs)
+        chosen = [found[r] for r in refs if r in found]
     return page(
         request,
         f"new_{kind}.html",
         values=values,
+        chosen=chosen,
         error=error,
         entity_types=ENTITY_TYPES,
         observable_types=OBSERVABLE_CHOICES,
@@ -95,7 +106,7 @@ def create(request: Request, actor: PageActor, kind: str, f: FormFields) -> Resp
             actor, obj, tags=forms.split_list(f.get("tags")), tlp=f.get("tlp") or None
         )
     except KizashiError as exc:
-        return _render_new(request, kind, f, exc)
+        return _render_new(request, actor, kind, f, exc)
     return RedirectResponse(object_url(view.id), status_code=303)
 
 
