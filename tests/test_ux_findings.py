@@ -101,6 +101,14 @@ def test_references_are_named_and_the_key_facts_are_under_the_title(
             "published": "2026-11-20T00:00:00Z",
             "created_by_ref": author.id,
             "object_refs": [actor.id, hidden.id],
+            "report_types": ["threat-actor", "campaign"],
+            "external_references": [
+                {
+                    "source_name": "JPCERT/CC",
+                    "url": "https://www.jpcert.or.jp/at/2026/",
+                    "external_id": "JPCERT-AT-2026-0001",
+                }
+            ],
         },
     )
     login(web, "rei", "reader-password")
@@ -113,6 +121,16 @@ def test_references_are_named_and_the_key_facts_are_under_the_title(
     assert f'<a href="/objects/{actor.id}">影の集団</a> <small>脅威アクター</small>' in props
     assert f'<a href="/objects/{hidden.id}"><code>{hidden.id}</code></a>' in props
     assert "極秘" not in page  # a RED name is not told to a reader
+    # Lists of references and words read as lists, not as JSON (finding 10).
+    assert (
+        '<ul class="ext-refs"><li><strong>JPCERT/CC</strong> <code>JPCERT-AT-2026-0001</code> '
+        '<a href="https://www.jpcert.or.jp/at/2026/" rel="noopener noreferrer nofollow">'
+    ) in props
+    assert (
+        '<ul class="plain-list"><li lang="en">threat-actor</li><li lang="en">campaign</li></ul>'
+        in props
+    )
+    assert '"source_name"' not in props and '"threat-actor"' not in props
 
 
 def test_a_wrong_password_is_said_in_japanese(web: TestClient) -> None:
