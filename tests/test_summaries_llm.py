@@ -253,7 +253,7 @@ def test_the_article_page_asks_the_model_in_english(
     kz.summaries.wait(ana, job_id, timeout=60)
     shown = web.get(f"/ui/summaries/{job_id}").text
     assert "Ransomware attacks on Japanese manufacturers" in shown
-    assert "openai (test-model-7b)" in shown
+    assert "the language model (test-model-7b)" in shown  # how it was made, by name
     assert chat.requests[-1]["messages"][0]["content"].startswith("You are a threat-intelligence")
     assert KEY not in page and KEY not in shown
 

@@ -127,9 +127,9 @@ def test_references_are_named_and_the_key_facts_are_under_the_title(
         '<a href="https://www.jpcert.or.jp/at/2026/" rel="noopener noreferrer nofollow">'
     ) in props
     assert (
-        '<ul class="plain-list"><li lang="en">threat-actor</li><li lang="en">campaign</li></ul>'
-        in props
-    )
+        '<ul class="plain-list"><li class="word" lang="en">threat-actor</li>'
+        '<li class="word" lang="en">campaign</li></ul>'
+    ) in props
     assert '"source_name"' not in props and '"threat-actor"' not in props
 
 
@@ -247,7 +247,7 @@ def test_content_says_its_own_language_where_the_page_says_another(
     )
     login(web, "rei", "reader-password")
     en = web.get(f"/objects/{made}", headers={"Accept-Language": "en"}).text
-    assert '<h1><span lang="ja">セキュリティ注意喚起</span>' in en
+    assert '<h1><span class="name" lang="ja">セキュリティ注意喚起</span>' in en
     assert '<section class="body" lang="ja">' in en
     listed = web.get("/objects", headers={"Accept-Language": "en"}).text
     assert f'<a href="/objects/{made}" lang="ja">セキュリティ注意喚起</a>' in listed
@@ -257,9 +257,9 @@ def test_content_says_its_own_language_where_the_page_says_another(
     assert 'class="hit-title" lang="ja">' in hits
     # On a Japanese page the Japanese title needs nothing; the English one says so.
     ja = web.get(f"/objects/{made}", headers={"Accept-Language": "ja"}).text
-    assert "<h1><span>セキュリティ注意喚起</span>" in ja
+    assert '<h1><span class="name">セキュリティ注意喚起</span>' in ja
     other = web.get(f"/objects/{english.id}", headers={"Accept-Language": "ja"}).text
-    assert '<h1><span lang="en">Advisory on VPN appliances</span>' in other
+    assert '<h1><span class="name" lang="en">Advisory on VPN appliances</span>' in other
     assert '<section class="body" lang="en">' in other
 
 

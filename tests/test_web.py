@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 
 from kizashi.model.actor import SYSTEM
@@ -402,3 +403,32 @@ def test_the_note_form_names_its_subject_and_reads_a_typed_id(web: TestClient, k
     assert note.stix["object_refs"] == [report.id]
     missing = web.post("/objects/new/note", data={"csrf": csrf, "content": "メモ", "about": "調査"})
     assert missing.status_code == 422
+
+
+def test_an_object_page_lists_its_newest_referrers(
+    web: TestClient, kz: Kizashi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A group named in thousands of reports lists the newest few that refer to it (the
+    graph expands to more), not all it can find."""
+    from kizashi.web import object_pages
+
+    monkeypatch.setattr(object_pages, "REFERRERS_SHOWN", 3)
+    mal, _ = kz.objects.create(SYSTEM, {"type": "malware", "name": "Kagerou", "is_family": True})
+    made = [
+        kz.objects.create(
+            SYSTEM,
+            {
+                "type": "report",
+                "name": f"報告 {i}",
+                "published": "2026-11-01T00:00:00Z",
+                "object_refs": [mal.id],
+            },
+        )[0].id
+        for i in range(5)
+    ]
+    login(web, "ana", "analyst-password")
+    page = web.get(f"/objects/{mal.id}", headers={"Accept-Language": "ja"}).text
+    listed = page.split("<h3>参照元</h3>")[1].split("</ul>")[0]
+    assert all(f'href="/objects/{i}"' in listed for i in made[2:])  # the newest three
+    assert not any(f'href="/objects/{i}"' in listed for i in made[:2])
+    assert "新しい 3 件を表示しています。" in page

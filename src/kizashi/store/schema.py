@@ -79,8 +79,7 @@ objects = sa.Table(
     sa.Column("action", sa.String(16), nullable=False, server_default="create"),
     sa.Column("updated_by", sa.Integer, sa.ForeignKey("users.pk", ondelete="SET NULL")),
     sa.Column("updated_at", TS, nullable=False),
-    # When Kizashi first stored it: the time of the primary key's order, which lists show
-    # by default (migration 0021; edits move updated_at, never this).
+    # First stored (migration 0021): the pk's order, as lists show it; no edit moves it.
     sa.Column("stored_at", TS),
     sa.Index("ix_objects_type_pk", "type", "pk"),
     sa.Index("ix_objects_value", "value"),

@@ -27,6 +27,8 @@ from kizashi.web.summary_pages import providers
 
 log = logging.getLogger(__name__)
 router = APIRouter()
+#: Objects that refer to this one, listed on its page at most (the newest first).
+REFERRERS_SHOWN = 50
 
 KINDS = ("report", "observable", "entity", "note")
 OBSERVABLE_CHOICES = (*OBSERVABLE_VALUE_PROPERTY, "indicator")
@@ -117,7 +119,12 @@ def show(request: Request, actor: PageActor, stix_id: str) -> Response:
     hood = kz.relationships.neighbours(actor, stix_id, 1)
     outgoing = [e for e in hood.edges if e.source_ref == stix_id]
     incoming = [e for e in hood.edges if e.target_ref == stix_id]
-    referrer_views = kz.objects.get_many(actor, (i for i, _ in hood.referrers))
+    # The newest referrers are listed (a group is named in thousands of reports; the
+    # graph below expands to more): fewer rows to read and to draw.
+    shown = [(i, p) for i, p in hood.referrers if p not in {"source_ref", "target_ref"}]
+    more_referrers = len(shown) > REFERRERS_SHOWN
+    shown = shown[:REFERRERS_SHOWN]
+    referrer_views = kz.objects.get_many(actor, (i for i, _ in shown))
     # TLP tags are on most objects and mark them, saying nothing of what they are about.
     related = kz.tags.related(
         actor, [t for t in view.tags if not t.startswith("tlp:")], 15, besides=view.tags
@@ -139,11 +146,8 @@ def show(request: Request, actor: PageActor, stix_id: str) -> Response:
         nodes=hood.nodes,
         outgoing=outgoing,
         incoming=incoming,
-        referrers=[
-            (referrer_views[i], p)
-            for i, p in hood.referrers
-            if i in referrer_views and p not in {"source_ref", "target_ref"}
-        ],
+        referrers=[(referrer_views[i], p) for i, p in shown if i in referrer_views],
+        more_referrers=more_referrers,
         history=kz.objects.history(actor, stix_id),
         related=related,
         vocabulary=VOCABULARY,
