@@ -450,7 +450,7 @@ def test_an_event_misp_stix_cannot_convert_is_refused_and_the_others_go_on() -> 
     out = read(json.dumps([good, bad, other]).encode())
     refused = [r for r in rejected(out) if r.where == "Event"]
     assert len(refused) == 1 and refused[0].index == 1
-    assert refused[0].why.startswith(
+    assert str(refused[0].why).startswith(
         "event 8f5d2a1b-3c4e-4f60-9a7b-8c9d0e1f2a3b: misp-stix could not convert it: "
         "Error loading Event: invalid literal for int()"
     )

@@ -727,3 +727,21 @@ def test_types_languages_and_levels_are_named_not_coded(web: TestClient, kz: Kiz
     assert "<small>レポート · " in found  # the hit's line
     english = web.get("/search", params={"q": "攻撃"}, headers={"Accept-Language": "en"}).text
     assert 'title="report">Report</a>' in english and ">Japanese</a>" in english
+
+
+def test_a_format_s_reason_to_leave_an_item_out_is_japanese(web: TestClient) -> None:
+    """A reader's Rejected.why may be a catalogue phrase (formats/contract.py): the
+    import preview says it in the page's language; the API says it in English."""
+    from test_web import login
+
+    web.get("/language/ja")
+    csrf = login(web, "ana", "analyst-password")
+    body = json.dumps({"type": "bundle", "id": "bundle--1", "objects": [7]})
+    preview = web.post(
+        "/import",
+        data={"csrf": csrf, "format": ""},
+        files={"file": ("odd.json", body.encode(), "application/json")},
+    )
+    page = without_script_messages(preview.text)
+    assert "STIX オブジェクトではなく JSON の number です" in page
+    assert "not a STIX object" not in page

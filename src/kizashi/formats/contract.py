@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
+from kizashi.model.errors import Text
+
 
 class FormatError(Exception):
     """The input as a whole is unreadable (not JSON, truncated, past a limit): nothing of
@@ -31,8 +33,10 @@ class Rejected:
 
     #: The item's position in the input (0-based), as the reader counts items.
     index: int
-    #: Why, in words an analyst can act on.
-    why: str
+    #: Why, in words an analyst can act on: English, or a catalogue phrase
+    #: (:class:`kizashi.model.errors.Text`) that a page says in its reader's language and
+    #: the API in English (``str()``).
+    why: str | Text
     #: Its id, if it has one.
     id: str | None = None
     #: Where in the item (a property path such as ``objects[3].pattern``), if known.

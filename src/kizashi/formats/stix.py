@@ -10,6 +10,7 @@ from typing import IO, Any
 
 from kizashi.formats.contract import Format, Limits, Rejected
 from kizashi.formats.jsonstream import items
+from kizashi.model.errors import Text
 
 MEDIA_TYPE = "application/stix+json;version=2.1"
 
@@ -20,7 +21,10 @@ def read(source: IO[bytes], limits: Limits) -> Iterator[Any]:
         if isinstance(item, dict):
             yield item
         else:
-            yield Rejected(i, f"not a STIX object but a JSON {type(item).__name__}")
+            kind = {list: "array", str: "string", int: "number", float: "number"}.get(
+                type(item), "value"
+            )
+            yield Rejected(i, Text("not a STIX object but a JSON %(kind)s", {"kind": kind}))
 
 
 def write(objects: Iterable[dict[str, Any]], out: IO[bytes]) -> None:

@@ -42,6 +42,7 @@ from kizashi.formats.jsonstream import items
 from kizashi.formats.misp import capture
 from kizashi.formats.misp.common import Cluster, derived, is_uuid, timestamp_of
 from kizashi.formats.misp.libraries import MISPtoSTIX21Parser
+from kizashi.model.errors import Text
 
 _SLUG = re.compile(r"[^a-z0-9]+")
 
@@ -136,12 +137,18 @@ def clusters_of(galaxy: dict[str, Any], clusters: list[Any], start: int) -> Iter
             try:
                 found = _converted(shell, [cluster])
             except Exception as exc:
-                yield Rejected(i, f"cluster {known.value!r}: misp-stix could not convert it: {exc}")
+                why = Text(
+                    "cluster %(name)r: misp-stix could not convert it: %(error)s",
+                    {"name": known.value, "error": str(exc)},
+                )
+                yield Rejected(i, why)
                 continue
         else:
             found = [o for o in objects if o["id"].endswith("--" + known.uuid)]
         if not found:
-            yield Rejected(i, f"cluster {known.value!r}: misp-stix made nothing of it")
+            yield Rejected(
+                i, Text("cluster %(name)r: misp-stix made nothing of it", {"name": known.value})
+            )
         for obj in found:
             fix_cluster_object(obj, known)
             by_uuid.setdefault(known.uuid, obj)

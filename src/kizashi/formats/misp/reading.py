@@ -60,6 +60,7 @@ from kizashi.formats.jsonstream import items
 from kizashi.formats.misp.convert import UnconvertibleError, convert
 from kizashi.formats.misp.galaxy import clusters_of, galaxy_of
 from kizashi.formats.misp.prepare import prepare
+from kizashi.model.errors import Text
 
 _EVENT_KEYS = ("info", "Attribute", "Object", "threat_level_id", "EventReport")
 _BUNDLE = re.compile(rb'"type"\s*:\s*"bundle"')
@@ -140,7 +141,10 @@ def _event(index: int, event: dict[str, Any]) -> Iterator[Any]:
     try:
         objects, problems = convert(prepared)
     except UnconvertibleError as exc:
-        why = f"event {prepared.uuid}: misp-stix could not convert it: {exc}"
+        why = Text(
+            "event %(uuid)s: misp-stix could not convert it: %(error)s",
+            {"uuid": prepared.uuid, "error": str(exc)},
+        )
         yield Rejected(index, why, where="Event")
         return
     for problem in problems:

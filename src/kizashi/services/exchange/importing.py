@@ -228,7 +228,7 @@ class Importer:
                     report.read += 1
                     if isinstance(read, Rejected):
                         report.problem(
-                            "invalid", ItemProblem(index, read.id, None, read.where, read.why)
+                            "invalid", ItemProblem.of(index, read.id, None, read.where, read.why)
                         )
                         continue
                     if not isinstance(read, dict):
