@@ -195,6 +195,53 @@ def test_home_dashboard(session: Session, reports: dict[str, list[str]], artifac
     page.screenshot(path=str(artifacts / "home-dashboard.png"), full_page=True)
 
 
+_LABEL_BOXES = """() => {
+  const boxes = kizashiGraph.cy.nodes().filter(n => !n.hasClass('quiet')).map(n => {
+    const b = n.boundingBox({includeNodes: false, includeLabels: true, includeOverlays: false});
+    return [n.id(), b.x1, b.y1, b.x2, b.y2];
+  });
+  return boxes.filter(b => b[3] > b[1]);
+}"""
+
+
+def test_the_map_s_labels_do_not_run_into_each_other(
+    session: Session, reports: dict[str, list[str]]
+) -> None:
+    """UX finding 16: labels in the map's crowded middle overlapped. A label that would
+    run into a more common node's is left off (that node says its name when pointed at
+    or selected); checked on the laid-out map and on one crowded on purpose."""
+    page = session.page
+    session.open_map("/graph?kind=tags&q=" + quote("lang:ja"))
+
+    def overlapping() -> list[tuple[str, str]]:
+        boxes = page.evaluate(_LABEL_BOXES)
+        return [
+            (a[0], b[0])
+            for i, a in enumerate(boxes)
+            for b in boxes[i + 1 :]
+            if a[1] < b[3] and b[1] < a[3] and a[2] < b[4] and b[2] < a[4]
+        ]
+
+    assert overlapping() == []
+    # Crowd every node into a small circle, as a dense middle would be.
+    page.evaluate(
+        """() => { const cy = kizashiGraph.cy; const n = cy.nodes();
+        n.forEach((node, i) => node.position({x: 30 * Math.cos(i), y: 30 * Math.sin(i)}));
+        kizashiGraph.declutter(); }"""
+    )
+    assert overlapping() == []
+    quiet = page.evaluate("() => kizashiGraph.cy.nodes('.quiet').map(n => n.id())")
+    assert quiet, "a crowded map leaves some labels off"
+    top = page.evaluate("() => kizashiGraph.cy.nodes().max(n => n.data('count')).ele.id()")
+    assert top not in quiet  # the most common node always speaks
+    said = page.evaluate(
+        "id => { const n = kizashiGraph.cy.getElementById(id); n.select();"
+        " return n.style('label'); }",
+        quiet[0],
+    )
+    assert said == page.evaluate("id => kizashiGraph.cy.getElementById(id).data('label')", quiet[0])
+
+
 def test_relation_map_of_a_japanese_selection(
     session: Session, reports: dict[str, list[str]], artifacts: Path
 ) -> None:

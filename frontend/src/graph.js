@@ -312,6 +312,7 @@ function layOut(nodes, edges, randomize, iterations, note) {
   cy.viewport(fitted(positions, maxOf(nodes, "size")));
   layout.one("layoutstop", () => {
     nodes.forEach((node) => node.scratch("_placed", true));
+    declutter();
     requestAnimationFrame(() => {
       box.dataset.state = "ready";
       box.dataset.readyMs = String(Math.round(performance.now()));
@@ -322,6 +323,27 @@ function layOut(nodes, edges, randomize, iterations, note) {
   // The layout itself: ForceAtlas2 and placing the nodes (an animation runs after).
   box.dataset.layoutMs = String(Math.round(performance.now() - started));
   box.dataset.layoutIterations = String(iterations || iterationsFor(n));
+}
+
+// Labels that would run into the label of a node more common than theirs are left off
+// (UX finding 16: in the map's crowded middle they overlapped); such a node says its
+// name when pointed at or selected. Labels scale with the drawing, so one pass after
+// each layout holds at every zoom. Most common first, so the big ones always speak.
+function declutter() {
+  const nodes = cy.nodes().filter(shown);
+  nodes.removeClass("quiet");
+  const placed = [];
+  const order = nodes.sort((a, b) => b.data("count") - a.data("count") || (a.id() < b.id() ? -1 : 1));
+  const quiet = [];
+  order.forEach((node) => {
+    const b = node.boundingBox({ includeNodes: false, includeLabels: true, includeOverlays: false });
+    if (!b.w || !b.h) return;
+    const hits = placed.some((o) => b.x1 < o.x2 && o.x1 < b.x2 && b.y1 < o.y2 && o.y1 < b.y2);
+    if (hits) quiet.push(node);
+    else placed.push(b);
+  });
+  cy.batch(() => quiet.forEach((node) => node.addClass("quiet")));
+  box.dataset.quietLabels = String(quiet.length);
 }
 
 // -- the side panel --------------------------------------------------------------------
@@ -553,6 +575,8 @@ function draw(graph) {
           "text-outline-width": 2,
         },
       },
+      { selector: "node.quiet", style: { label: "" } },
+      { selector: "node.quiet.pointed, node.quiet:selected", style: { label: "data(label)", "z-index": 10 } },
       { selector: "node:selected", style: { "border-width": 3, "border-color": "#111" } },
       { selector: "node.expanded", style: { "border-width": 2, "border-color": "#555", "border-style": "double" } },
       {
@@ -568,11 +592,13 @@ function draw(graph) {
       { selector: ".hidden, .off, .weak", style: { display: "none" } },
     ],
   });
-  window.kizashiGraph = { cy, runLayout, exportAs };
+  window.kizashiGraph = { cy, runLayout, exportAs, declutter };
   updateLegend();
   updateNames();
   box.dataset.createMs = String(Math.round(performance.now() - started));
   cy.on("tap", "node", (event) => openPanel(event.target));
+  cy.on("mouseover", "node", (event) => event.target.addClass("pointed"));
+  cy.on("mouseout", "node", (event) => event.target.removeClass("pointed"));
   cy.on("select", "node", (event) => event.target.connectedEdges().addClass("near"));
   cy.on("unselect", "node", (event) => event.target.connectedEdges().removeClass("near"));
   runLayout();
