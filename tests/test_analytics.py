@@ -7,6 +7,7 @@ import json
 import math
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -131,13 +132,16 @@ def test_a_statistic_is_kept_until_the_index_changes(
     from kizashi.search import stats
 
     computed = []
-    real = stats._term_counts
+    real = stats.kept
 
-    def counting(*args: object) -> object:
-        computed.append(args[1])
-        return real(*args)  # type: ignore[arg-type]
+    def counting(index: Any, key: tuple[Any, ...], compute: Any) -> Any:
+        def counted() -> Any:
+            computed.append(key[1])  # the selection's expression
+            return compute()
 
-    monkeypatch.setattr(stats, "_term_counts", counting)
+        return real(index, key, counted if key[0] == "term_counts" else compute)
+
+    monkeypatch.setattr(stats, "kept", counting)
     a = corpus.analytics
     first = a.terms(SYSTEM, order="count", limit=200)
     again = a.terms(SYSTEM, order="count", limit=200)

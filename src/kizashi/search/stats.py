@@ -21,11 +21,13 @@ items the first reader after each commit pays the full price.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import tantivy
 
@@ -36,6 +38,7 @@ from kizashi.search.index import SearchIndex
 
 Q = tantivy.Query
 T = TypeVar("T")
+P = ParamSpec("P")
 #: Buckets a terms aggregation may return (tantivy refuses more than 65,000 in all).
 MAX_BUCKETS = 60_000
 #: Keywords whose background frequency one aggregation reads; rarer ones are counted
@@ -68,6 +71,23 @@ def kept(index: SearchIndex, key: tuple[Any, ...], compute: Callable[[], T]) -> 
     return value
 
 
+def kept_per_state(
+    fn: Callable[Concatenate[SearchIndex, P], T],
+) -> Callable[Concatenate[SearchIndex, P], T]:
+    """``fn`` with its answers :func:`kept`: the question is its name and every argument
+    after the index, defaults filled in (two spellings of one question share an answer)."""
+    signature = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def answer(index: SearchIndex, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        bound = signature.bind(index, *args, **kwargs)
+        bound.apply_defaults()
+        key = (fn.__name__, *list(bound.arguments.values())[1:])
+        return kept(index, key, lambda: fn(index, *args, **kwargs))
+
+    return answer
+
+
 @dataclass(frozen=True)
 class TermCount:
     term: str
@@ -97,6 +117,7 @@ class Buckets:
     values: list[tuple[str, int]]
 
 
+@kept_per_state
 def term_counts(
     index: SearchIndex,
     expr: sq.Expr,
@@ -109,21 +130,6 @@ def term_counts(
     """The ``candidates`` keywords held by most documents of the selection, with their
     occurrences and, unless ``compare`` is False, their frequency in ``background``
     (everything, by default)."""
-    key = ("term_counts", expr, access, candidates, background, compare)
-    return kept(
-        index, key, lambda: _term_counts(index, expr, access, candidates, background, compare)
-    )
-
-
-def _term_counts(
-    index: SearchIndex,
-    expr: sq.Expr,
-    access: Access,
-    candidates: int = 500,
-    background: sq.Expr | None = None,
-    compare: bool = True,
-) -> TermCounts:
-    """What :func:`term_counts` keeps."""
     compiler = index.compiler.variant(match_only=True)
     query = compiler.query(expr, access)
     searcher = index.searcher()
@@ -210,18 +216,11 @@ def _count_with(searcher: Any, index: SearchIndex, everything: Any, term: str) -
     return _count(searcher, query)
 
 
+@kept_per_state
 def value_counts(
     index: SearchIndex, expr: sq.Expr, access: Access, field: str, *, size: int
 ) -> Buckets:
     """Documents per value of ``field`` (tag, source, ioc, ioc_kind, type, lang, tlp)."""
-    key = ("value_counts", expr, access, field, size)
-    return kept(index, key, lambda: _value_counts(index, expr, access, field, size))
-
-
-def _value_counts(
-    index: SearchIndex, expr: sq.Expr, access: Access, field: str, size: int
-) -> Buckets:
-    """What :func:`value_counts` keeps."""
     query = index.compiler.variant(match_only=True).query(expr, access)
     aggs = {
         "v": {"terms": {"field": field, "size": min(size, MAX_BUCKETS)}},
@@ -232,19 +231,12 @@ def _value_counts(
     return Buckets(int(result.get("n", {}).get("value") or 0), values)
 
 
+@kept_per_state
 def cooccurrence(
     index: SearchIndex, expr: sq.Expr, access: Access, field: str, *, size: int
 ) -> tuple[Buckets, dict[tuple[str, str], int]]:
     """The ``size`` commonest values of ``field`` over the selection and, for each pair
     of them, the documents that hold both (one nested aggregation)."""
-    key = ("cooccurrence", expr, access, field, size)
-    return kept(index, key, lambda: _cooccurrence(index, expr, access, field, size))
-
-
-def _cooccurrence(
-    index: SearchIndex, expr: sq.Expr, access: Access, field: str, size: int
-) -> tuple[Buckets, dict[tuple[str, str], int]]:
-    """What :func:`cooccurrence` keeps."""
     query = index.compiler.variant(match_only=True).query(expr, access)
     inner = {"terms": {"field": field, "size": size}}
     aggs = {
@@ -266,6 +258,7 @@ def _cooccurrence(
     return Buckets(int(result.get("n", {}).get("value") or 0), values), pairs
 
 
+@kept_per_state
 def histogram(
     index: SearchIndex,
     expr: sq.Expr,
@@ -277,18 +270,6 @@ def histogram(
     """Documents per hour, day or week of publication (buckets starting ``offset`` after
     UTC's: ``-9h`` makes Tokyo's days) as (epoch milliseconds of the bucket's start,
     count); or per month (UTC) as (months since year 0, count)."""
-    key = ("histogram", expr, access, interval, offset)
-    return kept(index, key, lambda: _histogram(index, expr, access, interval, offset))
-
-
-def _histogram(
-    index: SearchIndex,
-    expr: sq.Expr,
-    access: Access,
-    interval: str,
-    offset: timedelta = timedelta(),
-) -> list[tuple[int, int]]:
-    """What :func:`histogram` keeps."""
     query = index.compiler.variant(match_only=True).query(expr, access)
     fixed = {"hour": "1h", "day": "1d", "week": "7d"}
     if interval == "month":
@@ -306,6 +287,7 @@ def _histogram(
     return [(int(b["key"]), int(b["doc_count"])) for b in result["h"]["buckets"]]
 
 
+@kept_per_state
 def keyword_sets(
     index: SearchIndex, expr: sq.Expr, access: Access, *, newest: int
 ) -> list[set[str]]:
@@ -313,12 +295,6 @@ def keyword_sets(
     the index stored of their analysis (for pair counts, which one aggregation cannot
     give over a field of a hundred thousand values: tantivy's nested terms aggregation
     keeps a sub-aggregation per value, measured at six seconds for 1,000 documents)."""
-    key = ("keyword_sets", expr, access, newest)
-    return kept(index, key, lambda: _keyword_sets(index, expr, access, newest))
-
-
-def _keyword_sets(index: SearchIndex, expr: sq.Expr, access: Access, newest: int) -> list[set[str]]:
-    """What :func:`keyword_sets` keeps."""
     query = index.compiler.variant(match_only=True).query(expr, access)
     searcher = index.searcher()
     found: Any = searcher.search(

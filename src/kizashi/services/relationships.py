@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kizashi.model.actor import Actor
@@ -72,6 +72,8 @@ class Neighbourhood:
     edges: list[Edge]
     #: Objects that point at the root through their own refs (reports that mention it).
     referrers: list[tuple[str, str]]
+    #: The referrers' views, read to check them (a page shows their names from these).
+    referrer_views: dict[str, ObjectView] = field(default_factory=dict, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -156,7 +158,7 @@ class RelationshipService:
             referrers = repo.referrers(conn, stix_id)
         readable = self.objects.get_many(actor, {i for i, _ in referrers})
         referrers = [(i, p) for i, p in referrers if i in readable]
-        return Neighbourhood(stix_id, visible, list(edges.values()), referrers)
+        return Neighbourhood(stix_id, visible, list(edges.values()), referrers, readable)
 
     def get_edge(self, actor: Actor, stix_id: str) -> ObjectView:
         view = self.objects.get(actor, stix_id)

@@ -157,11 +157,11 @@ def _words(
     found = kz.analytics.terms_in_orders(
         actor, q, since=since or None, until=until or None, limit=CLOUD_TERMS, orders=orders
     )
-    for order in orders:
+    order, cloud = orders[0], _cloud(found[orders[0]], orders[0], selection)
+    if not cloud and len(orders) > 1:
+        order = orders[1]
         cloud = _cloud(found[order], order, selection)
-        if cloud or order == orders[-1]:
-            return found[order], order, cloud
-    raise AssertionError("unreachable: orders is never empty")
+    return found[order], order, cloud
 
 
 @router.get("/analytics")
@@ -210,6 +210,7 @@ def analytics_page(
         )
     except KizashiError as exc:
         error = exc
+    chart = _chart(series, interval)
     return page(
         request,
         "analytics.html",
@@ -226,7 +227,7 @@ def analytics_page(
         selection=selection,
         terms=terms,
         cloud=cloud,
-        chart=(chart := _chart(series, interval)),
+        chart=chart,
         chart_described=_described(chart),
         emerging=emerging,
         # The search of an emerging term covers the period the term was found in.

@@ -120,11 +120,11 @@ def show(request: Request, actor: PageActor, stix_id: str) -> Response:
     outgoing = [e for e in hood.edges if e.source_ref == stix_id]
     incoming = [e for e in hood.edges if e.target_ref == stix_id]
     # The newest referrers are listed (a group is named in thousands of reports; the
-    # graph below expands to more): fewer rows to read and to draw.
+    # graph below expands to more), named from the views the neighbourhood read.
     shown = [(i, p) for i, p in hood.referrers if p not in {"source_ref", "target_ref"}]
     more_referrers = len(shown) > REFERRERS_SHOWN
     shown = shown[:REFERRERS_SHOWN]
-    referrer_views = kz.objects.get_many(actor, (i for i, _ in shown))
+    referrer_views = hood.referrer_views
     # TLP tags are on most objects and mark them, saying nothing of what they are about.
     related = kz.tags.related(
         actor, [t for t in view.tags if not t.startswith("tlp:")], 15, besides=view.tags

@@ -60,12 +60,6 @@ class Trends(IndexReader):
         the selection unless ``values`` names them), and for the selection itself. Days,
         weeks and months are those of ``zone`` (the asker's; UTC by default), so an item
         published at 23:30 in Tokyo counts on its Tokyo day."""
-        if interval not in INTERVALS:
-            raise invalid(
-                "Interval must be one of %(choices)s.",
-                [Problem("interval", interval)],
-                choices=", ".join(INTERVALS),
-            )
         return self.fitted_trends(
             actor,
             by=by,
