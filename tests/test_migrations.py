@@ -6,6 +6,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from conftest import FakeClock
 from kizashi.model.actor import SYSTEM
 from kizashi.services import Kizashi
 from kizashi.store.engine import Store, alembic_config
@@ -86,3 +87,30 @@ def test_indicators_stored_before_pattern_values_are_looked_up_after_it(kz: Kiza
     command.upgrade(config, "head")
     found = kz.indicators.lookup(SYSTEM, ["old.example", "192.0.2.9"])
     assert [(made.id, "indicator") in f.objects for f in found] == [True, True]
+
+
+def test_objects_stored_before_stored_at_get_the_time_of_their_first_version(
+    kz: Kizashi, clock: FakeClock
+) -> None:
+    """Migration 0021 fills stored_at from an object's first kept version, else from
+    updated_at (an object never changed)."""
+    edited, _ = kz.objects.create(
+        SYSTEM, {"type": "report", "name": "old", "published": "2024-01-01T00:00:00Z"}
+    )
+    first = kz.objects.get(SYSTEM, edited.id).stored_at
+    clock.tick(3600)
+    kz.objects.update(SYSTEM, edited.id, {"description": "changed an hour later"})
+    alone, _ = kz.objects.create(
+        SYSTEM, {"type": "report", "name": "new", "published": "2024-01-01T00:00:00Z"}
+    )
+    config = alembic_config(kz.ctx.store.engine)
+    # As an installation before 0021 had it. Not by downgrading: on SQLite the batch
+    # downgrade rebuilds the table, and dropping the old one cascades to its versions.
+    with kz.ctx.store.engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE objects DROP COLUMN stored_at")
+    command.stamp(config, "0020")
+    command.upgrade(config, "head")
+    again = kz.objects.get(SYSTEM, edited.id)
+    assert again.stored_at == first and again.updated_at != first
+    untouched = kz.objects.get(SYSTEM, alone.id)
+    assert untouched.stored_at == untouched.updated_at
